@@ -1,0 +1,10 @@
+import type { Command } from './command.ts';
+
+/**
+ * Every command, by name. Loaded lazily so that `enclave-nn inspect` does not pay for the
+ * license server's imports. Add one line per command.
+ */
+export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  inspect: { summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts', load: async () => (await import('./commands/inspect.ts')).default },
+  split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
+};
