@@ -33,6 +33,12 @@ export class GraphView {
   readonly producer: ReadonlyMap<string, number>;
   /** Indices in `order` of the nodes consuming each tensor (including uses inside subgraphs). */
   readonly consumers: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Tensors computed from weights alone (no model input reaches them), e.g. a Reshape of a
+   * weight. They are as private as the weights they come from, so their nodes are placed right
+   * before their first consumer and belong to its layer.
+   */
+  readonly constants: ReadonlySet<string>;
   private readonly types = new Map<string, TypedTensor>();
 
   constructor(model: ModelProto) {
@@ -49,7 +55,9 @@ export class GraphView {
     for (const vi of g.output) this.record(specFromValueInfo(vi), 'graph-output');
     for (const vi of g.input) this.record(specFromValueInfo(vi), 'graph-input');
     this.inputs = g.input.filter((i) => !this.initializers.has(i.name)).map((i) => this.types.get(i.name) ?? { name: i.name, dtype: 'float32', shape: ['?*'] });
-    this.order = topologicalOrder(g, this.initializers);
+    const { order, constants } = topologicalOrder(g, this.initializers);
+    this.order = order;
+    this.constants = constants;
     const producer = new Map<string, number>();
     const consumers = new Map<string, number[]>();
     this.order.forEach((n, i) => {
@@ -115,7 +123,7 @@ function outerScopeNames(g: GraphProto): string[] {
  * Kahn's algorithm, taking nodes in file order whenever several are ready, so a file already in
  * topological order keeps its order. Throws ONNX_GRAPH on a cycle or an undefined input.
  */
-function topologicalOrder(g: GraphProto, initializers: ReadonlyMap<string, TensorProto>): NodeProto[] {
+function topologicalOrder(g: GraphProto, initializers: ReadonlyMap<string, TensorProto>): { order: NodeProto[]; constants: Set<string> } {
   const available = new Set<string>([...g.input.map((i) => i.name), ...initializers.keys()]);
   const producerOf = new Map<string, number>();
   g.node.forEach((n, i) => n.output.forEach((o) => o && producerOf.set(o, i)));
@@ -140,5 +148,32 @@ function topologicalOrder(g: GraphProto, initializers: ReadonlyMap<string, Tenso
     }
   }
   if (order.length < g.node.length) throw new EnclaveNnError('ONNX_GRAPH', 'Cannot order graph: it has a cycle');
-  return order;
+  return deferConstantNodes(order, g, initializers);
+}
+
+/**
+ * Moves every node that depends on weights only to just before its first consumer (a weight
+ * Reshape at the top of a file would otherwise land in the public head while the layer using it
+ * is private). Returns the new order and the set of weight-derived tensors.
+ */
+function deferConstantNodes(order: NodeProto[], g: GraphProto, initializers: ReadonlyMap<string, TensorProto>): { order: NodeProto[]; constants: Set<string> } {
+  const inputs = new Set(g.input.map((i) => i.name).filter((n) => !initializers.has(n)));
+  const constants = new Set<string>();
+  const isConst = order.map((n) => {
+    const c = nodeInputs(n).every((x) => initializers.has(x) && !inputs.has(x) || constants.has(x));
+    if (c) for (const o of n.output) if (o) constants.add(o);
+    return c;
+  });
+  let result = order.filter((_, i) => !isConst[i]);
+  // Insert constant nodes last-first, each before its first consumer (or at the end when only a
+  // graph output or nothing reads it), so chains of constant nodes stay in dependency order.
+  for (let i = order.length - 1; i >= 0; i--) {
+    if (!isConst[i]) continue;
+    const n = order[i]!;
+    const outs = new Set(n.output);
+    let at = result.findIndex((m) => nodeInputs(m).some((x) => outs.has(x)));
+    if (at < 0) at = result.length;
+    result = [...result.slice(0, at), n, ...result.slice(at)];
+  }
+  return { order: result, constants };
 }

@@ -6,24 +6,8 @@ import { attr, makeModel, node, tensor } from './build.ts';
  * a two-output model, a model with a weight used by two layers, a dynamic-batch model.
  * Weights come from a seeded generator, so every run builds the same bytes.
  */
-export function seededRandom(seed: number): () => number {
-  // mulberry32: tiny, deterministic, good enough for test weights.
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Uniform values in [-scale, scale). */
-export function randomFloats(count: number, rand: () => number, scale = 0.5): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = (rand() * 2 - 1) * scale;
-  return out;
-}
+export { seededRandom, randomFloats } from '../util/random.ts';
+import { seededRandom, randomFloats } from '../util/random.ts';
 
 function dense(name: string, input: string, output: string, inDim: number, outDim: number, rand: () => number, activation?: 'Relu' | 'Softmax' | 'Sigmoid'): { nodes: ReturnType<typeof node>[]; inits: ReturnType<typeof tensor>[] } {
   const pre = activation ? `${name}/pre` : output;

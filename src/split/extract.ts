@@ -71,6 +71,9 @@ export function extractAt(view: GraphView, _list: CutList, cut: Cut, options: { 
   const headUses = used(headNodes);
   const tailUses = used(tailNodes);
   const shared = [...view.initializers.keys()].filter((w) => headUses.has(w) && tailUses.has(w));
+  // A weight-derived tensor crossing the cut (a reshaped weight made in the head, used in the
+  // tail) would publish that weight just the same.
+  shared.push(...cut.tensors.filter((t) => view.constants.has(t)));
   if (shared.length > 0 && !options.allowSharedWeights) {
     throw new EnclaveNnError('SPLIT_SHARED_WEIGHT', `Cannot split model after '${cut.afterLayer}': weight '${shared[0]}' is used on both sides of the cut and would become public (use --allow-shared-weights to copy it anyway)`);
   }

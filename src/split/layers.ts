@@ -35,8 +35,16 @@ export function layerKey(node: NodeProto): string {
 export function groupLayers(view: GraphView): { layers: Layer[]; granularity: LayerGranularity } {
   const layers: Layer[] = [];
   const seen = new Map<string, number>();
+  // A weight-derived node (see GraphView.constants) belongs to the layer of its first consumer.
+  const keys = view.order.map((n) => layerKey(n));
+  for (let i = view.order.length - 1; i >= 0; i--) {
+    const n = view.order[i]!;
+    if (!n.output.some((o) => view.constants.has(o))) continue;
+    const first = Math.min(...n.output.flatMap((o) => view.consumers.get(o) ?? []));
+    if (Number.isFinite(first)) keys[i] = keys[first]!;
+  }
   view.order.forEach((n, i) => {
-    const key = layerKey(n);
+    const key = keys[i]!;
     const last = layers[layers.length - 1];
     if (last && last.name === key) {
       last.nodes.push(i);
