@@ -5,6 +5,7 @@ import type { Command } from './command.ts';
  * license server's imports. Add one line per command.
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  demo: { summary: 'Run the main job on embedded defaults', load: async () => (await import('./commands/demo.ts')).default },
   inspect: { summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts', load: async () => (await import('./commands/inspect.ts')).default },
   split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
 };
