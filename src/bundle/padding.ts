@@ -1,0 +1,46 @@
+import { LENGTH_PREFIX_SIZE, MIN_PADDED_SIZE } from './format.ts';
+
+/**
+ * The size bucket of a tail of `size` bytes (docs/bundle-format.md §5.1):
+ * max(bucketMinSize, next power of two ≥ size + 8).
+ *
+ * @example
+ * ```ts
+ * bucketSize(70_000, 65536); // 131072
+ * ```
+ */
+export function bucketSize(size: number, bucketMinSize: number): number {
+  if (!Number.isInteger(bucketMinSize) || bucketMinSize < MIN_PADDED_SIZE || (bucketMinSize & (bucketMinSize - 1)) !== 0 || bucketMinSize > 2 ** 30) {
+    throw new RangeError(`bucketMinSize must be a power of two from ${MIN_PADDED_SIZE} to 2^30, got ${bucketMinSize}`);
+  }
+  let b = bucketMinSize;
+  while (b < size + LENGTH_PREFIX_SIZE) b *= 2;
+  return b;
+}
+
+/**
+ * The padded plaintext (§5.1): u64 BE length ‖ tail ‖ zeros, `paddedSize` bytes in all.
+ * The caller zeroizes the result after sealing it.
+ */
+export function padTail(tail: Uint8Array, paddedSize: number): Uint8Array {
+  if (tail.byteLength + LENGTH_PREFIX_SIZE > paddedSize) throw new RangeError(`tail of ${tail.byteLength} bytes does not fit a ${paddedSize}-byte bucket`);
+  const p = new Uint8Array(paddedSize);
+  new DataView(p.buffer).setBigUint64(0, BigInt(tail.byteLength), false);
+  p.set(tail, LENGTH_PREFIX_SIZE);
+  return p;
+}
+
+/**
+ * The tail inside a padded plaintext (§5.1, §5.5), as a view into `padded`; null if the
+ * length prefix is too large or a padding byte is not zero.
+ */
+export function unpadTail(padded: Uint8Array): Uint8Array | null {
+  if (padded.byteLength < LENGTH_PREFIX_SIZE) return null;
+  const len = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getBigUint64(0, false);
+  if (len > BigInt(padded.byteLength - LENGTH_PREFIX_SIZE)) return null;
+  const end = LENGTH_PREFIX_SIZE + Number(len);
+  let acc = 0;
+  for (let i = end; i < padded.byteLength; i++) acc |= padded[i]!;
+  if (acc !== 0) return null;
+  return padded.subarray(LENGTH_PREFIX_SIZE, end);
+}
