@@ -21,12 +21,12 @@ export interface VerifiedChain {
  * 1. it parses, strictly, into exactly `length` certificates (`ATTEST_CHAIN`);
  * 2. the last is byte-identical to a pinned root: its SHA-256 is pinned (`ATTEST_ROOT_NOT_PINNED`);
  * 3. the root is self-signed and every certificate is issued and signed by the next; the leaf
- *    is not a CA (`ATTEST_CHAIN`);
+ *    is not a CA unless `leafKind` is 'ca' (a CRL issuer chain) (`ATTEST_CHAIN`);
  * 4. every certificate is valid at `at` (`ATTEST_CERT_EXPIRED`).
  *
  * `what` names the chain in messages (e.g. "PCK chain").
  */
-export function verifyChain(pem: string | Uint8Array, roots: readonly PinnedRoot[], at: Date, what: string, length = 3): VerifiedChain {
+export function verifyChain(pem: string | Uint8Array, roots: readonly PinnedRoot[], at: Date, what: string, length = 3, leafKind: 'end-entity' | 'ca' = 'end-entity'): VerifiedChain {
   let certs: Certificate[];
   try {
     certs = parsePemCertificates(pem).map(parseCertificate);
@@ -50,7 +50,7 @@ export function verifyChain(pem: string | Uint8Array, roots: readonly PinnedRoot
     }
   }
   // A CA certificate as leaf would let an intermediate key stand in for a PCK or TCB signing key.
-  if (leaf.isCA) throw new EnclaveNnError('ATTEST_CHAIN', `Cannot verify ${what}: leaf "${leaf.subjectCN}" is a CA certificate`);
+  if (leaf.isCA !== (leafKind === 'ca')) throw new EnclaveNnError('ATTEST_CHAIN', `Cannot verify ${what}: leaf "${leaf.subjectCN}" is ${leaf.isCA ? '' : 'not '}a CA certificate`);
   for (const c of certs) {
     if (!isValidAt(c, at)) {
       throw new EnclaveNnError('ATTEST_CERT_EXPIRED', `Cannot verify ${what}: "${c.subjectCN}" is valid ${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()}, not at ${at.toISOString()}`);

@@ -22,4 +22,6 @@ export {
   announceInsecureSim, createInsecureSimChain, createInsecureSimQuote, defaultInsecureSimDir, loadInsecureSimChain,
   loadOrCreateInsecureSimChain, simRootFingerprint, type InsecureSimChain, type InsecureSimReport,
 } from './sim.ts';
-export { verifyCollateral } from './collateral.ts';
+export { parseCollateralJson, verifyCollateral } from './collateral.ts';
+export { parsePckExtensions, OID_SGX_EXTENSIONS, type PckExtensions } from './pck-extensions.ts';
+export type { DcapQvlCollateralJson, QeIdentityJson, TcbInfoJson } from './collateral-format.ts';

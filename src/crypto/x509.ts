@@ -213,6 +213,18 @@ function opensslView(cert: Certificate): X509Certificate | null {
  */
 export function isIssuedBy(child: Certificate, issuer: Certificate): boolean {
   if (!issuer.isCA) return false;
+  // Positive results are memoised by both fingerprints: the check is a pure function of the bytes.
+  const memo = `${child.sha256}:${issuer.sha256}`;
+  if (issuedMemo.has(memo)) return true;
+  if (!isIssuedByUncached(child, issuer)) return false;
+  if (issuedMemo.size >= 256) issuedMemo.delete(issuedMemo.values().next().value!);
+  issuedMemo.add(memo);
+  return true;
+}
+
+const issuedMemo = new Set<string>();
+
+function isIssuedByUncached(child: Certificate, issuer: Certificate): boolean {
   if (!equalBytes(child.issuerDer, issuer.subjectDer)) return false;
   const c = opensslView(child);
   const i = opensslView(issuer);
