@@ -47,6 +47,16 @@ export interface ConvertContext {
   float(name: string, values: number[], dims?: number[]): string;
   /** A fresh tensor name under this layer. */
   fresh(hint: string): string;
+  /** Which Keras wrote the model (behaviour that changed between versions, e.g. hard_sigmoid). */
+  readonly flavor?: KerasFlavor;
+}
+
+/** The producer of a Keras model, for the few layers whose meaning changed between versions. */
+export interface KerasFlavor {
+  /** 2 for Keras 2.x / tf.keras and tfjs-layers, 3 for Keras 3. */
+  kerasMajor: 2 | 3;
+  /** True when tfjs-layers itself wrote the model (its bilinear resize uses asymmetric coordinates). */
+  tfjs: boolean;
 }
 
 /**

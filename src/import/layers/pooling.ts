@@ -1,0 +1,4 @@
+import type { LayerConverter } from '../types.ts';
+
+/** (in progress) */
+export const poolingConverters: Record<string, LayerConverter> = {};
