@@ -43,9 +43,10 @@ export function seededRandom(seed: number): () => number {
 export function randomizeWeights(model: tf.LayersModel, seed = 1, scale = 0.5): void {
   const rand = seededRandom(seed);
   const values = model.weights.map((w) => {
-    const n = w.shape.reduce((a, b) => a * b, 1);
+    const shape = w.shape as number[];
+    const n = shape.reduce((a, b) => a * b, 1);
     const variance = /moving_variance/.test(w.originalName ?? w.name);
-    return tf.tensor(Float32Array.from({ length: n }, () => (variance ? 0.5 + rand() : (rand() * 2 - 1) * scale)), w.shape);
+    return tf.tensor(Float32Array.from({ length: n }, () => (variance ? 0.5 + rand() : (rand() * 2 - 1) * scale)), shape);
   });
   model.setWeights(values);
   tf.dispose(values);
