@@ -65,10 +65,8 @@ export function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array,
   const d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: AEAD_TAG_SIZE });
   d.setAAD(aad);
   d.setAuthTag(sealed.subarray(split));
-  const out = new Uint8Array(split);
   const n = d.update(sealed.subarray(0, split));
-  out.set(n);
-  n.fill(0); // the Buffer from update() is a second plaintext copy we own
+  const out = new Uint8Array(n.buffer, n.byteOffset, n.byteLength); // no copy: one plaintext buffer to wipe
   try {
     d.final();
   } catch (cause) {
