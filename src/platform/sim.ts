@@ -1,0 +1,97 @@
+/**
+ * The `sim` platform: INSECURE, for development and tests (docs/enclave-protocol.md §7).
+ * It runs the trusted program as an ordinary process, so the host's user can read its memory,
+ * its sealing secret and its quoting key. It protects nothing; it exists so the whole path —
+ * attestation, key wrapping, sealing — runs byte for byte on any machine.
+ */
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
+import { hkdfSha256, LABEL_SEAL, randomBytes, sha256 } from '../crypto/index.ts';
+import { EnclaveNnError } from '../errors.ts';
+import { enclaveNnHome } from './home.ts';
+import type { Platform, PlatformOptions } from './types.ts';
+
+/** The one line every use of the sim platform prints on stderr (STYLE.md 11). */
+export const SIM_WARNING = 'enclave-nn: INSECURE: simulated TEE (sim platform) — protects nothing; for development only';
+
+/** MRSIGNER of sim quotes: a fixed, public value (there is no signing key to protect). */
+const SIM_MRSIGNER = sha256(new TextEncoder().encode('enclave-nn INSECURE sim platform signer'));
+const SECRET_FILE = 'seal-secret';
+const SECRET_SIZE = 32;
+
+let warned = false;
+
+/** Prints {@link SIM_WARNING} once per process. */
+export function announceSimPlatform(): void {
+  if (warned) return;
+  warned = true;
+  process.stderr.write(SIM_WARNING + '\n');
+}
+
+/**
+ * Reads the installation's simulated platform secret, creating it (32 random bytes, mode 0600)
+ * on first use. Written to a temporary file and hard-linked into place, so concurrent first
+ * starts agree on one secret.
+ */
+export function loadOrCreateSimSecret(dir: string): Uint8Array {
+  const path = join(dir, SECRET_FILE);
+  try {
+    return readSecret(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${SECRET_FILE}.${process.pid}.${Date.now()}.tmp`);
+  writeFileSync(tmp, randomBytes(SECRET_SIZE), { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return readSecret(path);
+}
+
+function readSecret(path: string): Uint8Array {
+  const b = new Uint8Array(readFileSync(path));
+  if (b.byteLength !== SECRET_SIZE) throw new EnclaveNnError('PLATFORM_SIM_SECRET', `Cannot read the sim platform secret ${path}: ${b.byteLength} bytes, expected ${SECRET_SIZE}`, { exitCode: 1 });
+  return b;
+}
+
+/**
+ * Creates the sim platform for the trusted program at `programPath`.
+ *
+ * @example
+ * ```ts
+ * const p = createSimPlatform({ programPath: fileURLToPath(import.meta.url) });
+ * const quote = await p.evidence(reportDataFor(pub, nonce));
+ * ```
+ */
+export function createSimPlatform(options: PlatformOptions): Platform {
+  announceSimPlatform();
+  const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
+  // Measurement = SHA-256 of the one bundled trusted program file (§7).
+  const measurement = sha256(new Uint8Array(readFileSync(options.programPath)));
+  let chain: InsecureSimChain | undefined;
+  let sealKey: Uint8Array | undefined;
+  return {
+    kind: 'sim',
+    measurement: () => measurement.slice(),
+    async evidence(reportData) {
+      chain ??= loadOrCreateInsecureSimChain(dir);
+      return createInsecureSimQuote({ mrEnclave: measurement, mrSigner: SIM_MRSIGNER, reportData }, chain);
+    },
+    sealingKey() {
+      // HKDF(installation secret, info = LABEL_SEAL ‖ measurement): another program (another
+      // measurement) or another installation derives another key (§7).
+      if (!sealKey) {
+        const secret = loadOrCreateSimSecret(dir);
+        sealKey = hkdfSha256(secret, new Uint8Array(0), [LABEL_SEAL, measurement], 32);
+        secret.fill(0);
+      }
+      return sealKey;
+    },
+  };
+}
