@@ -9,6 +9,7 @@
  *   {@link openStream}, {@link StreamOpener}
  * - key delivery: X25519 {@link wrapToX25519}/{@link unwrapWithX25519}
  * - signatures: Ed25519 {@link ed25519Sign}/{@link ed25519Verify}
+ * - attestation: `der` (DER reader/writer), ECDSA P-256, X.509 certificates and CRLs
  *
  * @module
  */
@@ -34,3 +35,11 @@ export {
   ED25519_PUBLIC_KEY_SIZE, ED25519_SEED_SIZE, ED25519_SIGNATURE_SIZE,
   type Ed25519KeyPair,
 } from './ed25519.ts';
+
+// Attestation primitives (DER, X.509, ECDSA P-256; written for src/attest/).
+export * as der from './der.ts';
+export * from './ecdsa.ts';
+export * from './x509.ts';
+export * from './x509-build.ts';
+export * from './x509-crl.ts';
+export * from './attest-hash.ts';
