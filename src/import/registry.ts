@@ -7,8 +7,7 @@ import { poolingConverters } from './layers/pooling.ts';
 import { normalizationConverters } from './layers/normalization.ts';
 import { reshapingConverters } from './layers/reshaping.ts';
 import { mergeConverters } from './layers/merge.ts';
-// The recurrent family (LSTM, GRU, SimpleRNN, Bidirectional, TimeDistributed) is written separately:
-// import { recurrentConverters } from './layers/recurrent.ts';
+import { recurrentConverters } from './layers/recurrent.ts';
 
 /**
  * The op table: Keras layer class → converter (STYLE.md 5). One entry per class; aliases
@@ -22,7 +21,7 @@ export const converters: Readonly<Record<string, LayerConverter>> = {
   ...normalizationConverters,
   ...reshapingConverters,
   ...mergeConverters,
-  // ...recurrentConverters,
+  ...recurrentConverters,
 };
 
 /** The supported layer classes, sorted. */
