@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve, isAbsolute, normalize, sep } from 'node:path';
-import { fromBinary, toBinary, clone } from '@bufbuild/protobuf';
-import { ModelProtoSchema, type ModelProto, type GraphProto, type TensorProto } from 'onnx-buf';
+import { dirname, resolve, isAbsolute, sep } from 'node:path';
+import { fromBinary, toBinary, clone, clearField } from '@bufbuild/protobuf';
+import { ModelProtoSchema, TensorProtoSchema, type ModelProto, type GraphProto, type TensorProto } from 'onnx-buf';
 import { EnclaveNnError } from '../errors.ts';
 
 export type { ModelProto, GraphProto, TensorProto };
@@ -83,8 +83,10 @@ function inlineExternalData(model: ModelProto, baseDir: string, source: string):
     const location = kv.location;
     if (!location) throw new EnclaveNnError('ONNX_EXTERNAL', `Cannot read ONNX model ${source}: tensor '${t.name}' has external data without a location`);
     // The location must stay inside the model's folder: a model file must not make us read /etc/….
-    const file = resolve(baseDir, location);
-    if (isAbsolute(location) || !normalize(file).startsWith(normalize(baseDir) + sep)) {
+    // Compare absolute paths: a relative model path ('m.onnx', dir '.') must not refuse everything.
+    const root = resolve(baseDir);
+    const file = resolve(root, location);
+    if (isAbsolute(location) || !file.startsWith(root.endsWith(sep) ? root : root + sep)) {
       throw new EnclaveNnError('ONNX_EXTERNAL', `Cannot read ONNX model ${source}: tensor '${t.name}' points outside the model's folder (${location})`);
     }
     let data = files.get(file);
@@ -103,6 +105,7 @@ function inlineExternalData(model: ModelProto, baseDir: string, source: string):
     }
     t.rawData = data.slice(offset, offset + length);
     t.externalData = [];
-    t.dataLocation = 0;
+    // Unset rather than DEFAULT (proto2 presence): the inlined tensor encodes as if never external.
+    clearField(t, TensorProtoSchema.field.dataLocation);
   }
 }
