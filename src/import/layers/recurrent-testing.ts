@@ -1,7 +1,8 @@
 /**
- * Test support for the recurrent converters: builds a one-layer TF.js model, gives it seeded
- * random weights, converts that one layer with its converter into an ONNX model, and compares
- * onnxruntime's output with TF.js `predict` on fresh random inputs.
+ * Test support for the recurrent converters where the whole-model path (../testing.ts) cannot
+ * go: configurations TF.js cannot build (GRU `reset_after=true`) and edited configs for refusal
+ * tests. Builds a one-layer TF.js model with seeded random weights, and converts that one layer
+ * with its converter alone into a one-node-family ONNX model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeModel } from '../../onnx/build.ts';
@@ -56,19 +57,6 @@ export function convertOne(convert: LayerConverter, l: LayerUnderTest, inputShap
     opset: 17,
   });
   return { model, outputs: outs, nodes: g.nodes };
-}
-
-/** Max |a − b| over all elements divided by max |b| (the reference's scale; 1 when it is below 1e-6). */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / (scale < 1e-6 ? 1 : scale);
 }
 
 /** Runs the ONNX model on `x` and returns each output. */

@@ -1,11 +1,14 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { randomFloats, seededRandom } from '../../onnx/test-models.ts';
 import { isErrorCode } from '../../errors.ts';
 import { recurrentConverters } from './recurrent.ts';
 import { gatesToRows, reorderGates, GATE_ORDER } from './recurrent-weights.ts';
-import { convertOne, relativeError, runOne, tfjsLayer, type LayerUnderTest } from './recurrent-testing.ts';
+import { timeDistributedInner } from './recurrent-time-distributed.ts';
+import { expectImportMatches, randomizeWeights, relativeError } from '../testing.ts';
+import type { TensorData } from '../../onnx/ort.ts';
+import { convertOne, runOne, tfjsLayer, type LayerUnderTest } from './recurrent-testing.ts';
 
 await tf.setBackend('cpu');
 
@@ -13,27 +16,29 @@ const TOLERANCE = 1e-3;
 const BATCH = 3;
 
 /**
- * Builds `layer` in TF.js over inputs [batch, T, F] (T null = any length, run with `runT` steps),
- * imports it with its converter and compares ORT with TF.js predict on fresh random inputs.
+ * Builds a TF.js model of `layer` over inputs [batch, T, …step] (T null = any length, run with
+ * `runT` steps), gives it seeded random weights, saves it in the TF.js format, imports it and
+ * compares ORT with TF.js predict on fresh random inputs (expectImportMatches). Also checks that
+ * the ONNX outputs declare the Keras output shapes. Returns the largest relative error.
  */
-async function expectMatches(layer: tf.layers.Layer, opts: { T: number | null; F: number; seed: number; runT?: number; note?: string }): Promise<LayerUnderTest> {
-  const { model, layer: l } = tfjsLayer(layer, [opts.T, opts.F], opts.seed);
-  const T = opts.T ?? opts.runT ?? 6;
-  const { model: onnx, outputs } = convertOne(recurrentConverters[l.className]!, l, [null, opts.T, opts.F]);
-  const x = randomFloats(BATCH * T * opts.F, seededRandom(opts.seed + 1000), 1);
-  const ys = await runOne(onnx, x, [BATCH, T, opts.F]);
-  const refs = tf.tidy(() => {
-    const p = model.predict(tf.tensor(x, [BATCH, T, opts.F]));
-    return (Array.isArray(p) ? p : [p]).map((t) => ({ dims: t.shape, data: t.dataSync() as Float32Array }));
+async function expectMatches(layer: tf.layers.Layer, opts: { T: number | null; F?: number; step?: number[]; seed: number; runT?: number }): Promise<number> {
+  const input = tf.input({ shape: [opts.T, ...(opts.step ?? [opts.F!])] as number[] });
+  const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor | tf.SymbolicTensor[] });
+  randomizeWeights(model, opts.seed);
+  const { onnx, maxRelError } = await expectImportMatches(model, { tolerance: TOLERANCE, batch: BATCH, dynamicDim: opts.runT ?? 6, seed: opts.seed + 1000, label: layer.name });
+  model.outputs.forEach((o, i) => {
+    const declared = onnx.graph!.output[i]!.type!.value.value as { shape?: { dim: { value: { case?: string; value?: unknown } }[] } };
+    const dims = declared.shape!.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : null));
+    assert.deepEqual(dims.slice(1), o.shape.slice(1), `${layer.name}: declared output shape`);
   });
-  assert.equal(ys.length, refs.length, `${l.name}: output count`);
-  refs.forEach((ref, i) => {
-    assert.deepEqual(ys[i]!.dims, ref.dims, `${l.name}: output ${i} dims`);
-    assert.deepEqual(outputs[i]!.shape.slice(1).map((d) => d ?? T), ref.dims.slice(1), `${l.name}: declared Keras shape`);
-    const err = relativeError(ys[i]!.data as Float32Array, ref.data);
-    assert.ok(err <= TOLERANCE, `${l.name} ${opts.note ?? ''}: relative error ${err} > ${TOLERANCE}`);
-  });
-  return l;
+  return maxRelError;
+}
+
+/** Runs cases in order and reports the largest relative error as a test diagnostic. */
+async function cases(t: TestContext, ...runs: (() => Promise<number>)[]): Promise<void> {
+  let worst = 0;
+  for (const run of runs) worst = Math.max(worst, await run());
+  t.diagnostic(`max relative error ${worst.toExponential(2)} over ${runs.length} configurations`);
 }
 
 test('gate layout: LSTM kernel columns i f c o become ONNX rows i o f c, transposed', () => {
@@ -47,50 +52,60 @@ const lstm = (units: number, o: Partial<Parameters<typeof tf.layers.lstm>[0]> = 
 const gru = (units: number, o: Partial<Parameters<typeof tf.layers.gru>[0]> = {}) => tf.layers.gru({ units, recurrentActivation: 'sigmoid', ...o });
 const rnn = (units: number, o: Partial<Parameters<typeof tf.layers.simpleRNN>[0]> = {}) => tf.layers.simpleRNN({ units, ...o });
 
-test('LSTM matches TF.js: sequences on/off, go_backwards, activations, bias, unknown length', async () => {
-  await expectMatches(lstm(4, {}), { T: 5, F: 3, seed: 1 });
-  await expectMatches(lstm(4, { returnSequences: true }), { T: 5, F: 3, seed: 2 });
-  await expectMatches(lstm(3, { goBackwards: true }), { T: 5, F: 2, seed: 3 });
-  await expectMatches(lstm(3, { goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 4 });
-  await expectMatches(lstm(5, { recurrentActivation: 'hardSigmoid', returnSequences: true }), { T: 4, F: 3, seed: 5 });
-  await expectMatches(lstm(4, { activation: 'relu', useBias: false }), { T: 6, F: 3, seed: 6 });
-  await expectMatches(lstm(4, { activation: 'linear', recurrentActivation: 'hardSigmoid', returnSequences: true }), { T: null, F: 3, seed: 7, runT: 7 });
+test('LSTM matches TF.js: sequences on/off, go_backwards, activations, bias, unknown length', async (t) => {
+  await cases(t,
+    () => expectMatches(lstm(4, {}), { T: 5, F: 3, seed: 1 }),
+    () => expectMatches(lstm(4, { returnSequences: true }), { T: 5, F: 3, seed: 2 }),
+    () => expectMatches(lstm(3, { goBackwards: true }), { T: 5, F: 2, seed: 3 }),
+    () => expectMatches(lstm(3, { goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 4 }),
+    () => expectMatches(lstm(5, { recurrentActivation: 'hardSigmoid', returnSequences: true }), { T: 4, F: 3, seed: 5 }),
+    () => expectMatches(lstm(4, { activation: 'relu', useBias: false }), { T: 6, F: 3, seed: 6 }),
+    () => expectMatches(lstm(4, { activation: 'linear', recurrentActivation: 'hardSigmoid', returnSequences: true }), { T: null, F: 3, seed: 7, runT: 7 }),
+  );
 });
 
-test('GRU (reset_after=false) matches TF.js: sequences on/off, go_backwards, activations, bias', async () => {
-  await expectMatches(gru(4, {}), { T: 5, F: 3, seed: 11 });
-  await expectMatches(gru(4, { returnSequences: true }), { T: 5, F: 3, seed: 12 });
-  await expectMatches(gru(3, { goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 13 });
-  await expectMatches(gru(3, { goBackwards: true }), { T: 5, F: 2, seed: 14 });
-  await expectMatches(gru(4, { activation: 'relu', recurrentActivation: 'hardSigmoid', useBias: false, returnSequences: true }), { T: null, F: 3, seed: 15 });
-  await expectMatches(gru(2, { activation: 'linear' }), { T: 6, F: 4, seed: 16 });
+test('GRU (reset_after=false) matches TF.js: sequences on/off, go_backwards, activations, bias', async (t) => {
+  await cases(t,
+    () => expectMatches(gru(4, {}), { T: 5, F: 3, seed: 11 }),
+    () => expectMatches(gru(4, { returnSequences: true }), { T: 5, F: 3, seed: 12 }),
+    () => expectMatches(gru(3, { goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 13 }),
+    () => expectMatches(gru(3, { goBackwards: true }), { T: 5, F: 2, seed: 14 }),
+    () => expectMatches(gru(4, { activation: 'relu', recurrentActivation: 'hardSigmoid', useBias: false, returnSequences: true }), { T: null, F: 3, seed: 15 }),
+    () => expectMatches(gru(2, { activation: 'linear' }), { T: 6, F: 4, seed: 16 }),
+  );
 });
 
-test('SimpleRNN matches TF.js: tanh, relu, linear, sequences, go_backwards, no bias', async () => {
-  await expectMatches(rnn(4, {}), { T: 5, F: 3, seed: 21 });
-  await expectMatches(rnn(4, { returnSequences: true }), { T: 5, F: 3, seed: 22 });
-  await expectMatches(rnn(3, { activation: 'relu', goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 23 });
-  await expectMatches(rnn(3, { activation: 'linear', goBackwards: true, useBias: false }), { T: null, F: 2, seed: 24, runT: 4 });
+test('SimpleRNN matches TF.js: tanh, relu, linear, sequences, go_backwards, no bias', async (t) => {
+  await cases(t,
+    () => expectMatches(rnn(4, {}), { T: 5, F: 3, seed: 21 }),
+    () => expectMatches(rnn(4, { returnSequences: true }), { T: 5, F: 3, seed: 22 }),
+    () => expectMatches(rnn(3, { activation: 'relu', goBackwards: true, returnSequences: true }), { T: 5, F: 2, seed: 23 }),
+    () => expectMatches(rnn(3, { activation: 'linear', goBackwards: true, useBias: false }), { T: null, F: 2, seed: 24, runT: 4 }),
+  );
 });
 
 const bi = (layer: tf.layers.Layer, mergeMode: 'concat' | 'sum' | 'mul' | 'ave' | null) =>
   tf.layers.bidirectional({ layer: layer as tf.RNN, mergeMode: mergeMode as 'concat' });
 
-test('Bidirectional matches TF.js: each merge mode, each cell, sequences on/off', async () => {
-  await expectMatches(bi(lstm(3, { returnSequences: true }), 'concat'), { T: 5, F: 2, seed: 31 });
-  await expectMatches(bi(lstm(3), 'concat'), { T: 5, F: 2, seed: 32 });
-  await expectMatches(bi(gru(4, { returnSequences: true }), 'sum'), { T: 4, F: 3, seed: 33 });
-  await expectMatches(bi(gru(4), 'ave'), { T: 4, F: 3, seed: 34 });
-  await expectMatches(bi(rnn(3, { returnSequences: true }), 'mul'), { T: 5, F: 2, seed: 35 });
-  await expectMatches(bi(lstm(2, { returnSequences: true, recurrentActivation: 'hardSigmoid' }), 'ave'), { T: 5, F: 2, seed: 36 });
-  await expectMatches(bi(rnn(2, { activation: 'relu' }), 'mul'), { T: 5, F: 2, seed: 37 });
+test('Bidirectional matches TF.js: each merge mode, each cell, sequences on/off', async (t) => {
+  await cases(t,
+    () => expectMatches(bi(lstm(3, { returnSequences: true }), 'concat'), { T: 5, F: 2, seed: 31 }),
+    () => expectMatches(bi(lstm(3), 'concat'), { T: 5, F: 2, seed: 32 }),
+    () => expectMatches(bi(gru(4, { returnSequences: true }), 'sum'), { T: 4, F: 3, seed: 33 }),
+    () => expectMatches(bi(gru(4), 'ave'), { T: 4, F: 3, seed: 34 }),
+    () => expectMatches(bi(rnn(3, { returnSequences: true }), 'mul'), { T: 5, F: 2, seed: 35 }),
+    () => expectMatches(bi(lstm(2, { returnSequences: true, recurrentActivation: 'hardSigmoid' }), 'ave'), { T: 5, F: 2, seed: 36 }),
+    () => expectMatches(bi(rnn(2, { activation: 'relu' }), 'mul'), { T: 5, F: 2, seed: 37 }),
+  );
 });
 
-test('Bidirectional over a go_backwards layer and with merge_mode null (two outputs) matches TF.js', async () => {
-  await expectMatches(bi(lstm(3, { returnSequences: true, goBackwards: true }), 'concat'), { T: 5, F: 2, seed: 41 });
-  await expectMatches(bi(gru(3, { goBackwards: true }), 'sum'), { T: 5, F: 2, seed: 42 });
-  const l = await expectMatches(bi(lstm(3, { returnSequences: true }), null), { T: 5, F: 2, seed: 43 });
-  assert.equal(l.config.merge_mode, null);
+test('Bidirectional over a go_backwards layer and with merge_mode null (two outputs) matches TF.js', async (t) => {
+  await cases(t,
+    () => expectMatches(bi(lstm(3, { returnSequences: true, goBackwards: true }), 'concat'), { T: 5, F: 2, seed: 41 }),
+    () => expectMatches(bi(gru(3, { goBackwards: true }), 'sum'), { T: 5, F: 2, seed: 42 }),
+    () => expectMatches(bi(lstm(3, { returnSequences: true }), null), { T: 5, F: 2, seed: 43 }),
+    () => expectMatches(bi(rnn(3), null), { T: 5, F: 2, seed: 44 }),
+  );
 });
 
 /**
@@ -132,13 +147,16 @@ function kerasGru(x: Float32Array, [B, T, F]: number[], H: number, w: LayerUnder
   return out;
 }
 
+/** Relative error between two flat float arrays (see relativeError in ../testing.ts). */
+const rel = (got: TensorData['data'], want: Float32Array) => relativeError({ dtype: 'float32', dims: [got.length], data: got }, { dims: [want.length], data: want });
+
 test('GRU reset_after=true (tf.keras 2 default) matches the Keras cell formula; the formula matches TF.js', async () => {
   const [B, T, F, H] = [BATCH, 5, 3, 4];
   for (const [seed, goBackwards, returnSequences] of [[51, false, true], [52, true, false], [53, true, true]] as const) {
     const { model, layer: l } = tfjsLayer(gru(H, { goBackwards, returnSequences }), [T, F], seed);
     const x = randomFloats(B * T * F, seededRandom(seed + 1000), 1);
     const tfOut = tf.tidy(() => (model.predict(tf.tensor(x, [B, T, F])) as tf.Tensor).dataSync() as Float32Array);
-    assert.ok(relativeError(kerasGru(x, [B, T, F], H, l.weights, { resetAfter: false, goBackwards, returnSequences }), tfOut) <= 1e-5, 'reference GRU vs TF.js');
+    assert.ok(rel(kerasGru(x, [B, T, F], H, l.weights, { resetAfter: false, goBackwards, returnSequences }), tfOut) <= 1e-5, 'reference GRU vs TF.js');
 
     const rand = seededRandom(seed + 7);
     const after: LayerUnderTest = {
@@ -147,10 +165,10 @@ test('GRU reset_after=true (tf.keras 2 default) matches the Keras cell formula; 
     };
     const ref = kerasGru(x, [B, T, F], H, after.weights, { resetAfter: true, goBackwards, returnSequences });
     const [y] = await runOne(convertOne(recurrentConverters.GRU!, after, [null, T, F]).model, x, [B, T, F]);
-    const err = relativeError(y!.data as Float32Array, ref);
+    const err = rel(y!.data, ref);
     assert.ok(err <= TOLERANCE, `GRU reset_after seed ${seed}: relative error ${err}`);
     // The same weights read as reset_after=false give a different function: the flag is honoured.
-    assert.ok(relativeError(kerasGru(x, [B, T, F], H, [after.weights[0]!, after.weights[1]!, after.weights[2]!], { resetAfter: false, goBackwards, returnSequences }), ref) > 1e-3);
+    assert.ok(rel(kerasGru(x, [B, T, F], H, after.weights, { resetAfter: false, goBackwards, returnSequences }), ref) > 1e-3);
   }
 });
 
@@ -161,4 +179,34 @@ test('refusals name the layer and the setting', () => {
   assert.throws(() => convert({ stateful: true }), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /stateful/.test((e as Error).message));
   assert.throws(() => convert({ activation: 'selu' }), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /activation 'selu'/.test((e as Error).message));
   assert.throws(() => convertOne(recurrentConverters.LSTM!, { ...l, weights: l.weights.slice(0, 2) }, [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /expected 3 weights/.test((e as Error).message));
+});
+
+const td = (layer: tf.layers.Layer) => tf.layers.timeDistributed({ layer });
+
+test('TimeDistributed(Dense) matches TF.js: activations, unknown length, per-step rank 2', async (t) => {
+  await cases(t,
+    () => expectMatches(td(tf.layers.dense({ units: 5, activation: 'relu' })), { T: 4, F: 3, seed: 71 }),
+    () => expectMatches(td(tf.layers.dense({ units: 4, activation: 'softmax' })), { T: null, F: 3, seed: 72, runT: 5 }),
+    () => expectMatches(td(tf.layers.dense({ units: 2, useBias: false })), { T: 3, step: [2, 3], seed: 73 }),
+  );
+});
+
+test('TimeDistributed folds time into the batch for other layers (Flatten), known and unknown length', async (t) => {
+  await cases(t,
+    () => expectMatches(td(tf.layers.flatten()), { T: 4, step: [2, 3], seed: 81 }),
+    () => expectMatches(td(tf.layers.flatten()), { T: null, step: [3, 2], seed: 82, runT: 3 }),
+  );
+});
+
+test('TimeDistributed(Conv2D) matches TF.js', { skip: !timeDistributedInner('Conv2D') && 'the Conv2D converter is not in the conv table yet' }, async (t) => {
+  await cases(t,
+    () => expectMatches(td(tf.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'relu' })), { T: 3, step: [5, 5, 2], seed: 91 }),
+  );
+});
+
+test('TimeDistributed refuses layers it cannot wrap, naming them', () => {
+  const { layer: l } = tfjsLayer(td(tf.layers.dense({ units: 2 })), [4, 3], 95);
+  const wrap = (class_name: string) => ({ ...l, config: { ...l.config, layer: { class_name, config: {} } } });
+  assert.throws(() => convertOne(recurrentConverters.TimeDistributed!, wrap('LSTM'), [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /wrapping LSTM is not supported \(supported: .*Dense/.test((e as Error).message));
+  assert.throws(() => convertOne(recurrentConverters.TimeDistributed!, wrap('Embedding'), [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /wrapping Embedding/.test((e as Error).message));
 });
