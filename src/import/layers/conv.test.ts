@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
-import { runOnnx } from '../../onnx/ort.ts';
+import { runOnnx, type TensorData } from '../../onnx/ort.ts';
 import { expectImportMatches, randomizeWeights, relativeError, saveTfjsArtifacts, seededRandom, tfReady } from '../testing.ts';
 
 function seq(layers: tf.layers.Layer[], seed = 1): tf.Sequential {
@@ -72,7 +72,7 @@ test('conv layers with channels_first data format', async () => {
 });
 
 /** Imports a hand-written single-layer topology with given weights; returns ORT's output. */
-async function runLayer(className: string, config: Record<string, unknown>, inputShape: number[], weights: { name: string; shape: number[]; data: Float32Array }[], x: tf.Tensor): Promise<{ dims: number[]; data: ArrayLike<number> }> {
+async function runLayer(className: string, config: Record<string, unknown>, inputShape: number[], weights: { name: string; shape: number[]; data: Float32Array }[], x: tf.Tensor): Promise<TensorData> {
   const layers = [
     { class_name: 'InputLayer', config: { name: 'x', batch_input_shape: [null, ...inputShape], dtype: 'float32' } },
     { class_name: className, config: { name: 'l', ...config } },
@@ -102,7 +102,7 @@ test('Conv2D with groups matches per-group convolutions', async () => {
   const [x0, x1] = tf.split(x, 2, 3);
   const [k0, k1] = tf.split(k, 2, 3);
   const want = tf.add(tf.concat([tf.conv2d(x0 as tf.Tensor4D, k0 as tf.Tensor4D, 1, 'same'), tf.conv2d(x1 as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same')], 3), tf.tensor1d(bias));
-  assert.ok(relativeError({ dtype: 'float32', dims: got.dims, data: Float32Array.from(got.data) }, { dims: want.shape, data: want.dataSync() }) < 1e-4);
+  assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-4);
 });
 
 test('SeparableConv1D and DepthwiseConv1D match their 2-D equivalents on a height-1 image', async () => {
@@ -115,10 +115,10 @@ test('SeparableConv1D and DepthwiseConv1D match their 2-D equivalents on a heigh
     const got = await runLayer('SeparableConv1D', { filters: 4, kernel_size: [3], strides: [strides], padding, depth_multiplier: 2, use_bias: true, activation: 'relu' }, [11, 3],
       [{ name: 'depthwise_kernel', shape: [3, 3, 2], data: dw }, { name: 'pointwise_kernel', shape: [1, 6, 4], data: pw }, { name: 'bias', shape: [4], data: b }], x);
     const want = tf.relu(tf.squeeze(tf.separableConv2d(x.expandDims(1) as tf.Tensor4D, tf.tensor4d(dw, [1, 3, 3, 2]), tf.tensor4d(pw, [1, 1, 6, 4]), [1, strides], padding).add(tf.tensor1d(b)), [1]));
-    assert.ok(relativeError({ dtype: 'float32', dims: got.dims, data: Float32Array.from(got.data) }, { dims: want.shape, data: want.dataSync() }) < 1e-4, `separable ${padding}`);
+    assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-4, `separable ${padding}`);
     const gotD = await runLayer('DepthwiseConv1D', { kernel_size: 3, strides, padding, depth_multiplier: 2, use_bias: false }, [11, 3], [{ name: 'depthwise_kernel', shape: [3, 3, 2], data: dw }], x);
     const wantD = tf.squeeze(tf.depthwiseConv2d(x.expandDims(1) as tf.Tensor4D, tf.tensor4d(dw, [1, 3, 3, 2]), [1, strides], padding), [1]);
-    assert.ok(relativeError({ dtype: 'float32', dims: gotD.dims, data: Float32Array.from(gotD.data) }, { dims: wantD.shape, data: wantD.dataSync() }) < 1e-4, `depthwise ${padding}`);
+    assert.ok(relativeError(gotD, { dims: wantD.shape, data: wantD.dataSync() }) < 1e-4, `depthwise ${padding}`);
   }
 });
 
@@ -128,5 +128,5 @@ test('Conv1D causal padding matches a left-padded valid convolution', async () =
   const k = rand(3 * 3 * 2, 6);
   const got = await runLayer('Conv1D', { filters: 2, kernel_size: [3], strides: [1], padding: 'causal', dilation_rate: [2], use_bias: false }, [10, 3], [{ name: 'kernel', shape: [3, 3, 2], data: k }], x);
   const want = tf.conv1d(tf.pad(x, [[0, 0], [4, 0], [0, 0]]) as tf.Tensor3D, tf.tensor3d(k, [3, 3, 2]), 1, 'valid', 'NWC', 2);
-  assert.ok(relativeError({ dtype: 'float32', dims: got.dims, data: Float32Array.from(got.data) }, { dims: want.shape, data: want.dataSync() }) < 1e-4);
+  assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-4);
 });
