@@ -14,6 +14,8 @@ export const SIGNATURE_SIZE = 64;
 export const TAIL_AEAD = 'AES-256-GCM-STREAM';
 /** Smallest allowed `tail.paddedSize` and `bucketMinSize` (§5.4). */
 export const MIN_PADDED_SIZE = 1024;
+/** Largest allowed `tail.paddedSize` (§5.4): 2 GiB, the protobuf size limit of an ONNX model anyway. */
+export const MAX_PADDED_SIZE = 2 ** 31;
 /** Default smallest size bucket (§5.1): 64 KiB. */
 export const DEFAULT_BUCKET_MIN_SIZE = 64 * 1024;
 /** Default STREAM chunk size (§5.4): 64 KiB. */

@@ -1,7 +1,7 @@
 import { DTYPE_SIZE, type TensorSpec } from '../onnx/tensor-spec.ts';
 import { canonicalJson, parseCanonicalJson } from './canonical-json.ts';
 import {
-  BUNDLE_FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_HEADER_SIZE, MIN_CHUNK_SIZE, MIN_PADDED_SIZE, TAIL_AEAD, bundleError,
+  BUNDLE_FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_HEADER_SIZE, MAX_PADDED_SIZE, MIN_CHUNK_SIZE, MIN_PADDED_SIZE, TAIL_AEAD, bundleError,
 } from './format.ts';
 import type { BundleHeader, EnclavePolicy, SealedTailParams } from './types.ts';
 
@@ -27,7 +27,7 @@ export function decodeHeader(bytes: Uint8Array, source: string): BundleHeader {
   } catch (e) {
     throw bundleError('BUNDLE_HEADER', source, `header is ${(e as Error).message}`);
   }
-  validateHeader(value, (why) => bundleError('BUNDLE_HEADER', source, `header ${why}`));
+  validateHeader(value, (why) => bundleError('BUNDLE_HEADER', source, why.startsWith('header ') ? why : `header ${why}`));
   return value as BundleHeader;
 }
 
@@ -36,6 +36,8 @@ type Fail = (why: string) => Error;
 const HEX = /^(?:[0-9a-f]{2})+$/;
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const KIND = /^[a-z0-9][a-z0-9-]{0,31}$/;
+// No control characters in header strings: `bundle info` prints them to terminals (§4.3).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -69,13 +71,13 @@ function tensorSpecs(v: unknown, what: string, fail: Fail): TensorSpec[] {
   v.forEach((t, i) => {
     const w = `${what}[${i}]`;
     const o = fields(t, w, ['name', 'dtype', 'shape'], [], fail);
-    if (typeof o.name !== 'string' || o.name.length < 1 || o.name.length > 1024) throw fail(`${w}.name is not a string of 1..1024 characters`);
+    if (typeof o.name !== 'string' || o.name.length < 1 || o.name.length > 1024 || CONTROL.test(o.name)) throw fail(`${w}.name is not a string of 1..1024 characters without control characters`);
     if (names.has(o.name)) throw fail(`${what} names '${o.name}' twice`);
     names.add(o.name);
     if (typeof o.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, o.dtype)) throw fail(`${w}.dtype '${String(o.dtype)}' is not a known dtype`);
     if (!Array.isArray(o.shape)) throw fail(`${w}.shape is not a list`);
     o.shape.forEach((d, j) => {
-      if (typeof d === 'string' ? d.length < 1 || d.length > 64 : !(typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+      if (typeof d === 'string' ? d.length < 1 || d.length > 64 || CONTROL.test(d) : !(typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
         throw fail(`${w}.shape[${j}] is neither a size nor a dimension name`);
       }
     });
@@ -109,7 +111,7 @@ function tailParams(v: unknown, fail: Fail): SealedTailParams {
   const t = fields(v, 'tail', ['aead', 'chunkSize', 'chunkCount', 'paddedSize', 'noncePrefix', 'keyCommitment'], [], fail);
   if (t.aead !== TAIL_AEAD) throw fail(`tail.aead is not '${TAIL_AEAD}'`);
   const chunkSize = int(t.chunkSize, 'tail.chunkSize', fail, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
-  const paddedSize = int(t.paddedSize, 'tail.paddedSize', fail, MIN_PADDED_SIZE);
+  const paddedSize = int(t.paddedSize, 'tail.paddedSize', fail, MIN_PADDED_SIZE, MAX_PADDED_SIZE);
   const chunkCount = int(t.chunkCount, 'tail.chunkCount', fail, 1);
   if (chunkCount !== Math.ceil(paddedSize / chunkSize)) throw fail(`tail.chunkCount ${chunkCount} is not ceil(paddedSize / chunkSize) = ${Math.ceil(paddedSize / chunkSize)}`);
   hex(t.noncePrefix, 'tail.noncePrefix', fail, 7);
@@ -133,7 +135,7 @@ function validateHeader(v: unknown, fail: Fail): asserts v is BundleHeader {
   validatePolicy(h.policy, fail);
   if (h.licenseServer !== undefined) {
     let ok = false;
-    if (typeof h.licenseServer === 'string' && h.licenseServer.length <= 2048) {
+    if (typeof h.licenseServer === 'string' && h.licenseServer.length <= 2048 && !CONTROL.test(h.licenseServer)) {
       try {
         ok = ['http:', 'https:'].includes(new URL(h.licenseServer).protocol);
       } catch { ok = false; }

@@ -1,4 +1,4 @@
-import { LENGTH_PREFIX_SIZE, MIN_PADDED_SIZE } from './format.ts';
+import { LENGTH_PREFIX_SIZE, MAX_PADDED_SIZE, MIN_PADDED_SIZE } from './format.ts';
 
 /**
  * The size bucket of a tail of `size` bytes (docs/bundle-format.md §5.1):
@@ -13,6 +13,7 @@ export function bucketSize(size: number, bucketMinSize: number): number {
   if (!Number.isInteger(bucketMinSize) || bucketMinSize < MIN_PADDED_SIZE || (bucketMinSize & (bucketMinSize - 1)) !== 0 || bucketMinSize > 2 ** 30) {
     throw new RangeError(`bucketMinSize must be a power of two from ${MIN_PADDED_SIZE} to 2^30, got ${bucketMinSize}`);
   }
+  if (size + LENGTH_PREFIX_SIZE > MAX_PADDED_SIZE) throw new RangeError(`a tail of ${size} bytes exceeds the largest bucket (${MAX_PADDED_SIZE} bytes)`);
   let b = bucketMinSize;
   while (b < size + LENGTH_PREFIX_SIZE) b *= 2;
   return b;

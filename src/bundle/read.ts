@@ -71,7 +71,7 @@ export function readBundle(bytes: Uint8Array, options: ReadBundleOptions = {}): 
   const head = u8.subarray(sigEnd, headEnd);
   if (toHex(sha256(head)) !== header.head.sha256) throw fail('BUNDLE_HEAD_HASH', 'head does not match the SHA-256 in the signed header');
   if (u8.byteLength < end) throw fail('BUNDLE_TRUNCATED', `file is truncated inside the sealed tail (${u8.byteLength} of ${end} bytes)`);
-  if (u8.byteLength > end) throw fail('BUNDLE_TRAILING', `${u8.byteLength - end} unexpected bytes after the sealed tail`);
+  if (u8.byteLength > end) throw fail('BUNDLE_TRAILING', `${u8.byteLength - end} unexpected byte(s) after the sealed tail`);
 
   const chunks: Uint8Array[] = [];
   for (let i = 0, o = headEnd; i < chunkCount; i++) {

@@ -53,7 +53,12 @@ export class TailOpener {
     // AAD = SHA-256(header bytes) (§5.3); the opener keeps its own copy of the key.
     this.#stream = new StreamOpener(key, fromHex(this.header.tail.noncePrefix), sha256(headerBytes));
     zeroize(key);
-    this.#padded = new Uint8Array(this.header.tail.paddedSize);
+    try {
+      this.#padded = new Uint8Array(this.header.tail.paddedSize);
+    } catch (cause) {
+      this.#stream.dispose();
+      throw bundleError('BUNDLE_TAIL_DECRYPT', this.#source, `cannot allocate the ${this.header.tail.paddedSize}-byte tail buffer`, cause);
+    }
   }
 
   /** The index of the next chunk expected. */

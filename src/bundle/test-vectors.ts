@@ -3,6 +3,7 @@
  * with an `expect:` line. `npx tsx src/bundle/test-vectors.ts --write` regenerates
  * `testdata/vectors/bundle/`; the tests check the committed files equal what this builds.
  */
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { concatBytes, sha256 } from '../crypto/index.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -148,6 +149,10 @@ export function buildVectors(): Vector[] {
   bad('header-bad-dtype', 'header-failure', 'BUNDLE_HEADER', 'dtype "float33", signed', resigned(good, headerText.replace('"float32"', '"float33"')));
   bad('header-bad-license-url', 'header-failure', 'BUNDLE_HEADER', 'licenseServer is a file: URL, signed', resigned(good, edit((h) => { h.licenseServer = 'file:///etc/passwd'; })));
   bad('header-empty-policy', 'header-failure', 'BUNDLE_HEADER', 'policy with no platform, signed', resigned(good, edit((h) => { h.policy = { platforms: [] }; })));
+  bad('header-control-character', 'header-failure', 'BUNDLE_HEADER', 'an output name with an ESC character (terminal escape), signed', resigned(good, headerText.replace('"probs"', '"probs\\u001b[2J"')));
+  bad('header-deep-nesting', 'header-failure', 'BUNDLE_HEADER', 'an unknown field nested 10 000 arrays deep, signed', resigned(good, headerText.replace('"formatVersion"', `"a":${'['.repeat(10000)}${']'.repeat(10000)},"formatVersion"`)));
+  bad('header-padded-size-too-large', 'header-failure', 'BUNDLE_HEADER', 'paddedSize 2^40 (chunkCount consistent), signed', resigned(good, edit((h) => { Object.assign(h.tail as object, { paddedSize: 2 ** 40, chunkCount: 2 ** 32 }); })));
+  bad('header-padded-size-2gib', 'truncated', 'BUNDLE_TRUNCATED', 'paddedSize 2 GiB (chunkCount consistent), signed: the file is far too short', resigned(good, edit((h) => { Object.assign(h.tail as object, { paddedSize: 2 ** 31, chunkCount: 2 ** 23 }); })));
   {
     // An attacker replaces the provider key and re-signs: the header verifies, but it is a new
     // header, so the AAD differs and the real key cannot open the tail (§4.4).
@@ -233,7 +238,6 @@ export function decodeVector(name: string, file: Uint8Array): Omit<Vector, 'comm
 
 // `npx tsx src/bundle/test-vectors.ts --write` regenerates the committed files.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv.includes('--write')) {
-  const { mkdirSync, readdirSync, unlinkSync, writeFileSync } = await import('node:fs');
   const dir = new URL('../../testdata/vectors/bundle/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (!f.includes('.')) unlinkSync(new URL(f, dir));
