@@ -77,3 +77,26 @@ export function createCertificate(t: CertificateTemplate, issuer: CertificateIss
   );
   return der.seq(tbs, alg, der.bitString(signP256Sha256Der(tbs, signer.privateKey)));
 }
+
+/** A CRL to create (tests and the sim only). */
+export interface CrlTemplate {
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date;
+  /** Revoked serials, lower-case hex without leading zero bytes (as `Certificate.serialHex`). */
+  readonly revokedSerials?: readonly string[];
+}
+
+/** Creates and signs a v2 CRL (RFC 5280 §5) by `issuer`; returns its DER. */
+export function createCrl(t: CrlTemplate, issuer: CertificateIssuer): Uint8Array {
+  const alg = der.seq(der.oid(OID_ECDSA_WITH_SHA256));
+  const revoked = (t.revokedSerials ?? []).map((s) => der.seq(der.integer(Uint8Array.from(Buffer.from(s.length % 2 ? `0${s}` : s, 'hex'))), der.time(t.thisUpdate)));
+  const tbs = der.seq(
+    der.integer(1),
+    alg,
+    issuer.subjectDer,
+    der.time(t.thisUpdate),
+    der.time(t.nextUpdate),
+    ...(revoked.length ? [der.seq(...revoked)] : []),
+  );
+  return der.seq(tbs, alg, der.bitString(signP256Sha256Der(tbs, issuer.privateKey)));
+}
