@@ -82,3 +82,31 @@ test('truncating a bundle at any length fails as truncated', () => {
     assert.equal(got.code, 'BUNDLE_TRUNCATED', `cut at ${n}: ${got.message}`);
   }
 });
+
+test('a default-size bundle (64 KiB chunks): sampled byte flips in every region and at every boundary fail by region', async () => {
+  const { createBundle } = await import('./create.ts');
+  const spec = [{ name: 'x', dtype: 'float32' as const, shape: [1] }];
+  const tail = new Uint8Array(150_000).map((_, i) => i * 7);
+  const { bytes, providerKey } = createBundle({ head: new Uint8Array(3000).fill(5), tail, inputs: spec, outputs: spec, headInputs: spec });
+  const b = readBundle(bytes);
+  const sigEnd = PREFIX_SIZE + b.headerBytes.byteLength + SIGNATURE_SIZE;
+  const headEnd = sigEnd + b.head.byteLength;
+  const chunkStarts = b.sealedTail.chunks.map((c) => c.byteOffset - bytes.byteOffset);
+  assert.equal(b.sealedTail.chunks.length, 4); // 256 KiB bucket
+  const positions = new Set<number>([0, 7, 8, 11, 12, 15, PREFIX_SIZE, sigEnd - SIGNATURE_SIZE - 1, sigEnd - SIGNATURE_SIZE, sigEnd - 1, sigEnd, headEnd - 1, bytes.byteLength - 1]);
+  for (const s of chunkStarts) for (const d of [-17, -16, -1, 0, 1, 65535, 65536]) positions.add(s + d);
+  for (let i = 0; i < bytes.byteLength; i += 4099) positions.add(i);
+  for (const i of [...positions].filter((p) => p >= 0 && p < bytes.byteLength)) {
+    const c = Uint8Array.from(bytes);
+    c[i]! ^= 0x40;
+    const got = outcome(c, providerKey.modelKey);
+    if (i < sigEnd) assert.equal(got.expect === 'header-failure' || got.expect === 'truncated', true, `byte ${i}: ${got.message}`);
+    else if (i < headEnd) assert.equal(got.code, 'BUNDLE_HEAD_HASH', `byte ${i}`);
+    else {
+      const chunk = chunkStarts.filter((s) => s <= i).length - 1;
+      assert.equal(got.code, 'BUNDLE_TAIL_DECRYPT', `byte ${i}`);
+      assert.match(got.message!, new RegExp(`chunk ${chunk} of 4 `), `byte ${i}`);
+    }
+  }
+  assert.deepEqual(outcome(bytes, providerKey.modelKey).tail, tail);
+});
