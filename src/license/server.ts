@@ -1,0 +1,193 @@
+/**
+ * The license server's HTTP JSON API (docs/license-protocol.md §8) over node:http. The
+ * request handler is a plain function ({@link LicenseServer.handle}) so tests call it in-process;
+ * {@link LicenseServer.listen} serves it for real.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
+import { EnclaveNnError } from '../errors.ts';
+import { adminTokenMatches } from './secrets.ts';
+import { LicenseService, type LicenseRequest } from './service.ts';
+import type { LicenseRecord, ModelPolicy } from './store.ts';
+
+/** An HTTP request, reduced to what the handler reads. */
+export interface HttpRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/admin/licenses?customer=acme`. */
+  url: string;
+  /** The `Authorization` header, if any. */
+  authorization?: string;
+  /** The raw body (JSON). */
+  body?: Uint8Array;
+}
+
+/** An HTTP response: status and JSON body. */
+export interface HttpResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Largest accepted request body: a quote is ~5 KiB, a provider key file < 1 KiB. */
+export const MAX_BODY_SIZE = 256 * 1024;
+
+const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+
+/** HTTP status of a refusal, by error code (§8.3). */
+export function statusOf(code: string): number {
+  if (code === 'BAD_REQUEST' || code === 'PROVIDER_KEY') return 400;
+  if (code === 'ADMIN_AUTH') return 401;
+  if (code === 'NOT_FOUND' || code.endsWith('_UNKNOWN') || code === 'USAGE_UNKNOWN_ENCLAVE') return 404;
+  if (code === 'STORE_CONFLICT' || code === 'PROVISION_NONCE' || code === 'USAGE_ROLLBACK') return 409;
+  if (code === 'INTERNAL' || code === 'SERVER_SECRET' || code === 'STORE_SCHEMA') return 500;
+  return 403; // attestation, policy, license and report refusals
+}
+
+function licenseView(l: LicenseRecord): Record<string, unknown> {
+  return {
+    licenseId: l.id, modelId: l.modelId, customerId: l.customerId, notBefore: l.notBefore, notAfter: l.notAfter,
+    creditsTotal: l.creditsTotal, creditsGranted: l.creditsAllocated, offline: { maxInferences: l.offlineMaxInferences, maxSeconds: l.offlineMaxSeconds },
+    revoked: l.revokedAt !== null, revokedAt: l.revokedAt, revokedReason: l.revokedReason, token: l.token,
+  };
+}
+
+/**
+ * The HTTP face of a {@link LicenseService}.
+ *
+ * @example
+ * ```ts
+ * const server = new LicenseServer(service, adminToken);
+ * const res = await server.handle({ method: 'POST', url: '/v1/challenge', body: utf8('{"licenseId":"lic-1"}') });
+ * const { url } = await server.listen(8443, '127.0.0.1');
+ * ```
+ */
+export class LicenseServer {
+  readonly service: LicenseService;
+  private readonly adminToken: string;
+  private http: Server | undefined;
+
+  constructor(service: LicenseService, adminToken: string) {
+    this.service = service;
+    this.adminToken = adminToken;
+  }
+
+  /** Handles one request; never throws (internal errors become 500 without details). */
+  async handle(req: HttpRequest): Promise<HttpResponse> {
+    const u = new URL(req.url, 'http://x');
+    const path = u.pathname;
+    try {
+      const body = req.method === 'POST' ? parseBody(req.body) : {};
+      if (path.startsWith('/v1/admin/')) {
+        // Bearer token, compared in constant time; a wrong token is refused and audited.
+        const presented = /^Bearer (.+)$/.exec(req.authorization ?? '')?.[1];
+        if (!adminTokenMatches(this.adminToken, presented)) {
+          const e = new EnclaveNnError('ADMIN_AUTH', `Cannot ${req.method} ${path}: ${presented === undefined ? 'no' : 'wrong'} admin token`);
+          await this.service.refuse('anonymous', 'admin.auth', path, e);
+          throw e;
+        }
+        return { status: 200, body: await this.admin(req.method, path, u.searchParams, body) };
+      }
+      const svc = this.service;
+      const route = `${req.method} ${path}`;
+      switch (route) {
+        case 'GET /v1/health': return { status: 200, body: { ok: true } };
+        case 'POST /v1/challenge': {
+          const r = await svc.challenge(body);
+          return { status: 200, body: { nonce: b64u(r.nonce), modelId: r.modelId, expiresAt: r.expiresAt } };
+        }
+        case 'POST /v1/provision': {
+          const r = await svc.provision(body);
+          return { status: 200, body: { licenseId: r.licenseId, modelId: r.modelId, enclaveId: r.enclaveId, allowance: r.allowance, wrapped: b64u(r.wrapped) } };
+        }
+        case 'POST /v1/usage': return { status: 200, body: await svc.usage(body) };
+        default: throw new EnclaveNnError('NOT_FOUND', `Cannot ${req.method} ${path}: no such endpoint`);
+      }
+    } catch (e) {
+      if (e instanceof EnclaveNnError) return { status: statusOf(e.code), body: { error: { code: e.code, message: statusOf(e.code) === 500 ? 'internal error' : e.message } } };
+      if (process.env.ENCLAVE_NN_DEBUG) process.stderr.write(`license-server: ${(e as Error).stack}\n`);
+      return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+    }
+  }
+
+  private async admin(method: string, path: string, q: URLSearchParams, body: Record<string, unknown>): Promise<unknown> {
+    const svc = this.service;
+    const filter = { ...(q.get('customer') ? { customerId: q.get('customer')! } : {}), ...(q.get('model') ? { modelId: q.get('model')! } : {}) };
+    const m = /^\/v1\/admin\/licenses\/([^/]+)\/(revoke|credits)$/.exec(path);
+    if (method === 'POST' && m) {
+      const id = decodeURIComponent(m[1]!);
+      return licenseView(m[2] === 'revoke' ? await svc.revokeLicense(id, body.reason) : await svc.addCredits(id, body.credits));
+    }
+    switch (`${method} ${path}`) {
+      case 'GET /v1/admin/models': return { models: await svc.store.listModels() };
+      case 'POST /v1/admin/models': {
+        const key = decodeProviderKeyFile(new TextEncoder().encode(JSON.stringify(body.providerKey ?? null)), 'in request');
+        try {
+          return await svc.addModel(key, body.policy as ModelPolicy);
+        } finally {
+          key.modelKey.fill(0); key.signingKey.fill(0);
+        }
+      }
+      case 'POST /v1/admin/customers': return svc.addCustomer(body.id, body.name);
+      case 'GET /v1/admin/licenses': return { licenses: (await svc.store.listLicenses(filter)).map(licenseView) };
+      case 'POST /v1/admin/licenses': return licenseView(await svc.grantLicense(body as never));
+      case 'GET /v1/admin/usage': return { usage: await svc.store.usage(filter) };
+      case 'GET /v1/admin/audit': return {
+        audit: await svc.store.listAudit({
+          ...(q.get('subject') ? { subject: q.get('subject')! } : {}),
+          ...(q.get('outcome') === 'ok' || q.get('outcome') === 'refused' ? { outcome: q.get('outcome') as 'ok' | 'refused' } : {}),
+          limit: Math.min(10000, Number(q.get('limit') ?? 1000) || 1000),
+        }),
+      };
+      case 'POST /v1/admin/fulfill': return svc.fulfill(body.request as Partial<LicenseRequest>);
+      default: throw new EnclaveNnError('NOT_FOUND', `Cannot ${method} ${path}: no such endpoint`);
+    }
+  }
+
+  /** Serves over HTTP on `host:port` (port 0 = any free port). */
+  async listen(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
+    const server = createServer((req, res) => { void this.serveOne(req, res); });
+    server.keepAliveTimeout = 65_000;
+    this.http = server;
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
+    const a = server.address() as AddressInfo;
+    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`, port: a.port };
+  }
+
+  private async serveOne(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let out: HttpResponse;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    for await (const c of req) {
+      size += (c as Buffer).byteLength;
+      if (size > MAX_BODY_SIZE) { tooBig = true; break; }
+      chunks.push(c as Buffer);
+    }
+    if (tooBig) out = { status: 413, body: { error: { code: 'BAD_REQUEST', message: `request body exceeds ${MAX_BODY_SIZE} bytes` } } };
+    else out = await this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), body: Buffer.concat(chunks) });
+    const json = JSON.stringify(out.body);
+    res.writeHead(out.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
+    res.end(json);
+  }
+
+  /** Stops listening and closes idle connections. */
+  async close(): Promise<void> {
+    const s = this.http;
+    this.http = undefined;
+    if (!s) return;
+    await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
+  }
+}
+
+function parseBody(body: Uint8Array | undefined): Record<string, unknown> {
+  if (!body || body.byteLength === 0) return {};
+  if (body.byteLength > MAX_BODY_SIZE) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: body exceeds ${MAX_BODY_SIZE} bytes`);
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch {
+    throw new EnclaveNnError('BAD_REQUEST', 'Cannot read request: body is not JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EnclaveNnError('BAD_REQUEST', 'Cannot read request: body is not a JSON object');
+  return v as Record<string, unknown>;
+}

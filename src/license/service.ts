@@ -1,0 +1,382 @@
+/**
+ * The license server's decisions, independent of HTTP (docs/license-protocol.md §4–§8):
+ * challenge, provision, usage/top-up, air-gapped fulfilment and the provider's admin
+ * operations. Every decision — accepted or refused — is written to the audit log with its
+ * reason before the caller sees it.
+ */
+import { randomBytes, zeroize } from '../crypto/index.ts';
+import { verifyQuote } from '../attest/verify.ts';
+import { reportDataFor } from '../attest/report-data.ts';
+import type { PinnedRoot } from '../attest/types.ts';
+import type { ProviderKey } from '../bundle/types.ts';
+import { EnclaveNnError } from '../errors.ts';
+import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from './provision.ts';
+import { openModelSecrets, sealModelSecrets } from './secrets.ts';
+import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
+import { checkId, checkWindow, openLicense, openUsageReport, peekLicenseId, peekUsageReport, signGrant, signLicense } from './token.ts';
+
+/** Options of {@link LicenseService}. */
+export interface LicenseServiceOptions {
+  store: LicenseStore;
+  /** 32-byte key that encrypts model secrets at rest. */
+  masterKey: Uint8Array;
+  /** Attestation roots accepted for every model (production: Intel's only). */
+  roots: readonly PinnedRoot[];
+  /** The clock, Unix seconds. @defaultValue the system clock */
+  now?: () => number;
+  /** How long a challenge nonce lives. @defaultValue 300 */
+  nonceTtlSeconds?: number;
+}
+
+/** A provisioning answer (§4.4). */
+export interface ProvisionResult {
+  licenseId: string;
+  modelId: string;
+  enclaveId: string;
+  /** Samples the enclave may run before it must check in. */
+  allowance: number;
+  /** The PROVISION `wrapped` bytes (enclave protocol §4.3). */
+  wrapped: Uint8Array;
+}
+
+/** An air-gapped license request (§4.6), as `enclave-nn license request` writes it. */
+export interface LicenseRequest {
+  type: 'enclave-nn-license-request';
+  version: 1;
+  licenseId: string;
+  modelId: string;
+  /** base64url, 32 bytes chosen by the requesting host. */
+  nonce: string;
+  /** base64url X25519 key of the enclave. */
+  keyPub: string;
+  /** base64url quote. */
+  evidence: string;
+}
+
+/** The answer to a {@link LicenseRequest}. */
+export interface LicenseResponse {
+  type: 'enclave-nn-license-response';
+  version: 1;
+  licenseId: string;
+  modelId: string;
+  nonce: string;
+  enclaveId: string;
+  allowance: number;
+  /** base64url PROVISION `wrapped`. */
+  wrapped: string;
+}
+
+/** Terms of a new license (admin). */
+export interface GrantOptions {
+  customerId: string;
+  modelId: string;
+  credits: number;
+  /** @defaultValue 'lic-' + 12 random hex digits */
+  licenseId?: string;
+  /** @defaultValue now */
+  notBefore?: number;
+  /** @defaultValue notBefore + 365 days */
+  notAfter?: number;
+  /** @defaultValue { maxInferences: credits (≥ 1), maxSeconds: 7 days } */
+  offline?: { maxInferences?: number; maxSeconds?: number };
+}
+
+const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+/** Strict base64url of an exact size, else `BAD_REQUEST`. */
+export function bytesField(v: unknown, what: string, size?: [number, number]): Uint8Array {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_-]*$/.test(v)) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is not base64url`);
+  const b = new Uint8Array(Buffer.from(v, 'base64url'));
+  if (size && (b.byteLength < size[0] || b.byteLength > size[1])) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is ${b.byteLength} bytes, not ${size[0] === size[1] ? size[0] : `${size[0]}–${size[1]}`}`);
+  return b;
+}
+function idField(v: unknown, what: string): string {
+  try { return checkId(v, what); } catch (e) { throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${(e as Error).message}`); }
+}
+
+/**
+ * The license server's logic.
+ *
+ * @example
+ * ```ts
+ * const svc = new LicenseService({ store, masterKey, roots: [INTEL_SGX_ROOT_CA] });
+ * const { nonce } = await svc.challenge('lic-1');
+ * ```
+ */
+export class LicenseService {
+  readonly store: LicenseStore;
+  private readonly masterKey: Uint8Array;
+  private readonly roots: readonly PinnedRoot[];
+  private readonly now: () => number;
+  private readonly nonceTtl: number;
+
+  constructor(o: LicenseServiceOptions) {
+    this.store = o.store;
+    this.masterKey = o.masterKey;
+    this.roots = o.roots;
+    this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+    this.nonceTtl = o.nonceTtlSeconds ?? 300;
+  }
+
+  /** Runs one decision and audits its outcome (ok, or refused with the error's code and message). */
+  async decide<T>(actor: string, action: string, subject: string, fn: () => Promise<{ value: T; reason: string }>): Promise<T> {
+    const entry = (outcome: AuditEntry['outcome'], code: string, reason: string): AuditEntry => ({ at: this.now(), actor, action, subject, outcome, code, reason });
+    let r: { value: T; reason: string };
+    try {
+      r = await fn();
+    } catch (e) {
+      const code = e instanceof EnclaveNnError ? e.code : 'INTERNAL';
+      const reason = e instanceof EnclaveNnError ? e.message : 'internal error';
+      await this.store.audit(entry('refused', code, reason)).catch(() => {});
+      throw e;
+    }
+    await this.store.audit(entry('ok', 'OK', r.reason));
+    return r.value;
+  }
+
+  /** Records a refusal that happened before any decision could run (bad token, bad JSON). */
+  async refuse(actor: string, action: string, subject: string, e: EnclaveNnError): Promise<void> {
+    await this.store.audit({ at: this.now(), actor, action, subject, outcome: 'refused', code: e.code, reason: e.message }).catch(() => {});
+  }
+
+  // ── customer-facing: challenge, provision, usage ──────────────────────────────────────────
+
+  /**
+   * Issues a single-use nonce for provisioning under a license (§4.1). The client names the
+   * license by id, or presents its token: a token must carry the model's provider signature and
+   * be the one on record (a forged or altered token is refused).
+   */
+  async challenge(body: { licenseId?: unknown; license?: unknown }): Promise<{ nonce: Uint8Array; modelId: string; expiresAt: number }> {
+    const token = typeof body.license === 'string' ? body.license : undefined;
+    const licenseId = idField(token !== undefined ? peekLicenseId(token) : body.licenseId, 'licenseId');
+    return this.decide('enclave', 'challenge', licenseId, async () => {
+      const lic = await this.usableLicense(licenseId);
+      if (token !== undefined) {
+        const model = await this.store.getModel(lic.modelId);
+        openLicense(token, model!.providerPub); // LICENSE_INVALID when the signature is forged
+        if (token !== lic.token) throw new EnclaveNnError('LICENSE_INVALID', `Cannot accept license ${licenseId}: the token is not the one issued`);
+      }
+      // 32 random bytes: unpredictable, so a quote made for it cannot exist before this answer.
+      const nonce = randomBytes(NONCE_SIZE);
+      const expiresAt = this.now() + this.nonceTtl;
+      await this.store.putNonce({ nonce, modelId: lic.modelId, licenseId, expiresAt });
+      return { value: { nonce, modelId: lic.modelId, expiresAt }, reason: `nonce issued, expires ${expiresAt}` };
+    });
+  }
+
+  /**
+   * Provisions an attested enclave (§4.3): consumes the nonce, verifies the quote under the
+   * model's policy with REPORTDATA = SHA-512(keyPub ‖ nonce), checks the license, allocates the
+   * first allowance and wraps {model key, license package} to `keyPub`.
+   */
+  async provision(body: { licenseId?: unknown; nonce?: unknown; evidence?: unknown; keyPub?: unknown }): Promise<ProvisionResult> {
+    const licenseId = idField(body.licenseId, 'licenseId');
+    const nonce = bytesField(body.nonce, 'nonce', [NONCE_SIZE, NONCE_SIZE]);
+    const evidence = bytesField(body.evidence, 'evidence', [1, 65536]);
+    const keyPub = bytesField(body.keyPub, 'keyPub', [32, 32]);
+    return this.decide('enclave', 'provision', licenseId, async () => {
+      // DELETE … RETURNING: a nonce answers exactly one provisioning request (replays fail here).
+      const n = await this.store.takeNonce(nonce);
+      if (!n) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot provision: the nonce is unknown or was already used (replay)');
+      if (n.expiresAt < this.now()) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot provision: the nonce expired');
+      if (n.licenseId !== licenseId) throw new EnclaveNnError('PROVISION_NONCE', `Cannot provision: the nonce was issued for license ${n.licenseId}`);
+      return this.provisionVerified(licenseId, nonce, evidence, keyPub);
+    });
+  }
+
+  /** Air-gapped fulfilment (§4.6): the request's nonce is consumed once, then as {@link provision}. */
+  async fulfill(req: Partial<LicenseRequest>): Promise<LicenseResponse> {
+    if (req.type !== 'enclave-nn-license-request' || req.version !== 1) throw new EnclaveNnError('BAD_REQUEST', 'Cannot fulfil: not an enclave-nn-license-request version 1');
+    const licenseId = idField(req.licenseId, 'licenseId');
+    const nonce = bytesField(req.nonce, 'nonce', [NONCE_SIZE, NONCE_SIZE]);
+    const evidence = bytesField(req.evidence, 'evidence', [1, 65536]);
+    const keyPub = bytesField(req.keyPub, 'keyPub', [32, 32]);
+    return this.decide('admin', 'fulfill', licenseId, async () => {
+      if (!(await this.store.consumeNonce(nonce, this.now()))) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot fulfil: this request was fulfilled before (replay)');
+      const r = await this.provisionVerified(licenseId, nonce, evidence, keyPub);
+      if (req.modelId !== r.value.modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot fulfil: license ${licenseId} is for model ${r.value.modelId}, the request names ${String(req.modelId)}`);
+      const v = r.value;
+      return {
+        value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: b64u(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: b64u(v.wrapped) },
+        reason: r.reason,
+      };
+    });
+  }
+
+  private async provisionVerified(licenseId: string, nonce: Uint8Array, evidence: Uint8Array, keyPub: Uint8Array): Promise<{ value: ProvisionResult; reason: string }> {
+    const lic = await this.usableLicense(licenseId);
+    const model = await this.store.getModel(lic.modelId);
+    if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot provision: model ${lic.modelId} is not registered`);
+    const p = model.policy;
+    // The quote must chain to a pinned root, come from an accepted measurement, and carry
+    // REPORTDATA = SHA-512(keyPub ‖ nonce): the key we wrap to is the attested enclave's.
+    const v = verifyQuote(evidence, {
+      roots: this.roots, at: new Date(this.now() * 1000),
+      policy: {
+        ...(p.mrEnclave.length ? { mrEnclave: p.mrEnclave } : {}),
+        ...(p.mrSigner.length ? { mrSigner: p.mrSigner } : {}),
+        allowDebug: p.allowDebug, minIsvSvn: p.minIsvSvn,
+        reportData: reportDataFor(keyPub, nonce),
+      },
+    });
+    // The report key is drawn here and travels only inside the attested wrap, so only this
+    // enclave can sign usage reports under it; the server keeps its public half only.
+    const reportSeed = randomBytes(32);
+    const enclaveId = enclaveIdOf(reportSeed);
+    const credit = await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now() });
+    const { modelKey, signingSeed } = openModelSecrets(this.masterKey, model.id, model.secrets);
+    let pkg: Uint8Array | undefined;
+    try {
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, allowance: credit.allowance, issuedAt: this.now() }, signingSeed);
+      pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
+      const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
+      return {
+        value: { licenseId, modelId: model.id, enclaveId, allowance: credit.allowance, wrapped },
+        reason: `enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}) provisioned, ${credit.granted} credits granted`,
+      };
+    } finally {
+      zeroize(reportSeed); zeroize(modelKey); zeroize(signingSeed);
+      if (pkg) zeroize(pkg);
+    }
+  }
+
+  /** A license that exists, is not revoked and is inside its window (server clock). */
+  private async usableLicense(licenseId: string): Promise<LicenseRecord> {
+    const lic = await this.store.getLicense(licenseId);
+    if (!lic) throw new EnclaveNnError('LICENSE_UNKNOWN', `Cannot use license ${licenseId}: it does not exist`);
+    if (lic.revokedAt !== null) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot use license ${licenseId}: it was revoked (${lic.revokedReason ?? 'no reason given'})`);
+    checkWindow({ licenseId, notBefore: lic.notBefore, notAfter: lic.notAfter }, this.now());
+    return lic;
+  }
+
+  /**
+   * A usage report (§5.3): verifies its signature with the enclave's report key, records the
+   * usage atomically (sequence numbers must increase), and answers a grant topping the enclave
+   * up to its offline grace — unless the license is revoked or expired.
+   */
+  async usage(body: { report?: unknown }): Promise<{ grant: string; allowance: number; granted: number }> {
+    if (typeof body.report !== 'string') throw new EnclaveNnError('BAD_REQUEST', 'Cannot read request: report must be a string');
+    const token = body.report;
+    let subject = 'unknown';
+    try { subject = peekUsageReport(token).licenseId; } catch { /* audited below as malformed */ }
+    return this.decide('enclave', 'usage', subject, async () => {
+      const peek = peekUsageReport(token);
+      const enc = await this.store.getEnclave(peek.enclaveId);
+      if (!enc) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+      // The report key reached only the attested enclave (§5.1): a valid signature means the
+      // enclave made this report; any modified byte fails here.
+      const r = openUsageReport(token, new Uint8Array(Buffer.from(enc.id, 'hex')));
+      if (r.licenseId !== enc.licenseId) throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${enc.licenseId}`);
+      if (r.allowance > enc.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${enc.allowance} ever granted`);
+      let refusal: EnclaveNnError | undefined;
+      try { await this.usableLicense(r.licenseId); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
+      const res = await this.store.checkIn({ enclaveId: enc.id, seq: r.seq, used: r.used, now: this.now(), grant: refusal === undefined });
+      // A revoked or expired license: the usage is recorded, no credits are granted.
+      if (refusal) throw new EnclaveNnError(refusal.code, `${refusal.message}; usage recorded (${r.used} samples), no top-up`);
+      const lic = (await this.store.getLicense(r.licenseId))!;
+      const model = await this.store.getModel(lic.modelId);
+      const { modelKey, signingSeed } = openModelSecrets(this.masterKey, model!.id, model!.secrets);
+      zeroize(modelKey);
+      try {
+        const g = signGrant({ licenseId: r.licenseId, enclaveId: enc.id, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, signingSeed);
+        return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: `report ${r.seq}: ${r.used} used, ${res.granted} credits granted${res.granted === 0 ? ' (none left on the license)' : ''}, allowance ${res.allowance}` };
+      } finally {
+        zeroize(signingSeed);
+      }
+    });
+  }
+
+  // ── admin ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Registers a model from its provider key and policy; its secrets are stored encrypted. */
+  async addModel(key: ProviderKey, policy: ModelPolicy): Promise<{ modelId: string }> {
+    return this.decide('admin', 'models.add', key.modelId, async () => {
+      checkPolicy(policy);
+      await this.store.addModel({
+        id: key.modelId, providerPub: key.signingPublicKey, secrets: sealModelSecrets(this.masterKey, key.modelId, key.modelKey, key.signingKey), policy, createdAt: this.now(),
+      });
+      const any = policy.mrEnclave.length === 0 && policy.mrSigner.length === 0;
+      return { value: { modelId: key.modelId }, reason: `registered; ${any ? 'INSECURE: any measurement' : `${policy.mrEnclave.length} MRENCLAVE, ${policy.mrSigner.length} MRSIGNER`}${policy.allowDebug ? ', DEBUG enclaves allowed' : ''}` };
+    });
+  }
+
+  /** Adds a customer. */
+  async addCustomer(idIn: unknown, nameIn: unknown): Promise<{ customerId: string }> {
+    const id = idField(idIn, 'customer id');
+    const name = typeof nameIn === 'string' && nameIn.length <= 200 ? nameIn : id;
+    return this.decide('admin', 'customers.add', id, async () => {
+      await this.store.addCustomer({ id, name, createdAt: this.now() });
+      return { value: { customerId: id }, reason: 'added' };
+    });
+  }
+
+  /** Issues and signs a license (§3). */
+  async grantLicense(o: GrantOptions): Promise<LicenseRecord> {
+    const licenseId = o.licenseId === undefined ? `lic-${Buffer.from(randomBytes(6)).toString('hex')}` : idField(o.licenseId, 'licenseId');
+    const modelId = idField(o.modelId, 'modelId');
+    const customerId = idField(o.customerId, 'customerId');
+    const credits = nonNeg(o.credits, 'credits');
+    const notBefore = o.notBefore === undefined ? this.now() : nonNeg(o.notBefore, 'notBefore');
+    const notAfter = o.notAfter === undefined ? notBefore + 365 * 86400 : nonNeg(o.notAfter, 'notAfter');
+    const offline = {
+      maxInferences: o.offline?.maxInferences === undefined ? Math.max(1, credits) : nonNeg(o.offline.maxInferences, 'offline.maxInferences'),
+      maxSeconds: o.offline?.maxSeconds === undefined ? 7 * 86400 : nonNeg(o.offline.maxSeconds, 'offline.maxSeconds'),
+    };
+    return this.decide('admin', 'licenses.grant', licenseId, async () => {
+      const model = await this.store.getModel(modelId);
+      if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot grant license: model ${modelId} is not registered`);
+      if (!(await this.store.hasCustomer(customerId))) throw new EnclaveNnError('CUSTOMER_UNKNOWN', `Cannot grant license: customer ${customerId} does not exist`);
+      const { modelKey, signingSeed } = openModelSecrets(this.masterKey, modelId, model.secrets);
+      zeroize(modelKey);
+      let lic;
+      try {
+        lic = signLicense({ licenseId, modelId, customerId, notBefore, notAfter, credits, offline }, signingSeed);
+      } catch (e) {
+        throw new EnclaveNnError('BAD_REQUEST', `Cannot grant license: ${(e as Error).message}`);
+      } finally {
+        zeroize(signingSeed);
+      }
+      await this.store.addLicense({
+        id: licenseId, modelId, customerId, notBefore, notAfter, creditsTotal: credits,
+        offlineMaxInferences: offline.maxInferences, offlineMaxSeconds: offline.maxSeconds, token: lic.token, createdAt: this.now(),
+      });
+      return { value: (await this.store.getLicense(licenseId))!, reason: `granted ${credits} credits to ${customerId} for ${modelId}` };
+    });
+  }
+
+  /** Revokes a license: no more provisioning, no more top-ups. */
+  async revokeLicense(idIn: unknown, reasonIn: unknown): Promise<LicenseRecord> {
+    const id = idField(idIn, 'licenseId');
+    const why = typeof reasonIn === 'string' && reasonIn ? reasonIn.slice(0, 500) : 'revoked by the provider';
+    return this.decide('admin', 'licenses.revoke', id, async () => {
+      if (!(await this.store.revokeLicense(id, why, this.now()))) throw new EnclaveNnError('LICENSE_UNKNOWN', `Cannot revoke license ${id}: it does not exist`);
+      return { value: (await this.store.getLicense(id))!, reason: why };
+    });
+  }
+
+  /** Adds purchased credits to a license. */
+  async addCredits(idIn: unknown, creditsIn: unknown): Promise<LicenseRecord> {
+    const id = idField(idIn, 'licenseId');
+    const n = nonNeg(creditsIn, 'credits');
+    return this.decide('admin', 'licenses.credit', id, async () => {
+      const total = await this.store.addCredits(id, n);
+      if (total === undefined) throw new EnclaveNnError('LICENSE_UNKNOWN', `Cannot add credits to license ${id}: it does not exist`);
+      return { value: (await this.store.getLicense(id))!, reason: `added ${n} credits, total ${total}` };
+    });
+  }
+}
+
+function nonNeg(v: unknown, what: string): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} must be a non-negative integer`);
+  return v as number;
+}
+
+/** Validates a model policy (hex measurements, integer SVN). */
+export function checkPolicy(p: ModelPolicy): void {
+  const hexList = (l: unknown, what: string): void => {
+    if (!Array.isArray(l) || !l.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) throw new EnclaveNnError('BAD_REQUEST', `Cannot register model: ${what} must be a list of 32-byte lowercase hex values`);
+  };
+  hexList(p.mrEnclave, 'policy.mrEnclave');
+  hexList(p.mrSigner, 'policy.mrSigner');
+  if (typeof p.allowDebug !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.allowDebug must be a boolean');
+  nonNeg(p.minIsvSvn, 'policy.minIsvSvn');
+}

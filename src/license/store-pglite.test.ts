@@ -1,0 +1,4 @@
+import { licenseServerSuite } from './conformance.ts';
+import { openPgliteDb } from './store-pglite.ts';
+
+licenseServerSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);

@@ -1,0 +1,347 @@
+/**
+ * The license server's storage (docs/license-protocol.md §7). One SQL dialect (PostgreSQL's),
+ * one schema ({@link MIGRATIONS}), two engines behind the tiny {@link SqlDb} interface: the
+ * embedded PGlite (default, zero setup) and a PostgreSQL pool (several server processes).
+ *
+ * Every credit movement happens in one transaction whose license row update is a single
+ * `UPDATE … WHERE revoked_at IS NULL … RETURNING`, so concurrent top-ups from any number of
+ * server processes can neither double-spend nor pass a revocation. Nonces are single-use by
+ * `DELETE … RETURNING`.
+ */
+import { EnclaveNnError } from '../errors.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+/** The SQL engine a store runs on: a query and a transaction, nothing more. */
+export interface SqlDb {
+  /** Runs one statement with `$1…` parameters; resolves to its rows. */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs `fn` in one transaction (BEGIN … COMMIT, ROLLBACK on throw). */
+  transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T>;
+  /** Closes the engine. */
+  close(): Promise<void>;
+}
+
+/** What the server requires of a model's enclaves (§4.5). */
+export interface ModelPolicy {
+  /** Accepted MRENCLAVE values (hex); empty = any (insecure, development only). */
+  mrEnclave: string[];
+  /** Accepted MRSIGNER values (hex); empty = any. */
+  mrSigner: string[];
+  /** Accept enclaves with the DEBUG attribute (the sim platform always sets it). */
+  allowDebug: boolean;
+  /** Minimum ISVSVN. */
+  minIsvSvn: number;
+}
+
+/** A registered model. */
+export interface ModelRecord {
+  id: string;
+  providerPub: Uint8Array;
+  /** Model key ‖ signing seed, encrypted under the server master key. */
+  secrets: Uint8Array;
+  policy: ModelPolicy;
+  createdAt: number;
+}
+
+/** A license row: its signed token and its ledger. */
+export interface LicenseRecord {
+  id: string;
+  modelId: string;
+  customerId: string;
+  notBefore: number;
+  notAfter: number;
+  creditsTotal: number;
+  creditsAllocated: number;
+  offlineMaxInferences: number;
+  offlineMaxSeconds: number;
+  token: string;
+  revokedAt: number | null;
+  revokedReason: string | null;
+  createdAt: number;
+}
+
+/** An enclave instance provisioned under a license. */
+export interface EnclaveRecord {
+  id: string;
+  licenseId: string;
+  keyPub: Uint8Array;
+  mrEnclave: string;
+  allowance: number;
+  used: number;
+  lastSeq: number;
+  lastCheckin: number;
+  createdAt: number;
+}
+
+/** One decision of the server, with its reason (the audit log). */
+export interface AuditEntry {
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  outcome: 'ok' | 'refused';
+  code: string;
+  reason: string;
+}
+
+/** The outcome of a ledger operation that may grant credits. */
+export interface CreditResult {
+  /** Credits moved from the license to the enclave by this operation. */
+  granted: number;
+  /** The enclave's cumulative allowance after it. */
+  allowance: number;
+}
+
+const num = (v: unknown): number => Number(v);
+const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Uint8Array);
+
+function licenseRow(r: Record<string, unknown>): LicenseRecord {
+  return {
+    id: r.id as string, modelId: r.model_id as string, customerId: r.customer_id as string,
+    notBefore: num(r.not_before), notAfter: num(r.not_after), creditsTotal: num(r.credits_total),
+    creditsAllocated: num(r.credits_allocated), offlineMaxInferences: num(r.offline_max_inferences),
+    offlineMaxSeconds: num(r.offline_max_seconds), token: r.token as string,
+    revokedAt: r.revoked_at == null ? null : num(r.revoked_at), revokedReason: (r.revoked_reason as string | null) ?? null,
+    createdAt: num(r.created_at),
+  };
+}
+
+function enclaveRow(r: Record<string, unknown>): EnclaveRecord {
+  return {
+    id: r.id as string, licenseId: r.license_id as string, keyPub: bytes(r.key_pub), mrEnclave: r.mr_enclave as string,
+    allowance: num(r.allowance), used: num(r.used), lastSeq: num(r.last_seq), lastCheckin: num(r.last_checkin), createdAt: num(r.created_at),
+  };
+}
+
+/**
+ * The license store: every table access of the server, over any {@link SqlDb}.
+ *
+ * @example
+ * ```ts
+ * const store = new LicenseStore(await openPgliteDb(dir));
+ * await store.migrate();
+ * ```
+ */
+export class LicenseStore {
+  readonly db: SqlDb;
+  constructor(db: SqlDb) { this.db = db; }
+
+  /** Applies missing migrations under an advisory lock (safe when several servers start at once). */
+  async migrate(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(7263001)');
+      await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (version int4 PRIMARY KEY, applied_at int8 NOT NULL)');
+      const rows = await tx.query<{ v: unknown }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+      const have = num(rows[0]!.v);
+      if (have > MIGRATIONS.length) throw new EnclaveNnError('STORE_SCHEMA', `Cannot open license database: its schema version ${have} is newer than this server's ${MIGRATIONS.length}`, { exitCode: 1 });
+      for (let v = have; v < MIGRATIONS.length; v++) {
+        for (const stmt of MIGRATIONS[v]!.split(';').map((s) => s.trim()).filter((s) => s.replace(/--[^\n]*/g, '').trim())) await tx.query(stmt);
+        await tx.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v + 1, Math.floor(Date.now() / 1000)]);
+      }
+    });
+  }
+
+  /** Closes the underlying engine. */
+  close(): Promise<void> { return this.db.close(); }
+
+  // ── models and customers ────────────────────────────────────────────────────────────────
+
+  /** Registers a model; throws `STORE_CONFLICT` if the id exists. */
+  async addModel(m: ModelRecord): Promise<void> {
+    const r = await this.db.query('INSERT INTO models (id, provider_pub, secrets, policy, created_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING RETURNING id',
+      [m.id, m.providerPub, m.secrets, JSON.stringify(m.policy), m.createdAt]);
+    if (r.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot register model ${m.id}: it is already registered`);
+  }
+
+  /** A model by id, or undefined. */
+  async getModel(id: string): Promise<ModelRecord | undefined> {
+    const [r] = await this.db.query('SELECT * FROM models WHERE id = $1', [id]);
+    if (!r) return undefined;
+    return { id: r.id as string, providerPub: bytes(r.provider_pub), secrets: bytes(r.secrets), policy: JSON.parse(r.policy as string) as ModelPolicy, createdAt: num(r.created_at) };
+  }
+
+  /** Model ids and policies (no secrets). */
+  async listModels(): Promise<{ id: string; policy: ModelPolicy; createdAt: number }[]> {
+    const rows = await this.db.query('SELECT id, policy, created_at FROM models ORDER BY id');
+    return rows.map((r) => ({ id: r.id as string, policy: JSON.parse(r.policy as string) as ModelPolicy, createdAt: num(r.created_at) }));
+  }
+
+  /** Adds a customer; throws `STORE_CONFLICT` if the id exists. */
+  async addCustomer(c: { id: string; name: string; createdAt: number }): Promise<void> {
+    const r = await this.db.query('INSERT INTO customers (id, name, created_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING RETURNING id', [c.id, c.name, c.createdAt]);
+    if (r.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot add customer ${c.id}: it exists`);
+  }
+
+  /** True if the customer exists. */
+  async hasCustomer(id: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM customers WHERE id = $1', [id])).length === 1;
+  }
+
+  // ── licenses ────────────────────────────────────────────────────────────────────────────
+
+  /** Stores a newly signed license; throws `STORE_CONFLICT` if the id exists. */
+  async addLicense(l: Omit<LicenseRecord, 'creditsAllocated' | 'revokedAt' | 'revokedReason'>): Promise<void> {
+    const r = await this.db.query(
+      `INSERT INTO licenses (id, model_id, customer_id, not_before, not_after, credits_total, offline_max_inferences, offline_max_seconds, token, created_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING RETURNING id`,
+      [l.id, l.modelId, l.customerId, l.notBefore, l.notAfter, l.creditsTotal, l.offlineMaxInferences, l.offlineMaxSeconds, l.token, l.createdAt]);
+    if (r.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot grant license ${l.id}: the id exists`);
+  }
+
+  /** A license by id, or undefined. */
+  async getLicense(id: string): Promise<LicenseRecord | undefined> {
+    const [r] = await this.db.query('SELECT * FROM licenses WHERE id = $1', [id]);
+    return r ? licenseRow(r) : undefined;
+  }
+
+  /** Licenses, optionally of one customer and/or model. */
+  async listLicenses(f: { customerId?: string; modelId?: string } = {}): Promise<LicenseRecord[]> {
+    const rows = await this.db.query('SELECT * FROM licenses WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR model_id = $2) ORDER BY created_at, id',
+      [f.customerId ?? null, f.modelId ?? null]);
+    return rows.map(licenseRow);
+  }
+
+  /** Revokes a license (idempotent); false if it does not exist. */
+  async revokeLicense(id: string, reason: string, at: number): Promise<boolean> {
+    const r = await this.db.query('UPDATE licenses SET revoked_at = coalesce(revoked_at, $2), revoked_reason = coalesce(revoked_reason, $3) WHERE id = $1 RETURNING id', [id, at, reason]);
+    return r.length === 1;
+  }
+
+  /** Adds credits to a license (a purchase); resolves to the new total, undefined if absent. */
+  async addCredits(id: string, credits: number): Promise<number | undefined> {
+    const [r] = await this.db.query('UPDATE licenses SET credits_total = credits_total + $2 WHERE id = $1 RETURNING credits_total', [id, credits]);
+    return r ? num(r.credits_total) : undefined;
+  }
+
+  // ── nonces ──────────────────────────────────────────────────────────────────────────────
+
+  /** Stores a fresh challenge nonce. */
+  async putNonce(n: { nonce: Uint8Array; modelId: string; licenseId: string; expiresAt: number }): Promise<void> {
+    await this.db.query('INSERT INTO nonces (nonce, model_id, license_id, expires_at) VALUES ($1,$2,$3,$4)', [n.nonce, n.modelId, n.licenseId, n.expiresAt]);
+  }
+
+  /** Takes a nonce: deletes it and returns it, so it can be used once (§4.1); undefined if unknown or used. */
+  async takeNonce(nonce: Uint8Array): Promise<{ modelId: string; licenseId: string; expiresAt: number } | undefined> {
+    const [r] = await this.db.query('DELETE FROM nonces WHERE nonce = $1 RETURNING model_id, license_id, expires_at', [nonce]);
+    return r ? { modelId: r.model_id as string, licenseId: r.license_id as string, expiresAt: num(r.expires_at) } : undefined;
+  }
+
+  /** Deletes expired nonces. */
+  async purgeNonces(now: number): Promise<void> {
+    await this.db.query('DELETE FROM nonces WHERE expires_at < $1', [now]);
+  }
+
+  /** Marks an enclave-chosen (air-gapped) nonce consumed; false if it was already (a replay). */
+  async consumeNonce(nonce: Uint8Array, at: number): Promise<boolean> {
+    return (await this.db.query('INSERT INTO consumed_nonces (nonce, at) VALUES ($1,$2) ON CONFLICT DO NOTHING RETURNING at', [nonce, at])).length === 1;
+  }
+
+  // ── the ledger ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Registers a newly provisioned enclave and gives it its first allowance: min(offline grace,
+   * credits left), taken from the license in one guarded UPDATE. Throws `LICENSE_REVOKED` if the
+   * license was revoked meanwhile, `STORE_CONFLICT` if the enclave key was provisioned before.
+   */
+  async provisionEnclave(e: { id: string; licenseId: string; keyPub: Uint8Array; mrEnclave: string; now: number }): Promise<CreditResult> {
+    return this.db.transaction(async (tx) => {
+      const ins = await tx.query(
+        'INSERT INTO enclaves (id, license_id, key_pub, mr_enclave, allowance, last_checkin, created_at) VALUES ($1,$2,$3,$4,0,$5,$5) ON CONFLICT DO NOTHING RETURNING id',
+        [e.id, e.licenseId, e.keyPub, e.mrEnclave, e.now]);
+      if (ins.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot provision enclave ${e.id.slice(0, 16)}…: its report key was provisioned before`);
+      const granted = await this.take(tx, e.licenseId, 0);
+      await tx.query('UPDATE enclaves SET allowance = $2 WHERE id = $1', [e.id, granted]);
+      await tx.query('INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($1,$2,0,$3,$3,$4)', [e.licenseId, e.id, granted, e.now]);
+      return { granted, allowance: granted };
+    });
+  }
+
+  /**
+   * Moves up to (offline grace − outstanding) credits from the license to an enclave, in `tx`:
+   * one `UPDATE … WHERE revoked_at IS NULL RETURNING`, which row-locks the license until commit.
+   */
+  private async take(tx: SqlDb, licenseId: string, outstanding: number): Promise<number> {
+    // The CTE locks the license row (FOR UPDATE) and remembers the old allocation, so the
+    // returned difference is exactly what this transaction moved.
+    const [r] = await tx.query(
+      `WITH old AS (SELECT credits_allocated FROM licenses WHERE id = $1 FOR UPDATE)
+       UPDATE licenses l SET credits_allocated = l.credits_allocated + greatest(0, least(l.offline_max_inferences - $2, l.credits_total - l.credits_allocated))
+       FROM old WHERE l.id = $1 AND l.revoked_at IS NULL
+       RETURNING l.credits_allocated - old.credits_allocated AS granted`,
+      [licenseId, outstanding]);
+    if (!r) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot grant credits on license ${licenseId}: it is revoked`);
+    return num(r.granted);
+  }
+
+  /** An enclave by id (its report key, hex), or undefined. */
+  async getEnclave(id: string): Promise<EnclaveRecord | undefined> {
+    const [r] = await this.db.query('SELECT * FROM enclaves WHERE id = $1', [id]);
+    return r ? enclaveRow(r) : undefined;
+  }
+
+  /**
+   * Records a verified usage report and tops the enclave up (§5.3), atomically:
+   * locks the enclave row, refuses a sequence number that does not increase
+   * (`USAGE_ROLLBACK`) or counters that go backwards or beyond the allowance
+   * (`USAGE_INCONSISTENT`), records the usage, then — if `grant` — takes credits from the
+   * license. Resolves to the grant (0 credits when none are left or `grant` is false).
+   */
+  async checkIn(r: { enclaveId: string; seq: number; used: number; now: number; grant: boolean }): Promise<CreditResult & { licenseId: string }> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query('SELECT * FROM enclaves WHERE id = $1 FOR UPDATE', [r.enclaveId]);
+      if (!row) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+      const e = enclaveRow(row);
+      if (r.seq <= e.lastSeq) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${e.lastSeq} (replay or rollback of sealed state)`);
+      if (r.used < e.used) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${e.used} (rollback of sealed state)`);
+      if (r.used > e.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${e.allowance} credits ever granted`);
+      await tx.query('INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES ($1,$2,$3,$4,$5,$6)', [e.id, r.seq, e.licenseId, r.used, r.used - e.used, r.now]);
+      const granted = r.grant ? await this.take(tx, e.licenseId, e.allowance - r.used) : 0;
+      const allowance = e.allowance + granted;
+      await tx.query('UPDATE enclaves SET used = $2, last_seq = $3, allowance = $4, last_checkin = $5 WHERE id = $1', [e.id, r.used, r.seq, allowance, r.now]);
+      await tx.query('INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($1,$2,$3,$4,$5,$6)', [e.licenseId, e.id, r.seq, granted, allowance, r.now]);
+      return { granted, allowance, licenseId: e.licenseId };
+    });
+  }
+
+  /** Usage per customer and model: credits bought, granted to enclaves, reported used. */
+  async usage(f: { customerId?: string; modelId?: string } = {}): Promise<{ customerId: string; modelId: string; licenses: number; creditsTotal: number; creditsGranted: number; used: number; enclaves: number }[]> {
+    const lic = await this.db.query(
+      `SELECT customer_id, model_id, count(*) AS licenses, sum(credits_total) AS credits_total, sum(credits_allocated) AS credits_granted
+       FROM licenses WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR model_id = $2) GROUP BY 1, 2 ORDER BY 1, 2`,
+      [f.customerId ?? null, f.modelId ?? null]);
+    const enc = await this.db.query(
+      `SELECT l.customer_id, l.model_id, count(e.id) AS enclaves, coalesce(sum(e.used), 0) AS used
+       FROM enclaves e JOIN licenses l ON l.id = e.license_id GROUP BY 1, 2`);
+    const key = (r: Record<string, unknown>): string => `${r.customer_id as string}\u0000${r.model_id as string}`;
+    const byKey = new Map(enc.map((r) => [key(r), r]));
+    return lic.map((r) => {
+      const e = byKey.get(key(r));
+      return {
+        customerId: r.customer_id as string, modelId: r.model_id as string, licenses: num(r.licenses),
+        creditsTotal: num(r.credits_total), creditsGranted: num(r.credits_granted), used: num(e?.used ?? 0), enclaves: num(e?.enclaves ?? 0),
+      };
+    });
+  }
+
+  /** Sum of the grants ledger of a license (equals its `creditsAllocated` when nothing double-spent). */
+  async ledgerTotal(licenseId: string): Promise<number> {
+    const [r] = await this.db.query('SELECT coalesce(sum(credits), 0) AS s FROM grants WHERE license_id = $1', [licenseId]);
+    return num(r!.s);
+  }
+
+  // ── audit ───────────────────────────────────────────────────────────────────────────────
+
+  /** Appends one decision to the audit log. */
+  async audit(a: AuditEntry): Promise<void> {
+    await this.db.query('INSERT INTO audit (at, actor, action, subject, outcome, code, reason) VALUES ($1,$2,$3,$4,$5,$6,$7)',
+      [a.at, a.actor, a.action, a.subject, a.outcome, a.code, a.reason]);
+  }
+
+  /** Audit entries, newest last, optionally for one subject or one outcome. */
+  async listAudit(f: { subject?: string; outcome?: 'ok' | 'refused'; limit?: number } = {}): Promise<AuditEntry[]> {
+    const rows = await this.db.query(
+      'SELECT * FROM (SELECT * FROM audit WHERE ($1::text IS NULL OR subject = $1) AND ($2::text IS NULL OR outcome = $2) ORDER BY id DESC LIMIT $3) t ORDER BY id',
+      [f.subject ?? null, f.outcome ?? null, f.limit ?? 1000]);
+    return rows.map((r) => ({ at: num(r.at), actor: r.actor as string, action: r.action as string, subject: r.subject as string, outcome: r.outcome as 'ok' | 'refused', code: r.code as string, reason: r.reason as string }));
+  }
+}
