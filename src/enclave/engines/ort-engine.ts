@@ -1,0 +1,39 @@
+import type { TensorData } from '../../onnx/ort.ts';
+import type { Engine, EngineSession } from './types.ts';
+
+/**
+ * onnxruntime-node: the default engine, the same runtime as the public head (DESIGN.md
+ * decision 1), so what `bench` measures as TEE impact is the TEE's. Imported only when chosen.
+ */
+export const ortEngine: Engine = {
+  name: 'ort',
+  async create(modelBytes) {
+    const ort = await import('onnxruntime-node');
+    // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
+    const session = await ort.InferenceSession.create(modelBytes);
+    return wrapSession(session, ort.Tensor);
+  },
+};
+
+/** The subset of an onnxruntime InferenceSession both ORT flavours share. */
+export interface OrtLikeSession {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { type: string; dims: readonly number[]; data: unknown }>>;
+  release(): Promise<void>;
+}
+
+type TensorCtor = new (type: never, data: never, dims: readonly number[]) => unknown;
+
+/** Adapts an onnxruntime session (node or web) to {@link EngineSession}. */
+export function wrapSession(session: OrtLikeSession, Tensor: TensorCtor): EngineSession {
+  return {
+    async run(feeds: Record<string, TensorData>) {
+      const input: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(feeds)) input[k] = new Tensor(v.dtype as never, v.data as never, v.dims);
+      const r = await session.run(input);
+      const out: Record<string, TensorData> = {};
+      for (const [k, t] of Object.entries(r)) out[k] = { dtype: t.type as TensorData['dtype'], dims: [...t.dims], data: t.data as TensorData['data'] };
+      return out;
+    },
+    release: () => session.release(),
+  };
+}

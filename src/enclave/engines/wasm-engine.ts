@@ -1,0 +1,23 @@
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Engine } from './types.ts';
+import { wrapSession, type OrtLikeSession } from './ort-engine.ts';
+
+/**
+ * onnxruntime-web's WebAssembly backend, run in Node: a smaller trusted code base (no native
+ * library), slower on convolutions. Single-threaded (no worker threads inside the enclave);
+ * the .wasm file is loaded from the installed package, never from the network.
+ */
+export const wasmEngine: Engine = {
+  name: 'wasm',
+  async create(modelBytes) {
+    const ortWeb = await import('onnxruntime-web');
+    ortWeb.env.wasm.numThreads = 1;
+    ortWeb.env.wasm.proxy = false;
+    ortWeb.env.logLevel = 'error';
+    const dist = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '/');
+    ortWeb.env.wasm.wasmPaths = dist;
+    const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
+    return wrapSession(session as unknown as OrtLikeSession, ortWeb.Tensor as never);
+  },
+};

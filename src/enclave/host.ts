@@ -1,0 +1,299 @@
+/**
+ * The host side of the enclave protocol (docs/enclave-protocol.md): spawns the trusted program,
+ * handshakes, and calls it with request ids and timeouts. Untrusted code: it only ever holds
+ * ciphertext, public header bytes, cut tensors and outputs.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EnclaveNnError } from '../errors.ts';
+import type { TensorData } from '../onnx/ort.ts';
+import { announceSimPlatform } from '../platform/sim.ts';
+import { DEFAULT_ENGINE } from './engines/index.ts';
+import {
+  FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
+  decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
+  encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
+} from './protocol/index.ts';
+import { trustedProgramPath } from './trusted-program.ts';
+
+/** Options of {@link EnclaveProcess.start}. */
+export interface EnclaveStartOptions {
+  /** The TEE platform. @defaultValue `'sim'` */
+  platform?: string;
+  /** The engine inside the enclave. @defaultValue `'ort'` */
+  engine?: string;
+  /** Per-call timeout in ms (a timed-out enclave is killed: its state is unknown). @defaultValue 120000 */
+  timeoutMs?: number;
+  /** Where the enclave's stderr goes. @defaultValue the host's stderr, minus repeated INSECURE lines */
+  onStderr?: (bytes: Uint8Array) => void;
+  /** Sees every byte on the pipes (`'out'` = host → enclave). For audits and the leak test. */
+  onTraffic?: (direction: 'in' | 'out', bytes: Uint8Array) => void;
+}
+
+/** Timings of a start, in ms. */
+export interface StartTimings {
+  /** spawn() until the OS process exists. */
+  spawnMs: number;
+  /** spawn() until HELLO_OK: the enclave is up and talking. */
+  helloMs: number;
+}
+
+/** A FORWARD result. */
+export interface ForwardResult {
+  outputs: Record<string, TensorData>;
+  /** What the engine took inside the enclave (§4.5). */
+  computeNs: bigint;
+  /** Host-side round trip: encode, pipe, enclave, pipe, decode. */
+  roundTripNs: bigint;
+}
+
+/**
+ * What a key provider may do with an enclave (the hook for the license server and license
+ * files): read its hello, attest, provision, unseal, or send a message of its own protocol.
+ */
+export interface EnclaveHandle {
+  readonly hello: HelloOk;
+  attest(nonce: Uint8Array): Promise<AttestOk>;
+  provision(modelId: string, wrapped: Uint8Array): Promise<void>;
+  unseal(blob: Uint8Array): Promise<string>;
+  seal(): Promise<Uint8Array>;
+  /** Sends any request (e.g. license messages 0x10–0x1F) and returns the OK frame's body. */
+  call(type: number, payload: Uint8Array[]): Promise<Frame>;
+}
+
+interface Pending { type: number; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+const INSECURE_PREFIX = 'enclave-nn: INSECURE:';
+
+/**
+ * One running enclave process.
+ *
+ * @example
+ * ```ts
+ * const enclave = await EnclaveProcess.start({ platform: 'sim', engine: 'ort' });
+ * const { publicKey, evidence } = await enclave.attest(nonce);
+ * await enclave.provision(modelId, wrapToX25519(publicKey, payload, provisionTranscript({ modelId, nonce, evidence })));
+ * await enclave.load(bundle.headerBytes, bundle.signature, bundle.sealedTail.chunks);
+ * const { outputs } = await enclave.forward({ h2: cutTensor });
+ * await enclave.close();
+ * ```
+ */
+export class EnclaveProcess implements EnclaveHandle {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #pending = new Map<number, Pending>();
+  readonly #reader = new FrameReader();
+  readonly #timeoutMs: number;
+  readonly #onTraffic: EnclaveStartOptions['onTraffic'];
+  #nextId = 1;
+  #dead: Error | undefined;
+  #hello: HelloOk | undefined;
+  /** Timings of the start. */
+  timings: StartTimings = { spawnMs: NaN, helloMs: NaN };
+
+  private constructor(child: ChildProcessWithoutNullStreams, options: EnclaveStartOptions) {
+    this.#child = child;
+    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#onTraffic = options.onTraffic;
+    child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+    const onStderr = options.onStderr ?? stderrForwarder();
+    child.stderr.on('data', (chunk: Buffer) => onStderr(chunk));
+    child.on('exit', (code, signal) => this.#die(`it exited (${signal ? `signal ${signal}` : `status ${code}`})`));
+    child.on('error', (e) => this.#die(`it could not be started (${e.message})`));
+    child.stdin.on('error', () => undefined); // EPIPE after death: reported through 'exit'
+  }
+
+  /** Spawns the trusted program and completes HELLO (§3). */
+  static async start(options: EnclaveStartOptions = {}): Promise<EnclaveProcess> {
+    const platform = options.platform ?? 'sim';
+    const engine = options.engine ?? DEFAULT_ENGINE;
+    const program = await trustedProgramPath();
+    // A clean environment for the trusted program: NODE_OPTIONS could inject code into it.
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [program, '--platform', platform, '--engine', engine], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const p = new EnclaveProcess(child, options);
+    child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
+    if (platform === 'sim') announceSimPlatform();
+    const f = await p.#request(MSG.HELLO, encodeHello({ minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION }));
+    p.#hello = decodeHelloOk(new PayloadReader(f.body));
+    p.timings.helloMs = performance.now() - t0;
+    return p;
+  }
+
+  /** What the enclave said in HELLO_OK (a claim, not evidence). */
+  get hello(): HelloOk {
+    if (!this.#hello) throw new Error('enclave has not said hello');
+    return this.#hello;
+  }
+
+  /** The enclave's process id. */
+  get pid(): number | undefined { return this.#child.pid; }
+
+  /** False once the process has exited or a call timed out. */
+  get alive(): boolean { return this.#dead === undefined; }
+
+  /** ATTEST (§4.2). */
+  async attest(nonce: Uint8Array): Promise<AttestOk> {
+    return decodeAttestOk(new PayloadReader((await this.#request(MSG.ATTEST, encodeAttest(nonce))).body));
+  }
+
+  /** PROVISION (§4.3). */
+  async provision(modelId: string, wrapped: Uint8Array): Promise<void> {
+    decodeEmpty(new PayloadReader((await this.#request(MSG.PROVISION, encodeProvision({ modelId, wrapped }))).body));
+  }
+
+  /** SEAL (§4.7): an opaque blob sealed to the platform key. */
+  async seal(): Promise<Uint8Array> {
+    return decodeBytes(new PayloadReader((await this.#request(MSG.SEAL, [])).body));
+  }
+
+  /** UNSEAL (§4.7); resolves to the model id it holds. */
+  async unseal(blob: Uint8Array): Promise<string> {
+    return decodeStr(new PayloadReader((await this.#request(MSG.UNSEAL, encodeBytes(blob))).body));
+  }
+
+  /**
+   * LOAD_BEGIN then every LOAD_CHUNK, pipelined (§4.4). Resolves when the engine session exists.
+   * Returns the time at which the second-to-last chunk was acknowledged (decryption done, the
+   * last chunk and the session creation remaining), for timing breakdowns.
+   */
+  async load(header: Uint8Array, signature: Uint8Array, chunks: Iterable<Uint8Array>): Promise<{ decryptedAt: number }> {
+    decodeU32(new PayloadReader((await this.#request(MSG.LOAD_BEGIN, encodeLoadBegin({ header, signature }))).body));
+    const list = [...chunks];
+    let decryptedAt = performance.now();
+    const acks = list.map((chunk, i) => this.#request(MSG.LOAD_CHUNK, encodeLoadChunk({ last: i === list.length - 1, chunk })).then((f) => {
+      if (i === list.length - 2) decryptedAt = performance.now();
+      return decodeU8(new PayloadReader(f.body));
+    }));
+    const ready = await Promise.all(acks);
+    if (ready[ready.length - 1] !== 1) throw new ProtocolError('INTERNAL', 'Cannot load: the enclave did not report ready after the last chunk');
+    return { decryptedAt };
+  }
+
+  /** FORWARD (§4.5). */
+  async forward(feeds: Record<string, TensorData>): Promise<ForwardResult> {
+    const t0 = process.hrtime.bigint();
+    const f = await this.#request(MSG.FORWARD, encodeForward(feeds));
+    const { computeNs, outputs } = decodeForwardOk(new PayloadReader(f.body));
+    return { outputs, computeNs, roundTripNs: process.hrtime.bigint() - t0 };
+  }
+
+  /** STATUS (§4.6). */
+  async status(): Promise<Record<string, unknown>> {
+    return JSON.parse(decodeStr(new PayloadReader((await this.#request(MSG.STATUS, [])).body))) as Record<string, unknown>;
+  }
+
+  /** Any request; resolves to the OK frame (for protocols layered on this one). */
+  call(type: number, payload: Uint8Array[]): Promise<Frame> {
+    return this.#request(type, payload);
+  }
+
+  /** CLOSE (§4.8), then waits for the exit; kills the process if it does not answer. */
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise<void>((r) => this.#child.once('exit', () => r()));
+    try {
+      await this.#request(MSG.CLOSE, [], 5000);
+    } catch {
+      this.kill();
+    }
+    await exited;
+  }
+
+  /** Kills the process (tests use SIGKILL to simulate a crash). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#child.kill(signal);
+  }
+
+  /** Writes raw bytes to the enclave (protocol tests send junk with it). */
+  writeRaw(bytes: Uint8Array): void {
+    this.#onTraffic?.('out', bytes);
+    this.#child.stdin.write(bytes);
+  }
+
+  /** Resolves with the next frame carrying `id` (protocol tests). */
+  expect(id: number): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new EnclaveNnError('ENCLAVE_TIMEOUT', `no answer to request ${id}`)), this.#timeoutMs);
+      this.#pending.set(id, { type: -1, resolve, reject, timer });
+    });
+  }
+
+  /** Resolves once the process has exited, with its exit code and signal. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return Promise.resolve({ code: this.#child.exitCode, signal: this.#child.signalCode });
+    return new Promise((r) => this.#child.once('exit', (code, signal) => r({ code, signal })));
+  }
+
+  #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs): Promise<Frame> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    const parts = encodeFrame(type, id, payload);
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new EnclaveNnError('ENCLAVE_TIMEOUT', `Cannot get an answer from the enclave: request 0x${type.toString(16)} timed out after ${timeoutMs} ms; the enclave was stopped`, { exitCode: 1 }));
+        this.kill();
+      }, timeoutMs);
+      this.#pending.set(id, { type, resolve, reject, timer });
+      const stdin = this.#child.stdin;
+      stdin.cork();
+      for (const p of parts) {
+        this.#onTraffic?.('out', p);
+        stdin.write(p);
+      }
+      stdin.uncork();
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#onTraffic?.('in', new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    let frames: Frame[];
+    try {
+      frames = this.#reader.push(chunk);
+    } catch (e) {
+      this.kill();
+      this.#die(`it sent an unreadable frame (${(e as Error).message})`);
+      return;
+    }
+    for (const f of frames) this.#settle(f);
+  }
+
+  #settle(f: Frame): void {
+    const p = this.#pending.get(f.id);
+    if (!p) return; // an answer to nothing (e.g. BAD_FRAME with id 0) — seen via expect() in tests
+    this.#pending.delete(f.id);
+    clearTimeout(p.timer);
+    if (p.type === -1) { p.resolve(f); return; }
+    if (f.type === MSG.ERROR) {
+      const e = decodeError(new PayloadReader(f.body));
+      p.reject(new ProtocolError(e.name, e.message));
+    } else if (f.type !== OK(p.type)) {
+      p.reject(new ProtocolError('INTERNAL', `Cannot understand the enclave: answer type 0x${f.type.toString(16)} to request 0x${p.type.toString(16)}`));
+    } else {
+      p.resolve(f);
+    }
+  }
+
+  #die(why: string): void {
+    if (this.#dead) return;
+    this.#dead = new EnclaveNnError('ENCLAVE_DIED', `Cannot use the enclave: ${why}`, { exitCode: 1 });
+    // id-0 frames (BAD_FRAME) arrive just before the exit: let expect() see them first.
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(this.#dead);
+      this.#pending.delete(id);
+    }
+  }
+}
+
+/** Forwards the enclave's stderr to ours, dropping its INSECURE banner lines (the host prints its own once). */
+function stderrForwarder(): (bytes: Uint8Array) => void {
+  let partial = '';
+  return (bytes) => {
+    const text = partial + Buffer.from(bytes).toString('utf8');
+    const lines = text.split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) if (!l.startsWith(INSECURE_PREFIX)) process.stderr.write(l + '\n');
+  };
+}

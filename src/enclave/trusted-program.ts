@@ -1,0 +1,74 @@
+/**
+ * Builds the trusted program: esbuild bundles `trusted-main.ts` and everything it imports into
+ * ONE plain JavaScript file (docs/enclave-protocol.md §7–8). One file starts fast (no
+ * TypeScript loader in the enclave) and is what the sim platform measures. The engine packages
+ * stay external (loaded from node_modules).
+ *
+ * The file is cached in `node_modules/.cache/enclave-nn/` (so its bare imports resolve) and
+ * rebuilt when any of its inputs changes: a manifest lists the inputs and their hash.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { concatBytes, sha256 } from '../crypto/index.ts';
+import { toHex } from '../bundle/format.ts';
+import { EnclaveNnError } from '../errors.ts';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ENTRY = 'src/enclave/trusted-main.ts';
+const CACHE = join(REPO, 'node_modules', '.cache', 'enclave-nn');
+const MANIFEST = join(CACHE, 'trusted-main.manifest.json');
+
+interface Manifest { inputs: string[]; inputsHash: string; file: string }
+
+function hashInputs(inputs: readonly string[]): string | null {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const f of inputs) {
+    const p = join(REPO, f);
+    if (!existsSync(p)) return null;
+    parts.push(enc.encode(`${f}\0`), sha256(readFileSync(p)));
+  }
+  return toHex(sha256(concatBytes(...parts)));
+}
+
+let cached: string | undefined;
+
+/**
+ * The absolute path of the bundled trusted program, building it when its sources changed.
+ *
+ * @example
+ * ```ts
+ * spawn(process.execPath, [await trustedProgramPath(), '--platform', 'sim']);
+ * ```
+ */
+export async function trustedProgramPath(): Promise<string> {
+  if (cached && existsSync(cached)) return cached;
+  try {
+    const m = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest;
+    if (hashInputs(m.inputs) === m.inputsHash && existsSync(join(CACHE, m.file))) return (cached = join(CACHE, m.file));
+  } catch { /* no manifest yet, or unreadable: build */ }
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch (cause) {
+    throw new EnclaveNnError('ENCLAVE_BUILD', 'Cannot build the trusted program: esbuild is not installed', { cause, exitCode: 1 });
+  }
+  const r = await esbuild.build({
+    entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    external: ['onnxruntime-node', 'onnxruntime-web', 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
+  });
+  const code = r.outputFiles[0]!.contents;
+  const inputs = Object.keys(r.metafile.inputs).sort();
+  const file = `trusted-${toHex(sha256(code)).slice(0, 16)}.mjs`;
+  mkdirSync(CACHE, { recursive: true });
+  const out = join(CACHE, file);
+  // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, out);
+  const manifest: Manifest = { inputs, inputsHash: hashInputs(inputs)!, file };
+  writeFileSync(`${MANIFEST}.${process.pid}.tmp`, JSON.stringify(manifest));
+  renameSync(`${MANIFEST}.${process.pid}.tmp`, MANIFEST);
+  return (cached = out);
+}

@@ -1,0 +1,377 @@
+/**
+ * The enclave's side of the protocol (docs/enclave-protocol.md §1, §4): a state machine that
+ * turns one request frame into one response frame. Part of the trusted code base (§8): it holds
+ * the ephemeral X25519 key, the model key and the engine session, and nothing it returns
+ * contains them. I/O lives in `trusted-main.ts`; tests drive this class in-process too.
+ */
+import { reportDataFor } from '../../attest/report-data.ts';
+import { parseJsonLoose } from '../../bundle/canonical-json.ts';
+import { fromHex, toHex } from '../../bundle/format.ts';
+import { decodeHeader } from '../../bundle/header.ts';
+import { policyAccepts } from '../../bundle/policy.ts';
+import { verifyHeader } from '../../bundle/signature.ts';
+import { TailOpener } from '../../bundle/tail.ts';
+import type { BundleHeader } from '../../bundle/types.ts';
+import {
+  aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
+  AEAD_NONCE_SIZE, type X25519KeyPair,
+} from '../../crypto/index.ts';
+import { EnclaveNnError } from '../../errors.ts';
+import type { TensorData } from '../../onnx/ort.ts';
+import type { Platform } from '../../platform/types.ts';
+import type { Engine, EngineSession } from '../engines/types.ts';
+import { decodeProvisionPayload, provisionTranscript } from '../provision-transcript.ts';
+import {
+  MAX_FRAME_SIZE, MSG, OK, PROTOCOL_VERSION, PayloadReader, PayloadWriter, ProtocolError, decodeAttest, decodeBytes, decodeEmpty,
+  decodeForward, decodeHello, decodeLoadBegin, decodeLoadChunk, decodeProvision, encodeAttestOk, encodeBytes, encodeError,
+  encodeForwardOk, encodeFrame, encodeHelloOk, encodeStr, encodeU32, encodeU8, type Frame, type ProtocolErrorName,
+} from '../protocol/index.ts';
+
+/** The states of §1. */
+export type EnclaveStateName = 'new' | 'hello' | 'attested' | 'provisioned' | 'loading' | 'ready';
+
+const SEALED_AAD_LABEL = new TextEncoder().encode('enclave-nn/v1/sealed-state');
+const SEALED_VERSION = 1;
+
+/** What the trusted program is built from. */
+export interface TrustedEnclaveOptions {
+  platform: Platform;
+  engine: Engine;
+}
+
+/** The result of handling one frame: the response parts, and whether the process should exit. */
+export interface Handled {
+  response: Uint8Array[];
+  exit: boolean;
+}
+
+/** The enclave state machine. One instance per trusted process. */
+export class TrustedEnclave {
+  readonly #platform: Platform;
+  readonly #engine: Engine;
+  readonly #measurement: Uint8Array;
+  readonly #startedAt = performance.now();
+  #state: EnclaveStateName = 'new';
+  #keyPair: X25519KeyPair | undefined;
+  #lastAttest: { nonce: Uint8Array; evidence: Uint8Array } | undefined;
+  #modelId: string | undefined;
+  #modelKey: Uint8Array | undefined;
+  #license: Uint8Array = new Uint8Array(0);
+  #header: BundleHeader | undefined;
+  #opener: TailOpener | undefined;
+  #session: EngineSession | undefined;
+  #forwardCount = 0;
+  #sampleCount = 0;
+  #peakRss = 0;
+
+  constructor(options: TrustedEnclaveOptions) {
+    this.#platform = options.platform;
+    this.#engine = options.engine;
+    this.#measurement = options.platform.measurement();
+  }
+
+  /** The current state (§1). */
+  get state(): EnclaveStateName { return this.#state; }
+
+  /** Handles one request frame; never throws (errors become ERROR frames, §6). */
+  async handle(frame: Frame): Promise<Handled> {
+    try {
+      const r = new PayloadReader(frame.body);
+      const { payload, exit } = await this.#dispatch(frame.type, r);
+      return { response: encodeFrame(OK(frame.type), frame.id, payload), exit };
+    } catch (e) {
+      return { response: errorFrame(frame.id, e), exit: false };
+    }
+  }
+
+  /** Zeroes every secret and releases the engine (CLOSE, end of input). */
+  async shutdown(): Promise<void> {
+    this.#abortLoad();
+    zeroize(this.#modelKey, this.#license);
+    this.#modelKey = undefined;
+    this.#keyPair = undefined;
+    const s = this.#session;
+    this.#session = undefined;
+    if (s) await s.release().catch(() => undefined);
+  }
+
+  #require(...states: EnclaveStateName[]): void {
+    if (!states.includes(this.#state)) {
+      throw new ProtocolError('STATE', `Cannot do that in state '${this.#state}' (allowed in: ${states.join(', ')})`);
+    }
+  }
+
+  async #dispatch(type: number, r: PayloadReader): Promise<{ payload: Uint8Array[]; exit: boolean }> {
+    const done = (payload: Uint8Array[] = []) => ({ payload, exit: false });
+    switch (type) {
+      case MSG.HELLO: return done(this.#hello(r));
+      case MSG.ATTEST: return done(await this.#attest(r));
+      case MSG.PROVISION: return done(this.#provision(r));
+      case MSG.LOAD_BEGIN: return done(this.#loadBegin(r));
+      case MSG.LOAD_CHUNK: return done(await this.#loadChunk(r));
+      case MSG.FORWARD: return done(await this.#forward(r));
+      case MSG.STATUS: decodeEmpty(r); return done(encodeStr(JSON.stringify(this.status())));
+      case MSG.SEAL: decodeEmpty(r); this.#require('provisioned', 'ready'); return done(encodeBytes(this.#seal()));
+      case MSG.UNSEAL: return done(this.#unseal(r));
+      case MSG.CLOSE: decodeEmpty(r); await this.shutdown(); return { payload: [], exit: true };
+      default:
+        throw new ProtocolError('UNKNOWN_TYPE', `Cannot handle message type 0x${type.toString(16).padStart(2, '0')}: unknown to protocol version ${PROTOCOL_VERSION}`);
+    }
+  }
+
+  // §3
+  #hello(r: PayloadReader): Uint8Array[] {
+    const { minVersion, maxVersion } = decodeHello(r);
+    this.#require('new');
+    if (minVersion > PROTOCOL_VERSION || maxVersion < PROTOCOL_VERSION) {
+      throw new ProtocolError('VERSION', `Cannot agree on a protocol version: the host speaks ${minVersion}..${maxVersion}, this enclave ${PROTOCOL_VERSION}`);
+    }
+    this.#state = 'hello';
+    return encodeHelloOk({ version: PROTOCOL_VERSION, platformKind: this.#platform.kind, measurement: this.#measurement, engine: this.#engine.name, maxFrameSize: MAX_FRAME_SIZE });
+  }
+
+  // §4.2
+  async #attest(r: PayloadReader): Promise<Uint8Array[]> {
+    const nonce = decodeAttest(r);
+    this.#require('hello', 'attested');
+    // One ephemeral key per process: it exists only in this process's memory.
+    this.#keyPair ??= generateX25519KeyPair();
+    let evidence: Uint8Array;
+    try {
+      evidence = await this.#platform.evidence(reportDataFor(this.#keyPair.publicKey, nonce));
+    } catch (cause) {
+      throw new ProtocolError('ATTEST', `Cannot attest: the ${this.#platform.kind} platform gave no evidence (${(cause as Error).message})`, { cause });
+    }
+    this.#lastAttest = { nonce, evidence };
+    this.#state = 'attested';
+    return encodeAttestOk({ publicKey: this.#keyPair.publicKey, evidence });
+  }
+
+  // §4.3
+  #provision(r: PayloadReader): Uint8Array[] {
+    const { modelId, wrapped } = decodeProvision(r);
+    this.#require('attested');
+    const { nonce, evidence } = this.#lastAttest!;
+    let plain: Uint8Array;
+    try {
+      plain = unwrapWithX25519(this.#keyPair!.privateKey, wrapped, provisionTranscript({ modelId, nonce, evidence }));
+    } catch (cause) {
+      throw new ProtocolError('PROVISION', 'Cannot provision: the wrapped key does not authenticate (another enclave key, nonce, evidence or model id, or modified bytes)', { cause });
+    }
+    try {
+      const p = decodeProvisionPayload(plain);
+      this.#setProvisioned(modelId, p.modelKey, p.license);
+    } finally {
+      zeroize(plain);
+    }
+    return [];
+  }
+
+  #setProvisioned(modelId: string, modelKey: Uint8Array, license: Uint8Array): void {
+    zeroize(this.#modelKey, this.#license);
+    this.#modelId = modelId;
+    this.#modelKey = modelKey;
+    this.#license = license;
+    this.#state = 'provisioned';
+  }
+
+  // §4.4
+  #loadBegin(r: PayloadReader): Uint8Array[] {
+    const { header: headerView, signature } = decodeLoadBegin(r);
+    this.#require('provisioned');
+    const headerBytes = headerView.slice();
+    const header = verifiedHeader(headerBytes, signature);
+    if (header.modelId !== this.#modelId) {
+      throw new ProtocolError('BUNDLE', `Cannot load bundle: it is model '${header.modelId}', but this enclave was provisioned for '${this.#modelId}'`);
+    }
+    const m = toHex(this.#measurement);
+    if (!policyAccepts(header.policy, this.#platform.kind, m)) {
+      throw new ProtocolError('POLICY', `Cannot load bundle: its policy does not accept platform '${this.#platform.kind}' with measurement ${m}`);
+    }
+    try {
+      this.#opener = new TailOpener(headerBytes, this.#modelKey!, 'in enclave');
+    } catch (cause) {
+      throw mapBundleError(cause);
+    }
+    this.#header = header;
+    this.#state = 'loading';
+    return encodeU32(header.tail.chunkCount);
+  }
+
+  async #loadChunk(r: PayloadReader): Promise<Uint8Array[]> {
+    const { last, chunk } = decodeLoadChunk(r);
+    this.#require('loading');
+    const opener = this.#opener!;
+    const count = this.#header!.tail.chunkCount;
+    try {
+      if (last !== (opener.index === count - 1)) {
+        throw new ProtocolError('DECRYPT', `Cannot load chunk ${opener.index} of ${count}: its last flag is ${last ? 'set' : 'not set'}`);
+      }
+      opener.push(chunk);
+      if (!last) return encodeU8(0);
+      const tail = opener.finish();
+      this.#opener = undefined;
+      try {
+        this.#session = await this.#engine.create(tail);
+      } catch (cause) {
+        // The engine's own message may name tail nodes: keep it inside (§6).
+        throw new ProtocolError('ENGINE', `Cannot load bundle: the ${this.#engine.name} engine could not create a session from the tail`, { cause });
+      } finally {
+        zeroize(tail);
+      }
+    } catch (e) {
+      this.#abortLoad();
+      throw mapBundleError(e);
+    }
+    this.#state = 'ready';
+    this.#trackMemory();
+    return encodeU8(1);
+  }
+
+  #abortLoad(): void {
+    this.#opener?.dispose();
+    this.#opener = undefined;
+    if (this.#state === 'loading') { this.#state = 'provisioned'; this.#header = undefined; }
+  }
+
+  // §4.5
+  async #forward(r: PayloadReader): Promise<Uint8Array[]> {
+    const feeds = decodeForward(r);
+    this.#require('ready');
+    const samples = checkInputs(this.#header!, feeds);
+    const t0 = process.hrtime.bigint();
+    let outputs: Record<string, TensorData>;
+    try {
+      outputs = await this.#session!.run(feeds);
+    } catch (cause) {
+      throw new ProtocolError('ENGINE', `Cannot run the tail: the ${this.#engine.name} engine failed`, { cause });
+    }
+    const computeNs = process.hrtime.bigint() - t0;
+    this.#forwardCount++;
+    this.#sampleCount += samples;
+    return encodeForwardOk({ computeNs, outputs });
+  }
+
+  /** The STATUS object (§4.6). */
+  status(): Record<string, unknown> {
+    const mem = this.#trackMemory();
+    return {
+      state: this.#state, platform: this.#platform.kind, engine: this.#engine.name, modelId: this.#modelId ?? null,
+      licensePresent: this.#license.byteLength > 0, forwardCount: this.#forwardCount, sampleCount: this.#sampleCount,
+      rssSize: mem.rss, heapUsedSize: mem.heapUsed, peakRssSize: this.#peakRss, uptimeMs: Math.round(performance.now() - this.#startedAt),
+    };
+  }
+
+  #trackMemory(): NodeJS.MemoryUsage {
+    const mem = process.memoryUsage();
+    this.#peakRss = Math.max(this.#peakRss, mem.rss);
+    return mem;
+  }
+
+  // §4.7
+  #seal(): Uint8Array {
+    const state = concatBytes(...new PayloadWriter().str(this.#modelId!).bytes(this.#modelKey!).bytes(this.#license)
+      .u64(this.#forwardCount).u64(this.#sampleCount).finish());
+    // A random nonce: the sealing key is long-lived and seals many blobs.
+    const nonce = randomBytes(AEAD_NONCE_SIZE);
+    try {
+      return concatBytes(Uint8Array.of(SEALED_VERSION), nonce, aeadSeal(this.#platform.sealingKey(), nonce, state, this.#sealedAad()));
+    } finally {
+      zeroize(state);
+    }
+  }
+
+  #sealedAad(): Uint8Array {
+    return concatBytes(SEALED_AAD_LABEL, this.#measurement);
+  }
+
+  #unseal(r: PayloadReader): Uint8Array[] {
+    const blob = decodeBytes(r);
+    this.#require('hello', 'attested');
+    if (blob.byteLength < 1 + AEAD_NONCE_SIZE || blob[0] !== SEALED_VERSION) {
+      throw new ProtocolError('SEAL', 'Cannot unseal: not a version-1 sealed blob');
+    }
+    let state: Uint8Array;
+    try {
+      state = aeadOpen(this.#platform.sealingKey(), blob.subarray(1, 1 + AEAD_NONCE_SIZE), blob.subarray(1 + AEAD_NONCE_SIZE), this.#sealedAad());
+    } catch (cause) {
+      throw new ProtocolError('SEAL', 'Cannot unseal: the blob was sealed by another program or installation, or modified', { cause });
+    }
+    try {
+      const s = new PayloadReader(state, 0);
+      const modelId = s.str();
+      const modelKey = s.bytes().slice();
+      const license = s.bytes().slice();
+      const forwards = s.u64();
+      const samples = s.u64();
+      s.end();
+      this.#setProvisioned(modelId, modelKey, license);
+      this.#forwardCount = Number(forwards);
+      this.#sampleCount = Number(samples);
+      return encodeStr(modelId);
+    } finally {
+      zeroize(state);
+    }
+  }
+}
+
+/** Verifies the header signature with its own providerKey, then decodes it (bundle-format.md §4.4, §7). */
+function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleHeader {
+  let providerKey: unknown;
+  try {
+    const v = parseJsonLoose(headerBytes).value;
+    providerKey = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).providerKey : undefined;
+  } catch (cause) {
+    throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header is not JSON', { cause });
+  }
+  if (typeof providerKey !== 'string' || !/^[0-9a-f]{64}$/.test(providerKey)) throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header has no readable providerKey');
+  if (signature.byteLength !== 64 || !verifyHeader(fromHex(providerKey), headerBytes, signature)) {
+    throw new ProtocolError('BUNDLE', 'Cannot load bundle: header signature does not verify');
+  }
+  try {
+    return decodeHeader(headerBytes, 'in enclave');
+  } catch (cause) {
+    throw mapBundleError(cause);
+  }
+}
+
+function mapBundleError(e: unknown): unknown {
+  if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_TRUNCATED'].includes(e.code);
+  return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
+}
+
+/** Checks FORWARD tensors against the header's cut (§4.5); returns the sample count (batch). */
+function checkInputs(header: BundleHeader, feeds: Record<string, TensorData>): number {
+  const names = Object.keys(feeds);
+  for (const n of names) {
+    if (!header.inputs.some((s) => s.name === n)) throw new ProtocolError('INPUT', `Cannot forward: unknown input '${n}'; expected ${header.inputs.map((s) => s.name).join(', ')}`);
+  }
+  let batch = 1;
+  for (const spec of header.inputs) {
+    const t = feeds[spec.name];
+    if (!t) throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' is missing`);
+    if (t.dtype !== spec.dtype) throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' is ${t.dtype}, expected ${spec.dtype}`);
+    if (t.dims.length !== spec.shape.length) throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' has rank ${t.dims.length}, expected ${spec.shape.length}`);
+    spec.shape.forEach((d, i) => {
+      const got = t.dims[i]!;
+      if (typeof d === 'number' ? got !== d : got < 1) {
+        throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' has shape [${t.dims.join(',')}], expected [${spec.shape.join(',')}]`);
+      }
+    });
+    if (t.dims.length > 0) batch = t.dims[0]!;
+  }
+  return batch;
+}
+
+function errorFrame(id: number, e: unknown): Uint8Array[] {
+  const name: ProtocolErrorName = e instanceof ProtocolError ? e.protocolCode : 'INTERNAL';
+  // An unexpected error's text may come from a library holding secrets: say only its class.
+  const message = e instanceof ProtocolError ? e.message : `Internal enclave error (${e instanceof Error ? e.name : typeof e})`;
+  return encodeFrame(MSG.ERROR, id, encodeError(name, message));
+}
+
+/** The ERROR frame answering an unparseable frame (§6 BAD_FRAME: id 0). */
+export function badFrameResponse(e: unknown): Uint8Array[] {
+  return errorFrame(0, e);
+}

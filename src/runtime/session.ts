@@ -1,0 +1,219 @@
+/**
+ * The session: the library's face (DESIGN.md, src/runtime). The public head runs in this
+ * process on onnxruntime-node; the cut tensors go through the enclave, which runs the sealed
+ * tail. One enclave per session, started once; restarted after a crash from its sealed state.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { readBundle } from '../bundle/read.ts';
+import type { Bundle } from '../bundle/types.ts';
+import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
+import { EnclaveNnError, isErrorCode } from '../errors.ts';
+import { fromOrtResults, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
+import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
+import { insecureDevKeyProvider } from './insecure-dev-key.ts';
+import type { KeyProvider, KeySource } from './key-provider.ts';
+
+/** Options of {@link Session.create}. */
+export interface SessionOptions {
+  /** The `.enn` bundle: a path, its bytes, or a bundle already read. */
+  bundle: string | Uint8Array | Bundle;
+  /** Where the model key comes from. */
+  keySource: KeySource;
+  /** The engine inside the enclave. @defaultValue `'ort'` */
+  engine?: string;
+  /** The TEE platform. @defaultValue `'sim'` */
+  platform?: string;
+  /** More enclave options (timeouts, stderr, traffic tap). */
+  enclave?: Omit<EnclaveStartOptions, 'engine' | 'platform'>;
+}
+
+/** Phases of the last enclave start, in ms from spawn. */
+export interface StartupTimings {
+  spawnMs: number;
+  helloMs: number;
+  provisionedMs: number;
+  decryptedMs: number;
+  readyMs: number;
+  /** How the key got in: `'provisioned'` or `'unsealed'`. */
+  via: 'provisioned' | 'unsealed';
+}
+
+/** One run's outputs and timing. */
+export interface RunResult {
+  outputs: Record<string, TensorData>;
+  /** Enclave round trip and the enclave-side compute time (ns). */
+  enclave: { roundTripNs: bigint; computeNs: bigint };
+}
+
+/**
+ * A split model ready to run: head here, tail in an enclave.
+ *
+ * @example
+ * ```ts
+ * const s = await Session.create({ bundle: 'model.enn', keySource: { kind: 'insecure-dev-key', providerKey: 'model.enn.key' } });
+ * const { probs } = await s.run({ image: { dtype: 'float32', dims: [1, 1, 28, 28], data } });
+ * await s.close();
+ * ```
+ */
+export class Session {
+  /** The bundle (public header, head, sealed tail). */
+  readonly bundle: Bundle;
+  readonly #head: ort.InferenceSession | null;
+  readonly #keys: KeyProvider;
+  readonly #start: EnclaveStartOptions;
+  #enclave: EnclaveProcess | undefined;
+  #starting: Promise<EnclaveProcess> | undefined;
+  #sealed: Uint8Array | undefined;
+  #closed = false;
+  /** Phases of the last enclave start. */
+  startup: StartupTimings | undefined;
+  /** How many times the enclave was (re)started. */
+  starts = 0;
+
+  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions) {
+    this.bundle = bundle;
+    this.#head = head;
+    this.#keys = keys;
+    this.#start = start;
+  }
+
+  /** Reads the bundle, loads the head, starts and provisions the enclave, loads the tail. */
+  static async create(options: SessionOptions): Promise<Session> {
+    const bundle = typeof options.bundle === 'string'
+      ? readBundle(new Uint8Array(readFileSync(options.bundle)), { path: options.bundle })
+      : options.bundle instanceof Uint8Array ? readBundle(options.bundle) : options.bundle;
+    const keys = 'provision' in options.keySource ? options.keySource : insecureDevKeyProvider(options.keySource.providerKey);
+    const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head) : null;
+    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform: options.platform });
+    try {
+      await s.#ensureEnclave();
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  /** The model's inputs (names, dtypes, shapes). */
+  get inputs(): TensorSpec[] { return this.bundle.header.headInputs; }
+
+  /** The model's outputs computed in the enclave. */
+  get outputs(): TensorSpec[] { return this.bundle.header.outputs; }
+
+  /**
+   * Runs the model on `feeds` (batch ≥ 1): the head here, the tail in the enclave. If the
+   * enclave died, rejects with `ENCLAVE_DIED`; the next call starts a new one.
+   */
+  async run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+    return (await this.runTimed(feeds)).outputs;
+  }
+
+  /** As {@link run}, with the enclave's round-trip and compute times. */
+  async runTimed(feeds: Record<string, TensorData>): Promise<RunResult> {
+    if (this.#closed) throw new EnclaveNnError('SESSION_CLOSED', 'Cannot run: the session is closed');
+    checkFeeds(this.inputs, feeds);
+    const headOut = this.#head ? fromOrtResults(await this.#head.run(toOrtFeeds(pick(feeds, this.#head.inputNames)))) : {};
+    const cut: Record<string, TensorData> = {};
+    for (const t of this.bundle.header.inputs) {
+      const v = headOut[t.name] ?? feeds[t.name];
+      if (!v) throw new EnclaveNnError('SESSION_CUT', `Cannot run: cut tensor '${t.name}' comes neither from the head nor from the inputs`, { exitCode: 1 });
+      cut[t.name] = v;
+    }
+    const enclave = await this.#ensureEnclave();
+    let r;
+    try {
+      r = await enclave.forward(cut);
+    } catch (e) {
+      if (!enclave.alive) this.#enclave = undefined; // the next call restarts it
+      throw e;
+    }
+    const outputs: Record<string, TensorData> = {};
+    const cutNames = new Set(this.bundle.header.inputs.map((t) => t.name));
+    for (const [k, v] of Object.entries(headOut)) if (!cutNames.has(k)) outputs[k] = v; // model outputs made before the cut
+    Object.assign(outputs, r.outputs);
+    return { outputs, enclave: { roundTripNs: r.roundTripNs, computeNs: r.computeNs } };
+  }
+
+  /** The enclave's STATUS (§4.6), or why there is none. */
+  async status(): Promise<Record<string, unknown>> {
+    const e = this.#enclave;
+    if (!e || !e.alive) return { state: 'not running', starts: this.starts };
+    return { ...(await e.status()), starts: this.starts, pid: e.pid };
+  }
+
+  /** The running enclave (tests kill it; benchmarks read its timings). */
+  get enclaveProcess(): EnclaveProcess | undefined { return this.#enclave; }
+
+  /** Closes the enclave (it zeroes its secrets) and the head. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const e = this.#enclave ?? (this.#starting ? await this.#starting.catch(() => undefined) : undefined);
+    this.#enclave = undefined;
+    await e?.close();
+    await this.#head?.release();
+    this.#sealed = undefined;
+  }
+
+  #ensureEnclave(): Promise<EnclaveProcess> {
+    if (this.#enclave?.alive) return Promise.resolve(this.#enclave);
+    this.#starting ??= this.#startEnclave().finally(() => { this.#starting = undefined; });
+    return this.#starting;
+  }
+
+  async #startEnclave(): Promise<EnclaveProcess> {
+    const t0 = performance.now();
+    const e = await EnclaveProcess.start(this.#start);
+    try {
+      let via: StartupTimings['via'] = 'provisioned';
+      // Offline restart: the sealed blob (opaque to us) re-provisions without the key holder.
+      if (this.#sealed) {
+        try {
+          await e.unseal(this.#sealed);
+          via = 'unsealed';
+        } catch (err) {
+          if (!isErrorCode(err, 'ENCLAVE_SEAL')) throw err;
+          this.#sealed = undefined;
+        }
+      }
+      if (via === 'provisioned') {
+        try {
+          await this.#keys.provision(e, this.bundle);
+        } catch (cause) {
+          if (this.starts === 0) throw cause;
+          throw new EnclaveNnError('ENCLAVE_RESTART', `Cannot restart the enclave: its sealed state is unusable and ${this.#keys.name} could not provision it (${(cause as Error).message})`, { cause, exitCode: 1 });
+        }
+        this.#sealed = await e.seal();
+      }
+      const provisionedMs = performance.now() - t0;
+      const { decryptedAt } = await e.load(this.bundle.headerBytes, this.bundle.signature, this.bundle.sealedTail.chunks);
+      this.startup = { spawnMs: e.timings.spawnMs, helloMs: e.timings.helloMs, provisionedMs, decryptedMs: decryptedAt - t0, readyMs: performance.now() - t0, via };
+      this.starts++;
+      this.#enclave = e;
+      return e;
+    } catch (err) {
+      await e.close();
+      throw err;
+    }
+  }
+}
+
+function pick(feeds: Record<string, TensorData>, names: readonly string[]): Record<string, TensorData> {
+  return Object.fromEntries(names.filter((n) => n in feeds).map((n) => [n, feeds[n]!]));
+}
+
+/** Checks feeds against the model's inputs: names, dtypes, ranks, fixed dimensions (exit 2 on mismatch). */
+export function checkFeeds(specs: readonly TensorSpec[], feeds: Record<string, TensorData>): void {
+  for (const n of Object.keys(feeds)) {
+    if (!specs.some((s) => s.name === n)) throw new EnclaveNnError('INPUT', `Cannot run model: unknown input '${n}'; inputs: ${specs.map((s) => s.name).join(', ')}`);
+  }
+  for (const s of specs) {
+    const t = feeds[s.name];
+    if (!t) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' ${s.dtype}${formatShape(s.shape)} is missing`);
+    if (t.dtype !== s.dtype) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' is ${t.dtype}, expected ${s.dtype}`);
+    const ok = t.dims.length === s.shape.length && s.shape.every((d, i) => (typeof d === 'number' ? t.dims[i] === d : t.dims[i]! >= 1));
+    if (!ok) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' has shape ${formatShape(t.dims)}, expected ${formatShape(s.shape)}`);
+    const n = t.dims.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' has ${t.data.length} values, its shape ${formatShape(t.dims)} needs ${n}`);
+  }
+}
