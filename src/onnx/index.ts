@@ -5,3 +5,4 @@ export { attr, node, tensor, makeModel, type AttrValue, type MakeModelOptions } 
 export { specFromValueInfo, valueInfoFromSpec } from './types.ts';
 export { runOnnx, randomFeeds, maxAbsDiff, concreteDims, toOrtFeeds, fromOrtResults, type TensorData } from './ort.ts';
 export * from './tensor-spec.ts';
+export { tensorFromProto, tensorToProto, decodeTensorFile, type AnyTensorData, type StringTensorData, type TensorFile } from './tensor-proto.ts';
