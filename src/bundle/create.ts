@@ -87,7 +87,7 @@ export function assembleBundle(
   let chunks: Uint8Array[];
   try {
     // AAD = SHA-256(header bytes): every chunk is bound to this exact header (§5.3).
-    chunks = sealStream(key, padded, { aad: sha256(headerBytes), chunkSize, noncePrefix: secrets.noncePrefix }).chunks;
+    chunks = sealStream(key, padded, { aad: sha256(headerBytes), chunkSize, insecureNoncePrefix: secrets.noncePrefix }).chunks;
   } finally {
     zeroize(padded, key);
   }

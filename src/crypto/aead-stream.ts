@@ -102,7 +102,7 @@ export interface SealStreamOptions {
    * vectors set it; reusing a prefix under the same key reuses nonces and breaks GCM.
    * @defaultValue 7 random bytes
    */
-  noncePrefix?: Uint8Array;
+  insecureNoncePrefix?: Uint8Array;
 }
 
 /** A STREAM ciphertext: the nonce prefix and one sealed chunk (ciphertext ‖ tag) per plaintext chunk. */
@@ -132,7 +132,7 @@ export function sealStream(key: Uint8Array, plaintext: Uint8Array, options: Seal
   const aad = options.aad ?? new Uint8Array(0);
   // A random prefix: the key may (by mistake) seal more than one stream; 56 random bits keep
   // nonce collisions between such streams unlikely. A bundle's tail key is fresh per bundle anyway.
-  const noncePrefix = options.noncePrefix ?? randomBytes(STREAM_PREFIX_SIZE);
+  const noncePrefix = options.insecureNoncePrefix ?? randomBytes(STREAM_PREFIX_SIZE);
   const count = Math.max(1, Math.ceil(plaintext.byteLength / chunkSize));
   if (count > STREAM_MAX_CHUNKS) throw new RangeError('sealStream: too many chunks for a 32-bit counter');
   const chunks: Uint8Array[] = [];
