@@ -210,3 +210,57 @@ test('TimeDistributed refuses layers it cannot wrap, naming them', () => {
   assert.throws(() => convertOne(recurrentConverters.TimeDistributed!, wrap('LSTM'), [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /wrapping LSTM is not supported \(supported: .*Dense/.test((e as Error).message));
   assert.throws(() => convertOne(recurrentConverters.TimeDistributed!, wrap('Embedding'), [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /wrapping Embedding/.test((e as Error).message));
 });
+
+test('Bidirectional(GRU reset_after=true) matches the Keras cell formula run both ways', async (t) => {
+  const [B, T, F, H] = [BATCH, 4, 3, 3];
+  const { layer: l } = tfjsLayer(bi(gru(H, { returnSequences: true }), 'concat'), [T, F], 55);
+  const rand = seededRandom(56);
+  const withBias = (ws: LayerUnderTest['weights'], dir: string) => [ws[0]!, ws[1]!, { name: `${l.name}/${dir}_gru/bias`, shape: [2, 3 * H], data: randomFloats(6 * H, rand, 0.6) }];
+  const weights = [...withBias(l.weights.slice(0, 3), 'forward'), ...withBias(l.weights.slice(3), 'backward')];
+  const inner = l.config.layer as { class_name: string; config: Record<string, unknown> };
+  const after: LayerUnderTest = { ...l, config: { ...l.config, layer: { ...inner, config: { ...inner.config, reset_after: true } } }, weights };
+  const x = randomFloats(B * T * F, seededRandom(57), 1);
+  const fwd = kerasGru(x, [B, T, F], H, weights.slice(0, 3), { resetAfter: true, returnSequences: true });
+  const bwd = kerasGru(x, [B, T, F], H, weights.slice(3), { resetAfter: true, returnSequences: true, goBackwards: true });
+  const ref = new Float32Array(B * T * 2 * H);
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < T; k++) {
+      ref.set(fwd.subarray((b * T + k) * H, (b * T + k + 1) * H), (b * T + k) * 2 * H);
+      // Keras flips the backward layer's sequence back to input time order.
+      ref.set(bwd.subarray((b * T + (T - 1 - k)) * H, (b * T + (T - k)) * H), (b * T + k) * 2 * H + H);
+    }
+  }
+  const [y] = await runOne(convertOne(recurrentConverters.Bidirectional!, after, [null, T, F]).model, x, [B, T, F]);
+  const err = rel(y!.data, ref);
+  assert.ok(err <= TOLERANCE, `relative error ${err}`);
+  t.diagnostic(`max relative error ${err.toExponential(2)}`);
+});
+
+test('hard_sigmoid follows the Keras that wrote the model: 0.2·x + 0.5 (Keras 2, TF.js), x/6 + 0.5 (Keras 3)', () => {
+  const { layer: l } = tfjsLayer(lstm(2, { recurrentActivation: 'hardSigmoid' }), [4, 3], 65);
+  const alphas = (kerasMajor: 2 | 3) => {
+    const lstmNode = convertOne(recurrentConverters.LSTM!, l, [null, 4, 3], { kerasMajor, tfjs: false }).nodes.find((n) => n.opType === 'LSTM')!;
+    const a = lstmNode.attribute.find((x) => x.name === 'activation_alpha')!;
+    assert.deepEqual(lstmNode.attribute.find((x) => x.name === 'activations')!.strings.map((s) => new TextDecoder().decode(s)), ['HardSigmoid', 'Tanh', 'Tanh']);
+    assert.equal(a.floats.length, 1);
+    return a.floats[0]!;
+  };
+  assert.ok(Math.abs(alphas(2) - 0.2) < 1e-7);
+  assert.ok(Math.abs(alphas(3) - 1 / 6) < 1e-7);
+});
+
+test('a text model (Embedding → Bidirectional LSTM → GRU go_backwards → Dense) imports and matches TF.js', async (t) => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.embedding({ inputDim: 50, outputDim: 8, inputLength: 7 }),
+      tf.layers.bidirectional({ layer: lstm(6, { returnSequences: true }) as tf.RNN, mergeMode: 'concat' }),
+      gru(5, { goBackwards: true }),
+      tf.layers.dense({ units: 3, activation: 'softmax' }),
+    ],
+  });
+  randomizeWeights(model, 99);
+  const { onnx, maxRelError } = await expectImportMatches(model, { tolerance: TOLERANCE, integerInputs: 50, batch: 4 });
+  const layers = new Set(onnx.graph!.node.map((n) => n.name.slice(0, n.name.lastIndexOf('/'))));
+  assert.deepEqual([...layers], model.layers.map((l) => l.name), 'every node is named after its Keras layer');
+  t.diagnostic(`max relative error ${maxRelError.toExponential(2)}`);
+});

@@ -1,6 +1,6 @@
 /**
  * Converters for Keras's recurrent layers: LSTM, GRU, SimpleRNN, Bidirectional (over any of the
- * three) and TimeDistributed (over Dense).
+ * three) and TimeDistributed (over Dense, and other single-input layers by folding time into batch).
  *
  * Each recurrent layer becomes one ONNX LSTM / GRU / RNN node (time-major, `layout` 0, because
  * onnxruntime's CPU kernels refuse batch-major `layout=1`) between two Transposes; Bidirectional
@@ -14,14 +14,15 @@
  * - GRU `reset_after=true` (tf.keras 2 default): ONNX `linear_before_reset=1`, bias row 0 → Wb,
  *   row 1 → Rb. `reset_after=false`: `linear_before_reset=0`, bias → Wb, Rb = 0.
  * - Activations: tanh, sigmoid, hard_sigmoid (Keras 2 / TF.js: clip(0.2·x + 0.5, 0, 1), ONNX
- *   HardSigmoid α=0.2 β=0.5), relu, linear (ONNX Affine α=1 β=0), softsign, softplus, elu.
+ *   HardSigmoid α=0.2 β=0.5; Keras 3: relu6(x + 3)/6, α=1/6 β=0.5, chosen by `ctx.flavor`),
+ *   relu, linear (ONNX Affine α=1 β=0), softsign, softplus, elu.
  *
  * Not supported (refused with a message naming the layer): `return_state`, `stateful`,
  * `time_major`, other activations. Masks (`mask_zero` on an Embedding, Masking layers) are not
  * propagated: a masked RNN is converted as if unmasked, so padded steps count (documented gap).
  * Dropout settings are ignored (identity at inference); `unroll`, `implementation` and
- * `unit_forget_bias` do not change inference. Keras 3 redefined `hard_sigmoid` as
- * relu6(x + 3)/6; the config does not say which Keras wrote it, so the Keras 2 formula is used.
+ * `unit_forget_bias` do not change inference. The CuDNN classes (CuDNNLSTM, CuDNNGRU) are not
+ * in the table.
  */
 import { attr, type AttrValue } from '../../onnx/build.ts';
 import { activationName, configError } from '../config.ts';
