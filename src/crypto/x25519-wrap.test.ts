@@ -39,3 +39,13 @@ test('wrapToX25519 refuses low-order public keys (all-zero shared secret) and wr
   assert.throws(() => wrapToX25519(one, randomBytes(32), new Uint8Array(0)), isWrapError);
   assert.throws(() => wrapToX25519(new Uint8Array(31), randomBytes(32), new Uint8Array(0)), RangeError);
 });
+
+test('unwrap fails when only the ignored top bit of the ephemeral key flips, or the key is low-order (docs/crypto.md §4)', () => {
+  const r = generateX25519KeyPair();
+  const transcript = randomBytes(8);
+  const w = wrapToX25519(r.publicKey, randomBytes(32), transcript);
+  const top = Uint8Array.from(w); top[31]! ^= 0x80;
+  assert.throws(() => unwrapWithX25519(r.privateKey, top, transcript), isWrapError);
+  const zero = Uint8Array.from(w); zero.fill(0, 0, 32);
+  assert.throws(() => unwrapWithX25519(r.privateKey, zero, transcript), (e: Error) => isWrapError(e) && /low order|invalid/.test(e.message));
+});
