@@ -194,3 +194,16 @@ test('writeBundleFile/readBundleFile: atomic write, errors name the path, nothin
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('readProviderKeyFile reads what writeProviderKeyFile wrote; a missing file is named', async () => {
+  const { readProviderKeyFile } = await import('./index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'enn-key2-'));
+  try {
+    const { providerKey } = createBundle(model(randomBytes(10)));
+    await writeProviderKeyFile(join(dir, 'k'), providerKey);
+    assert.deepEqual(await readProviderKeyFile(join(dir, 'k')), providerKey);
+    await assert.rejects(readProviderKeyFile(join(dir, 'nope')), (e: Error) => isErrorCode(e, 'PROVIDER_KEY') && /nope: no such file$/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

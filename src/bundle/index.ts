@@ -15,7 +15,7 @@ export { createBundle, DEFAULT_POLICY } from './create.ts';
 export { readBundle } from './read.ts';
 export { openSealedTail, TailOpener } from './tail.ts';
 export { readBundleFile, writeBundleFile, writeFileAtomic } from './file.ts';
-export { decodeProviderKeyFile, encodeProviderKeyFile, writeProviderKeyFile } from './provider-key.ts';
+export { decodeProviderKeyFile, encodeProviderKeyFile, readProviderKeyFile, writeProviderKeyFile } from './provider-key.ts';
 export { policyAccepts } from './policy.ts';
 export { bucketSize } from './padding.ts';
 export {

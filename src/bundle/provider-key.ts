@@ -1,4 +1,5 @@
-import { ed25519PublicKeyOf, timingSafeEqual } from '../crypto/index.ts';
+import { readFile } from 'node:fs/promises';
+import { ed25519PublicKeyOf, timingSafeEqual, zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { writeFileAtomic } from './file.ts';
 import type { ProviderKey } from './types.ts';
@@ -76,5 +77,30 @@ export async function writeProviderKeyFile(path: string, k: ProviderKey): Promis
     await writeFileAtomic(path, bytes, 0o600);
   } finally {
     bytes.fill(0);
+  }
+}
+
+/**
+ * Reads and checks a provider key file (§8); the raw file bytes are wiped after decoding.
+ * Throws `EnclaveNnError('PROVIDER_KEY')` naming `path`.
+ *
+ * @example
+ * ```ts
+ * const k = await readProviderKeyFile('model.enn.key');
+ * try { use(k.modelKey); } finally { zeroize(k.modelKey, k.signingKey); }
+ * ```
+ */
+export async function readProviderKeyFile(path: string): Promise<ProviderKey> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new EnclaveNnError('PROVIDER_KEY', `Cannot read provider key file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+  }
+  try {
+    return decodeProviderKeyFile(bytes, path);
+  } finally {
+    zeroize(bytes);
   }
 }

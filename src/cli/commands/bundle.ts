@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { EnclaveNnError } from '../../errors.ts';
 import { formatShape, type TensorSpec } from '../../onnx/tensor-spec.ts';
-import { decodeProviderKeyFile, openSealedTail, readBundleFile, writeFileAtomic } from '../../bundle/index.ts';
+import { openSealedTail, readProviderKeyFile, readBundleFile, writeFileAtomic } from '../../bundle/index.ts';
 import { zeroize } from '../../crypto/index.ts';
 import { parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -66,14 +65,7 @@ const command: Command = {
       return 0;
     }
 
-    let keyBytes: Uint8Array;
-    try {
-      keyBytes = await readFile(keyPath!);
-    } catch (e) {
-      throw new EnclaveNnError('PROVIDER_KEY', `Cannot read provider key file ${keyPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const key = decodeProviderKeyFile(keyBytes, keyPath);
-    zeroize(keyBytes);
+    const key = await readProviderKeyFile(keyPath!);
     try {
       const tail = openSealedTail(bundle, key.modelKey);
       const n = tail.byteLength;
