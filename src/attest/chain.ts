@@ -49,6 +49,13 @@ export function verifyChain(pem: string | Uint8Array, roots: readonly PinnedRoot
       throw new EnclaveNnError('ATTEST_CHAIN', `Cannot verify ${what}: "${certs[i]!.subjectCN}" is not signed by "${certs[i + 1]!.subjectCN}"`);
     }
   }
+  // pathLenConstraint: certs[i] (i ≥ 1) has i - 1 CA certificates below it in this chain.
+  for (let i = 2; i < certs.length; i++) {
+    const limit = certs[i]!.pathLen;
+    if (limit !== undefined && i - 1 > limit) {
+      throw new EnclaveNnError('ATTEST_CHAIN', `Cannot verify ${what}: "${certs[i]!.subjectCN}" allows ${limit} intermediate CA(s), the chain has ${i - 1}`);
+    }
+  }
   // A CA certificate as leaf would let an intermediate key stand in for a PCK or TCB signing key.
   if (leaf.isCA !== (leafKind === 'ca')) throw new EnclaveNnError('ATTEST_CHAIN', `Cannot verify ${what}: leaf "${leaf.subjectCN}" is ${leaf.isCA ? '' : 'not '}a CA certificate`);
   for (const c of certs) {

@@ -61,3 +61,10 @@ test('CRLs built and parsed: issuer, window and revoked serials', () => {
   assert.ok(isCrlCurrentAt(crl, new Date('2025-03-01T00:00:00Z')));
   assert.ok(!isCrlCurrentAt(crl, new Date('2026-03-01T00:00:00Z')));
 });
+
+test('a critical extension the verifier does not process is refused (RFC 5280 §4.2)', () => {
+  const k = generateP256KeyPair();
+  const mk = (critical: boolean) => createCertificate({ subjectCN: 'X', publicKey: k.publicKey, notBefore: nb, notAfter: na, isCA: false, extraExtensions: [{ oid: '1.2.3.4', critical, value: Uint8Array.of(5, 0) }] }, undefined, k.privateKey);
+  assert.equal(parseCertificate(mk(false)).extensions.get('1.2.3.4')?.critical, false);
+  assert.throws(() => parseCertificate(mk(true)), /unsupported critical extension 1\.2\.3\.4/);
+});

@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import {
-  Tag, children, decode, decodeBitStringBytes, decodeOid, decodeTime, expectTag, DerError, type DerNode,
+  Tag, children, decode, decodeBitStringBytes, decodeOid, decodeTime, decodeUnsigned, expectTag, DerError, type DerNode,
 } from './der.ts';
 import { attestSha256 } from './attest-hash.ts';
 import { p256RawFromSpki, verifyP256Sha256Der } from './ecdsa.ts';
@@ -16,6 +16,8 @@ import { p256RawFromSpki, verifyP256Sha256Der } from './ecdsa.ts';
 export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_COMMON_NAME = '2.5.4.3';
+/** Critical extensions this verifier processes: basicConstraints (here) and keyUsage (OpenSSL checkIssued). */
+const PROCESSED_CRITICAL = new Set([OID_BASIC_CONSTRAINTS, '2.5.29.15']);
 
 /** One certificate extension: its criticality and the contents of its extnValue OCTET STRING. */
 export interface CertificateExtension {
@@ -49,6 +51,8 @@ export interface Certificate {
   readonly publicKey: Uint8Array;
   /** basicConstraints cA. */
   readonly isCA: boolean;
+  /** basicConstraints pathLenConstraint, when present. */
+  readonly pathLen?: number;
   /** Extensions by dotted OID. */
   readonly extensions: ReadonlyMap<string, CertificateExtension>;
 }
@@ -156,10 +160,18 @@ function parseCertificateUnchecked(der: Uint8Array): Certificate {
   if (i !== tbs.length) throw new CertificateError('TBSCertificate has unexpected fields');
   const signature = decodeBitStringBytes(sigNode);
   let isCA = false;
+  let pathLen: number | undefined;
   const bc = extensions.get(OID_BASIC_CONSTRAINTS);
   if (bc) {
     const f = children(expectTag(decode(bc.value), Tag.SEQUENCE, 'basicConstraints'));
-    if (f[0]?.tag === Tag.BOOLEAN) isCA = f[0].value[0] === 0xff;
+    let k = 0;
+    if (f[k]?.tag === Tag.BOOLEAN) isCA = f[k++]!.value[0] === 0xff;
+    if (f[k]?.tag === Tag.INTEGER) pathLen = Number(decodeUnsigned(f[k++]!.value));
+    if (k !== f.length) throw new CertificateError('basicConstraints has unexpected fields');
+  }
+  for (const [id, e] of extensions) {
+    // RFC 5280 §4.2: a certificate with a critical extension we do not process MUST be rejected.
+    if (e.critical && !PROCESSED_CRITICAL.has(id)) throw new CertificateError(`unsupported critical extension ${id}`);
   }
   let publicKey: Uint8Array;
   try {
@@ -184,6 +196,7 @@ function parseCertificateUnchecked(der: Uint8Array): Certificate {
     spki: spki.raw,
     publicKey,
     isCA,
+    ...(pathLen === undefined ? {} : { pathLen }),
     extensions,
   };
 }
