@@ -182,7 +182,17 @@ test('external data: the zuramai MNIST model loads self-contained and computes w
   assert.ok(bytes.length > 800_000, `inlined weights make the file big (${bytes.length} bytes)`);
   const input: TensorData = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, seededRandom(3)) };
   const inputName = model.graph!.input[0]!.name;
-  const mine = await runOnnx(bytes, { [inputName]: input });
+  // Self-contained: written alone to a folder without the side file, ORT loads it from its path.
+  const dir = mkdtempSync(join(tmpdir(), 'enn-inlined-'));
+  let mine: Record<string, TensorData>;
+  try {
+    writeFileSync(join(dir, 'mnist.onnx'), bytes);
+    const alone = await ort.InferenceSession.create(join(dir, 'mnist.onnx'));
+    await alone.release();
+    mine = await runOnnx(bytes, { [inputName]: input });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const session = await ort.InferenceSession.create(EXTDATA_MODEL);
   try {
     const ref = await session.run({ [inputName]: new ort.Tensor('float32', input.data as Float32Array, input.dims) });
