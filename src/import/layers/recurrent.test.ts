@@ -7,7 +7,12 @@ import { recurrentConverters } from './recurrent.ts';
 import { gatesToRows, reorderGates, GATE_ORDER } from './recurrent-weights.ts';
 import { timeDistributedInner } from './recurrent-time-distributed.ts';
 import { expectImportMatches, randomizeWeights, relativeError } from '../testing.ts';
-import type { TensorData } from '../../onnx/ort.ts';
+import { runOnnx, maxAbsDiff, type TensorData } from '../../onnx/ort.ts';
+import { GraphView } from '../../onnx/graph.ts';
+import { listCuts } from '../../split/cuts.ts';
+import { groupLayers } from '../../split/layers.ts';
+import { extractAt } from '../../split/extract.ts';
+import { runSplit } from '../../split/split-runner.ts';
 import { convertOne, runOne, tfjsLayer, type LayerUnderTest } from './recurrent-testing.ts';
 
 await tf.setBackend('cpu');
@@ -263,4 +268,29 @@ test('a text model (Embedding → Bidirectional LSTM → GRU go_backwards → De
   const layers = new Set(onnx.graph!.node.map((n) => n.name.slice(0, n.name.lastIndexOf('/'))));
   assert.deepEqual([...layers], model.layers.map((l) => l.name), 'every node is named after its Keras layer');
   t.diagnostic(`max relative error ${maxRelError.toExponential(2)}`);
+});
+
+test('every cut of an imported recurrent model (unknown length) reproduces it, at Keras layer names', async (t) => {
+  const input = tf.input({ shape: [null, 3] });
+  let h = lstm(4, { returnSequences: true, goBackwards: true }).apply(input) as tf.SymbolicTensor;
+  h = td(tf.layers.dense({ units: 5, activation: 'tanh' })).apply(h) as tf.SymbolicTensor;
+  h = bi(gru(3), 'ave').apply(h) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(h) as tf.SymbolicTensor });
+  randomizeWeights(model, 101);
+  const { onnx } = await expectImportMatches(model, { tolerance: TOLERANCE, dynamicDim: 6 });
+  const view = new GraphView(onnx);
+  await view.inferTypes();
+  const list = listCuts(view);
+  assert.deepEqual(groupLayers(view).layers.map((l) => l.name), model.layers.slice(1).map((l) => l.name));
+  assert.deepEqual(list.cuts.map((c) => c.privateLayers), [1, 2, 3, 4]);
+  const x = onnx.graph!.input[0]!.name;
+  const feeds = { [x]: { dtype: 'float32' as const, dims: [2, 6, 3], data: randomFloats(36, seededRandom(102), 1) } };
+  const want = await runOnnx(onnx, feeds);
+  let worst = 0;
+  for (const cut of list.cuts) {
+    const got = await runSplit(extractAt(view, list, cut), feeds);
+    for (const name of Object.keys(want)) worst = Math.max(worst, maxAbsDiff(got[name]!, want[name]!));
+  }
+  assert.ok(worst <= 1e-6, `max abs diff ${worst}`);
+  t.diagnostic(`${list.cuts.length} cuts, max abs diff ${worst}`);
 });
