@@ -28,6 +28,7 @@ type Outcome =
   | { kind: 'fail'; signature: string; outputs?: Record<string, ort.Tensor> };
 
 const ALLOW_LISTED = 'onnxruntime-node 1.30 fails them on the original bytes too (allow-list)';
+
 /** A non-tensor value in a graph's inputs or outputs (the JS API feeds and returns tensors only). */
 function nonTensorValue(values: readonly ValueInfoProto[]): ValueInfoProto | undefined {
   return values.find((v) => v.type?.value.case !== 'tensorType');
@@ -65,6 +66,7 @@ function readTensorFiles(dir: string, prefix: 'input' | 'output', values: readon
   });
 }
 
+/** An IEEE half-precision bit pattern as a number. */
 function f16ToNumber(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
