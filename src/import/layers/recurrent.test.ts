@@ -294,3 +294,24 @@ test('every cut of an imported recurrent model (unknown length) reproduces it, a
   assert.ok(worst <= 1e-6, `max abs diff ${worst}`);
   t.diagnostic(`${list.cuts.length} cuts, max abs diff ${worst}`);
 });
+
+test('a generic RNN over one cell (LSTMCell, GRUCell, SimpleRNNCell) matches TF.js, alone and in Bidirectional', async (t) => {
+  await cases(t,
+    () => expectMatches(tf.layers.rnn({ cell: tf.layers.lstmCell({ units: 3, recurrentActivation: 'sigmoid' }), returnSequences: true }), { T: 5, F: 2, seed: 111 }),
+    () => expectMatches(tf.layers.rnn({ cell: tf.layers.gruCell({ units: 3 }), goBackwards: true }), { T: 5, F: 2, seed: 112 }),
+    () => expectMatches(tf.layers.rnn({ cell: tf.layers.simpleRNNCell({ units: 3, activation: 'relu' }), returnSequences: true, goBackwards: true }), { T: 5, F: 2, seed: 113 }),
+  );
+  // TF.js cannot build Bidirectional(RNN(cell)) (it fails to clone the cell), so the same layer
+  // is described both ways and must convert to the same function.
+  const { layer: l2 } = tfjsLayer(bi(lstm(2, { returnSequences: true }), 'concat'), [4, 3], 114);
+  const inner = l2.config.layer as { config: Record<string, unknown> };
+  const { return_sequences, go_backwards, ...cellConfig } = inner.config;
+  const generic = { ...l2, config: { ...l2.config, layer: { class_name: 'RNN', config: { cell: { class_name: 'LSTMCell', config: cellConfig }, return_sequences, go_backwards } } } };
+  const x = randomFloats(BATCH * 12, seededRandom(116), 1);
+  const [a] = await runOne(convertOne(recurrentConverters.Bidirectional!, l2, [null, 4, 3]).model, x, [BATCH, 4, 3]);
+  const [b] = await runOne(convertOne(recurrentConverters.Bidirectional!, generic, [null, 4, 3]).model, x, [BATCH, 4, 3]);
+  assert.deepEqual(b!.data, a!.data);
+  const stacked = tf.layers.rnn({ cell: [tf.layers.lstmCell({ units: 2 }), tf.layers.lstmCell({ units: 2 })] });
+  const { layer: l } = tfjsLayer(stacked, [4, 3], 115);
+  assert.throws(() => convertOne(recurrentConverters.RNN!, l, [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /stacked cells/.test((e as Error).message));
+});

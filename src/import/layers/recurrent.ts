@@ -1,6 +1,6 @@
 /**
- * Converters for Keras's recurrent layers: LSTM, GRU, SimpleRNN, Bidirectional (over any of the
- * three) and TimeDistributed (over Dense, and other single-input layers by folding time into batch).
+ * Converters for Keras's recurrent layers: LSTM, GRU, SimpleRNN, the generic RNN over one
+ * LSTMCell / GRUCell / SimpleRNNCell, Bidirectional (over any of these) and TimeDistributed (over Dense, and other single-input layers by folding time into batch).
  *
  * Each recurrent layer becomes one ONNX LSTM / GRU / RNN node (time-major, `layout` 0, because
  * onnxruntime's CPU kernels refuse batch-major `layout=1`) between two Transposes; Bidirectional
@@ -95,9 +95,28 @@ function isCell(c: string): c is CellClass {
   return c === 'LSTM' || c === 'GRU' || c === 'SimpleRNN';
 }
 
+/** The layer class each Keras cell class stands for inside a generic `RNN(cell)` layer. */
+const CELL_LAYERS: Record<string, CellClass> = { LSTMCell: 'LSTM', GRUCell: 'GRU', SimpleRNNCell: 'SimpleRNN' };
+
+/** The sequence-level settings of a generic `RNN` layer, laid over its cell's config. */
+const RNN_FLAGS = ['return_sequences', 'return_state', 'go_backwards', 'stateful', 'time_major'] as const;
+
+/** A generic Keras `RNN(cell)` as the equivalent LSTM / GRU / SimpleRNN config; other classes unchanged. */
+function resolveGenericRnn(ctx: ConvertContext, className: string, raw: Record<string, unknown>): { className: string; raw: Record<string, unknown> } {
+  if (className !== 'RNN') return { className, raw };
+  const cell = raw.cell as Partial<KerasSerialized> | unknown[] | undefined;
+  if (Array.isArray(cell) || cell?.class_name === 'StackedRNNCells') refuse(ctx, 'stacked cells (a list of cells or StackedRNNCells) are not supported; use one recurrent layer per cell');
+  if (!cell || typeof cell.class_name !== 'string' || typeof cell.config !== 'object' || cell.config === null) refuse(ctx, 'config.cell is missing or not a Keras cell config');
+  const layerClass = Object.hasOwn(CELL_LAYERS, cell.class_name) ? CELL_LAYERS[cell.class_name] : undefined;
+  if (!layerClass) refuse(ctx, `cell class ${cell.class_name} is not supported (supported: ${Object.keys(CELL_LAYERS).join(', ')})`);
+  const flags = Object.fromEntries(RNN_FLAGS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
+  return { className: layerClass, raw: { ...cell.config, ...flags } };
+}
+
 /** Reads and checks a Keras recurrent config; `biasShape` settles a missing `reset_after`. */
-function rnnSpec(ctx: ConvertContext, className: string, raw: Record<string, unknown>, biasShape?: number[]): RnnSpec {
-  if (!isCell(className)) refuse(ctx, `wrapped layer class ${className} is not a recurrent layer (LSTM, GRU, SimpleRNN)`);
+function rnnSpec(ctx: ConvertContext, layerClass: string, layerConfig: Record<string, unknown>, biasShape?: number[]): RnnSpec {
+  const { className, raw } = resolveGenericRnn(ctx, layerClass, layerConfig);
+  if (!isCell(className)) refuse(ctx, `wrapped layer class ${className} is not a recurrent layer (LSTM, GRU, SimpleRNN, RNN)`);
   const c = raw as KerasRnnConfig;
   const layer: KerasLayer = { className, name: ctx.layer.name, config: raw };
   if (typeof c.units !== 'number' || !(c.units > 0)) refuse(ctx, `units ${JSON.stringify(c.units)} is not a positive integer`);
@@ -211,9 +230,9 @@ function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weig
   }
 }
 
-function recurrent(cell: CellClass): LayerConverter {
+function recurrent(layerClass: CellClass | 'RNN'): LayerConverter {
   return (inputs, weights, ctx) => {
-    const spec = rnnSpec(ctx, cell, ctx.layer.config, biasShapeOf(weights));
+    const spec = rnnSpec(ctx, layerClass, ctx.layer.config, biasShapeOf(weights));
     const w = onnxWeights(ctx, spec, weights);
     return emitRecurrent(ctx, inputs[0]!, [spec], [w], {
       direction: spec.goBackwards ? 'reverse' : 'forward', flip: spec.goBackwards && spec.returnSequences, swap: false, merge: 'single',
@@ -278,6 +297,7 @@ export const recurrentConverters: Record<string, LayerConverter> = {
   LSTM: recurrent('LSTM'),
   GRU: recurrent('GRU'),
   SimpleRNN: recurrent('SimpleRNN'),
+  RNN: recurrent('RNN'),
   Bidirectional: bidirectional,
   TimeDistributed: timeDistributed,
 };
