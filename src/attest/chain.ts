@@ -39,7 +39,7 @@ export function verifyChain(pem: string | Uint8Array, roots: readonly PinnedRoot
   const root = certs[certs.length - 1]!;
   const leaf = certs[0]!;
   // Trust comes from the fingerprint only; a name match means nothing (test roots reuse Intel's).
-  const pinned = roots.find((r) => r.sha256 === root.sha256);
+  const pinned = roots.find((r) => r.sha256.toLowerCase() === root.sha256);
   if (!pinned) {
     throw new EnclaveNnError('ATTEST_ROOT_NOT_PINNED', `Cannot verify ${what}: root "${root.subjectCN}" (SHA-256 ${root.sha256}) is not a pinned root (pinned: ${roots.map((r) => r.name).join(', ') || 'none'})`);
   }
