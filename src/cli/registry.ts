@@ -5,6 +5,7 @@ import type { Command } from './command.ts';
  * license server's imports. Add one line per command.
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  bench: { summary: 'Measure every split: TEE vs CPU impact, setup, memory; write a report', load: async () => (await import('./commands/bench.ts')).default },
   demo: { summary: 'Run the main job on embedded defaults', load: async () => (await import('./commands/demo.ts')).default },
   attest: { summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral', load: async () => (await import('./commands/attest.ts')).default },
   bundle: { summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key', load: async () => (await import('./commands/bundle.ts')).default },

@@ -3,6 +3,15 @@ import type { ModelProto } from 'onnx-buf';
 import { encodeModel } from './codec.ts';
 import type { Dim, TensorSpec } from './tensor-spec.ts';
 
+/**
+ * Session options used for every onnxruntime-node session the project creates (public head,
+ * native tail, the enclave's engine), so that all sides run the same configuration.
+ * Spinning is off: ORT's intra-op threads otherwise busy-wait after each run, and several idle
+ * sessions (the bench keeps one enclave per split alive) would steal the cores from the one
+ * being measured.
+ */
+export const ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as const;
+
 /** A plain tensor: what sessions take and return, independent of any engine. */
 export interface TensorData {
   dtype: TensorSpec['dtype'];
@@ -48,7 +57,7 @@ export function fromOrtResults(results: Record<string, ort.Tensor>): Record<stri
 /** Runs a model once on onnxruntime-node (a session is created and released). */
 export async function runOnnx(model: ModelProto | Uint8Array, feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>> {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(bytes, ORT_SESSION_OPTIONS);
   try {
     const r = outputs ? await session.run(toOrtFeeds(feeds), outputs) : await session.run(toOrtFeeds(feeds));
     return fromOrtResults(r);

@@ -1,4 +1,4 @@
-import type { TensorData } from '../../onnx/ort.ts';
+import { ORT_SESSION_OPTIONS, type TensorData } from '../../onnx/ort.ts';
 import type { Engine, EngineSession } from './types.ts';
 
 /**
@@ -10,7 +10,7 @@ export const ortEngine: Engine = {
   async create(modelBytes) {
     const ort = await import('onnxruntime-node');
     // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
-    const session = await ort.InferenceSession.create(modelBytes);
+    const session = await ort.InferenceSession.create(modelBytes, ORT_SESSION_OPTIONS);
     return wrapSession(session, ort.Tensor);
   },
 };

@@ -1,0 +1,59 @@
+import type { Stat } from './stats.ts';
+
+/** Everything measured for one split k (k = layers in the enclave; 0 = all public). */
+export interface SplitMeasurement {
+  k: number;
+  /** The first private layer, or null for k = 0. */
+  firstPrivateLayer: string | null;
+  cutTensors: string[];
+  t_head: Stat;
+  /** The tail in-process on the enclave's engine, no enclave: the paper's "native code". */
+  t_native: Stat;
+  /** The tail's layers in the public runtime (onnxruntime-node): for the CPU impact. */
+  t_tail_public: Stat;
+  /** The tail through the enclave, round trip. */
+  t_enclave: Stat;
+  /** The tail's compute time measured inside the enclave. */
+  t_enclave_compute: Stat;
+  /** t_enclave − t_enclave_compute, per repeat. */
+  t_boundary: Stat;
+  /** Setup phases in milliseconds (one enclave start per split). */
+  setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number };
+  enclave_peak_rss_bytes: number;
+  tail_weight_bytes: number;
+  largest_activation_bytes: number;
+  sealed_tail_bytes: number;
+  max_abs_diff: number;
+  labels_equal: boolean;
+  /** t_native / t_tail_public. */
+  cpu_impact: number;
+  /** t_enclave / t_native. */
+  tee_impact: number;
+  /** (t_head + t_enclave) / t_full. */
+  end_to_end: number;
+}
+
+/** A target from DESIGN.md, evaluated on the run: met or missed, and by how much. */
+export interface TargetCheck {
+  name: string;
+  /** The bound as text, e.g. '≤ 1.05 + 40 µs / t_native'. */
+  bound: string;
+  /** Per split k: the measured value and the bound it was held to. */
+  rows: { k: number; value: number; limit: number; met: boolean }[];
+  met: boolean;
+}
+
+/** A whole `enclave-nn bench` run. */
+export interface BenchReport {
+  model: string;
+  command: string;
+  startedAt: string;
+  durationMs: number;
+  machine: { cpus: string; cores: number; memoryBytes: number; platform: string; node: string };
+  versions: Record<string, string>;
+  options: { batch: number; repeat: number; warmup: number; engine: string; splits: number[] };
+  layers: string[];
+  t_full: Stat;
+  splits: SplitMeasurement[];
+  targets: TargetCheck[];
+}

@@ -1,0 +1,66 @@
+import { basename, resolve } from 'node:path';
+import { EnclaveNnError } from '../../errors.ts';
+import { loadModel } from '../../load.ts';
+import { runBench } from '../../bench/run.ts';
+import { toTable, writeReport } from '../../bench/report.ts';
+import { intOption, parseCommandArgs, required } from '../args.ts';
+import type { Command } from '../command.ts';
+
+const usage = `usage: enclave-nn bench <model> [--splits all|K,K,…] [--repeat N] [--warmup N] [--batch B]
+                  [--engine ort|wasm] [--input x.npy|x.json] [--out DIR]
+
+For every split k (k = layers in the enclave; 0 = all public): seals the tail, starts an enclave
+(INSECURE sim platform, dev key), and measures the head, the tail natively, the tail in the public
+runtime and the tail through the enclave — medians over --repeat rounds after --warmup, splits
+interleaved. Prints a table; writes report.html, report.json, splits.csv and the plots (SVG, PNG)
+to --out (default out/bench/<model>), atomically.
+  --repeat   @defaultValue 30      --warmup  @defaultValue 5      --batch  @defaultValue 1
+  --engine   @defaultValue ort`;
+
+/** Parses `--splits all|1,2,5`. */
+export function parseSplits(value: string | undefined): number[] | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  const ks = value.split(',').map((s) => Number(s.trim()));
+  if (ks.some((k) => !Number.isInteger(k))) throw new EnclaveNnError('USAGE', `Cannot run 'bench': --splits must be 'all' or integers like 1,2,3, got '${value}'`);
+  return ks;
+}
+
+const command: Command = {
+  name: 'bench',
+  summary: 'Measure every split: TEE impact vs CPU impact, setup, memory; writes a report',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('bench', argv, {
+      splits: { type: 'string' }, repeat: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' },
+      engine: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
+    });
+    const path = required('bench', 'the model file', positionals[0]);
+    const repeat = intOption('bench', '--repeat', values.repeat, 30);
+    const warmup = intOption('bench', '--warmup', values.warmup, 5);
+    const batch = intOption('bench', '--batch', values.batch, 1);
+    if (repeat < 1 || warmup < 0 || batch < 1) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --repeat and --batch must be ≥ 1, --warmup ≥ 0");
+    const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
+    const model = await loadModel(path);
+    const feeds = undefined; // --input: wired to the runtime's .npy/.json reader below
+    if (values.input) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --input is not supported yet");
+    const controller = new AbortController();
+    const onSigint = () => {
+      io.stderr('\nenclave-nn bench: interrupt received; shutting enclaves down\n');
+      controller.abort();
+    };
+    process.once('SIGINT', onSigint);
+    try {
+      const report = await runBench(model, {
+        splits: parseSplits(values.splits), repeat, warmup, batch, engine: values.engine ?? 'ort', feeds,
+        command: ['enclave-nn', 'bench', ...argv].join(' '), modelName: path, signal: controller.signal,
+      });
+      io.stdout(toTable(report));
+      const html = await writeReport(report, out);
+      io.stdout(`report: ${html}\n`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};
+export default command;
