@@ -3,7 +3,8 @@
  * enclave protocol's PROVISION (docs/enclave-protocol.md §4.3), and the license package the
  * payload's `license` field carries. Pure functions shared by the server and the enclave side.
  */
-import { concatBytes, ed25519PublicKeyOf, sha256, unwrapWithX25519, wrapToX25519, type X25519PrivateKey } from '../crypto/index.ts';
+import { concatBytes, ed25519PublicKeyOf, unwrapWithX25519, wrapToX25519, type X25519PrivateKey } from '../crypto/index.ts';
+import { decodeProvisionPayload, encodeProvisionPayload, provisionTranscript as enclaveTranscript } from '../enclave/provision-transcript.ts';
 import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 
@@ -11,18 +12,13 @@ import { EnclaveNnError } from '../errors.ts';
 export const NONCE_SIZE = 32;
 const utf8 = new TextEncoder();
 
-const u16le = (n: number): Uint8Array => Uint8Array.of(n & 0xff, n >>> 8);
-const u32le = (n: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); return b; };
-
 /**
  * The PROVISION transcript (enclave protocol §4.3): binds the wrap to the model, the server's
  * nonce and the exact evidence, so it opens only in the enclave that answered this challenge.
- *
- * `"enclave-nn/v1/provision" ‖ 0x00 ‖ u16(len modelId) ‖ modelId ‖ u16(len nonce) ‖ nonce ‖ SHA-256(evidence)`
+ * The enclave protocol's own definition, re-exported so both sides build identical bytes.
  */
 export function provisionTranscript(modelId: string, nonce: Uint8Array, evidence: Uint8Array): Uint8Array {
-  const id = utf8.encode(modelId);
-  return concatBytes(utf8.encode('enclave-nn/v1/provision'), Uint8Array.of(0), u16le(id.byteLength), id, u16le(nonce.byteLength), nonce, sha256(evidence));
+  return enclaveTranscript({ modelId, nonce, evidence });
 }
 
 /** What a license server delivers inside a PROVISION payload's `license` field (§4.4). */
@@ -59,12 +55,11 @@ export function enclaveIdOf(reportSeed: Uint8Array): string {
 }
 
 /**
- * Wraps the PROVISION payload `u8 1 ‖ bytes modelKey ‖ bytes license` (enclave protocol §4.3;
- * `bytes` = u32 LE size ‖ data) to the enclave's attested X25519 key, bound to `transcript`.
+ * Wraps the PROVISION payload (enclave protocol §4.3: `u8 1 ‖ bytes modelKey ‖ bytes license`)
+ * to the enclave's attested X25519 key, bound to `transcript`.
  */
 export function wrapProvisionPayload(keyPub: Uint8Array, transcript: Uint8Array, modelKey: Uint8Array, license: Uint8Array): Uint8Array {
-  if (modelKey.byteLength !== 32) throw new RangeError('model key must be 32 bytes');
-  const plain = concatBytes(Uint8Array.of(1), u32le(32), modelKey, u32le(license.byteLength), license);
+  const plain = encodeProvisionPayload({ modelKey, license });
   try {
     return wrapToX25519(keyPub, plain, transcript);
   } finally {
@@ -72,17 +67,11 @@ export function wrapProvisionPayload(keyPub: Uint8Array, transcript: Uint8Array,
   }
 }
 
-/** Opens a PROVISION payload (for tests and enclave-less tools); throws `KEY_WRAP` / `PROVISION_PAYLOAD`. */
+/** Opens a PROVISION payload (for tests and enclave-less tools); throws `KEY_WRAP` / `ENCLAVE_PROVISION`. */
 export function unwrapProvisionPayload(privateKey: X25519PrivateKey, wrapped: Uint8Array, transcript: Uint8Array): { modelKey: Uint8Array; license: Uint8Array } {
   const p = unwrapWithX25519(privateKey, wrapped, transcript);
   try {
-    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    if (p.byteLength < 41 || p[0] !== 1 || dv.getUint32(1, true) !== 32) throw new TypeError('bad header');
-    const n = dv.getUint32(37, true);
-    if (41 + n !== p.byteLength) throw new TypeError('bad license size');
-    return { modelKey: p.slice(5, 37), license: p.slice(41) };
-  } catch (cause) {
-    throw new EnclaveNnError('PROVISION_PAYLOAD', `Cannot read provisioning payload: ${(cause as Error).message}`, { cause });
+    return decodeProvisionPayload(p);
   } finally {
     p.fill(0);
   }
