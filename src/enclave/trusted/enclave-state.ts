@@ -21,6 +21,7 @@ import type { TensorData } from '../../onnx/ort.ts';
 import type { Platform } from '../../platform/types.ts';
 import type { Engine, EngineSession } from '../engines/types.ts';
 import { decodeProvisionPayload, provisionTranscript } from '../provision-transcript.ts';
+import { EnclaveLicense, isLicenseMessage } from '../../license/enclave-license.ts';
 import {
   MAX_FRAME_SIZE, MSG, OK, PROTOCOL_VERSION, PayloadReader, PayloadWriter, ProtocolError, decodeAttest, decodeBytes, decodeEmpty,
   decodeForward, decodeHello, decodeLoadBegin, decodeLoadChunk, decodeProvision, encodeAttestOk, encodeBytes, encodeError,
@@ -57,6 +58,8 @@ export class TrustedEnclave {
   #modelId: string | undefined;
   #modelKey: Uint8Array | undefined;
   #license: Uint8Array = new Uint8Array(0);
+  /** The license being enforced (docs/license-protocol.md §6), from LOAD_BEGIN on; none without a license. */
+  #lic: EnclaveLicense | undefined;
   #header: BundleHeader | undefined;
   #opener: TailOpener | undefined;
   #session: EngineSession | undefined;
@@ -88,6 +91,8 @@ export class TrustedEnclave {
   async shutdown(): Promise<void> {
     this.#abortLoad();
     zeroize(this.#modelKey, this.#license);
+    this.#lic?.destroy();
+    this.#lic = undefined;
     this.#modelKey = undefined;
     this.#keyPair = undefined;
     const s = this.#session;
@@ -115,6 +120,7 @@ export class TrustedEnclave {
       case MSG.UNSEAL: return done(this.#unseal(r));
       case MSG.CLOSE: decodeEmpty(r); await this.shutdown(); return { payload: [], exit: true };
       default:
+        if (isLicenseMessage(type) && this.#lic) { this.#require('ready'); return done(this.#lic.handle(type, r)); }
         throw new ProtocolError('UNKNOWN_TYPE', `Cannot handle message type 0x${type.toString(16).padStart(2, '0')}: unknown to protocol version ${PROTOCOL_VERSION}`);
     }
   }
@@ -188,6 +194,9 @@ export class TrustedEnclave {
     if (!policyAccepts(header.policy, this.#platform.kind, m)) {
       throw new ProtocolError('POLICY', `Cannot load bundle: its policy does not accept platform '${this.#platform.kind}' with measurement ${m}`);
     }
+    // The license is checked against the verified header's provider key and model id (LICENSE).
+    this.#lic?.destroy();
+    this.#lic = EnclaveLicense.open(this.#license, header);
     try {
       this.#opener = new TailOpener(headerBytes, this.#modelKey!, 'in enclave');
     } catch (cause) {
@@ -239,11 +248,13 @@ export class TrustedEnclave {
     const feeds = decodeForward(r);
     this.#require('ready');
     const samples = checkInputs(this.#header!, feeds);
+    this.#lic?.admit(samples); // credits per sample; QUOTA / LICENSE before any compute
     const t0 = process.hrtime.bigint();
     let outputs: Record<string, TensorData>;
     try {
       outputs = await this.#session!.run(feeds);
     } catch (cause) {
+      this.#lic?.refund(samples);
       throw new ProtocolError('ENGINE', `Cannot run the tail: the ${this.#engine.name} engine failed`, { cause });
     }
     const computeNs = process.hrtime.bigint() - t0;
@@ -257,7 +268,7 @@ export class TrustedEnclave {
     const mem = this.#trackMemory();
     return {
       state: this.#state, platform: this.#platform.kind, engine: this.#engine.name, modelId: this.#modelId ?? null,
-      licensePresent: this.#license.byteLength > 0, forwardCount: this.#forwardCount, sampleCount: this.#sampleCount,
+      licensePresent: this.#license.byteLength > 0, license: this.#lic?.status() ?? null, forwardCount: this.#forwardCount, sampleCount: this.#sampleCount,
       rssSize: mem.rss, heapUsedSize: mem.heapUsed, peakRssSize: this.#peakRss, uptimeMs: Math.round(performance.now() - this.#startedAt),
     };
   }
@@ -270,7 +281,7 @@ export class TrustedEnclave {
 
   // §4.7
   #seal(): Uint8Array {
-    const state = concatBytes(...new PayloadWriter().str(this.#modelId!).bytes(this.#modelKey!).bytes(this.#license)
+    const state = concatBytes(...new PayloadWriter().str(this.#modelId!).bytes(this.#modelKey!).bytes(this.#lic ? this.#lic.sealable() : this.#license)
       .u64(this.#forwardCount).u64(this.#sampleCount).finish());
     // A random nonce: the sealing key is long-lived and seals many blobs.
     const nonce = randomBytes(AEAD_NONCE_SIZE);
