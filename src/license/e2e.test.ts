@@ -59,8 +59,7 @@ async function e2e(openDb: () => Promise<SqlDb>): Promise<void> {
 
     // Customer: provision once (online), keep the sealed state file.
     const stateFile = join(dir, 'model.enn.license');
-    let keys = licenseServerKeyProvider({ server: url, licenseId, stateFile });
-    let session = await Session.create({ bundle: bytes, keySource: keys, enclave: quiet });
+    let session = await Session.create({ bundle: bytes, keySource: licenseServerKeyProvider({ server: url, licenseId, stateFile }), enclave: quiet });
     assert.equal(session.startup!.via, 'provisioned');
     await session.close();
 
