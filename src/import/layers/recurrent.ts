@@ -250,7 +250,7 @@ function splitBidirectionalWeights(ctx: ConvertContext, ws: LayerWeight[]): [Lay
 }
 
 /** A Keras layer nested in a wrapper's config (`Bidirectional.layer`, `TimeDistributed.layer`). */
-export function nestedLayer(ctx: ConvertContext, key: string): KerasSerialized {
+function nestedLayer(ctx: ConvertContext, key: string): KerasSerialized {
   const v = ctx.layer.config[key] as Partial<KerasSerialized> | undefined;
   if (!v || typeof v.class_name !== 'string' || typeof v.config !== 'object' || v.config === null) refuse(ctx, `config.${key} is missing or not a Keras layer config`);
   return v as KerasSerialized;
