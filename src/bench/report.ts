@@ -143,3 +143,11 @@ export async function writeReport(r: BenchReport, outDir: string, extra: { html?
   }
   return join(outDir, 'report.html');
 }
+
+/** The per-split table and the targets as Markdown (for docs/results). */
+export function toMarkdown(r: BenchReport): string {
+  const head = '| k | first private layer | t_head | t_native | t_tail_public | t_enclave | enclave compute | boundary | CPU impact | TEE impact | end to end | setup | peak RSS | max abs diff | labels |\n|' + ' --- |'.repeat(15);
+  const rows = r.splits.map((s) => `| ${s.k} | ${s.firstPrivateLayer ?? '(all public)'} | ${formatMs(s.t_head.median)} | ${formatMs(s.t_native.median)} | ${formatMs(s.t_tail_public.median)} | ${formatMs(s.t_enclave.median)} | ${formatMs(s.t_enclave_compute.median)} | ${formatMs(s.t_boundary.median)} | ${fmtRatio(s.cpu_impact)} | ${fmtRatio(s.tee_impact)} | ${fmtRatio(s.end_to_end)} | ${s.k ? formatMs(s.setup.ready_total) : '-'} | ${s.k ? (s.enclave_peak_rss_bytes / 2 ** 20).toFixed(0) + ' MiB' : '-'} | ${s.max_abs_diff.toExponential(1)} | ${s.labels_equal ? 'equal' : 'DIFFER'} |`);
+  const targets = r.targets.map((t) => `- ${t.met ? 'met' : '**MISSED**'}: ${t.name} ${t.bound}${t.met ? '' : ' — ' + t.rows.filter((x) => !x.met).map((x) => `k=${x.k}: ${x.value.toPrecision(3)} > ${x.limit.toPrecision(3)}`).join('; ')}`);
+  return `t_full (the unsplit model in-process) = ${formatMs(r.t_full.median)}; batch ${r.options.batch}; ${r.options.repeat} repeats after ${r.options.warmup} warm-up; engine ${r.options.engine}.\n\n${head}\n${rows.join('\n')}\n\nTargets:\n\n${targets.join('\n')}\n`;
+}
