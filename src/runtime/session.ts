@@ -26,6 +26,13 @@ export interface SessionOptions {
   platform?: string;
   /** More enclave options (timeouts, stderr, traffic tap). */
   enclave?: Omit<EnclaveStartOptions, 'engine' | 'platform'>;
+  /**
+   * Use this running enclave instead of starting one: benchmarks and tests over many splits
+   * share one process across bundles. The session re-provisions it for its bundle and leaves
+   * it running on `close()`; after a crash the session starts its own.
+   * @defaultValue a new enclave per session
+   */
+  enclaveProcess?: EnclaveProcess;
 }
 
 /** Phases of the last enclave start, in ms from spawn. */
@@ -62,6 +69,7 @@ export class Session {
   readonly #head: ort.InferenceSession | null;
   readonly #keys: KeyProvider;
   readonly #start: EnclaveStartOptions;
+  readonly #shared: EnclaveProcess | undefined;
   #enclave: EnclaveProcess | undefined;
   #starting: Promise<EnclaveProcess> | undefined;
   #sealed: Uint8Array | undefined;
@@ -71,8 +79,9 @@ export class Session {
   /** How many times the enclave was (re)started. */
   starts = 0;
 
-  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions) {
+  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared?: EnclaveProcess) {
     this.bundle = bundle;
+    this.#shared = shared;
     this.#head = head;
     this.#keys = keys;
     this.#start = start;
@@ -85,7 +94,7 @@ export class Session {
       : options.bundle instanceof Uint8Array ? readBundle(options.bundle) : options.bundle;
     const keys = 'provision' in options.keySource ? options.keySource : insecureDevKeyProvider(options.keySource.providerKey);
     const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head) : null;
-    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform: options.platform });
+    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform: options.platform }, options.enclaveProcess);
     try {
       await s.#ensureEnclave();
     } catch (e) {
@@ -150,7 +159,7 @@ export class Session {
     this.#closed = true;
     const e = this.#enclave ?? (this.#starting ? await this.#starting.catch(() => undefined) : undefined);
     this.#enclave = undefined;
-    await e?.close();
+    if (e !== this.#shared) await e?.close();
     await this.#head?.release();
     this.#sealed = undefined;
   }
@@ -163,7 +172,8 @@ export class Session {
 
   async #startEnclave(): Promise<EnclaveProcess> {
     const t0 = performance.now();
-    const e = await EnclaveProcess.start(this.#start);
+    const shared = this.starts === 0 && this.#shared?.alive ? this.#shared : undefined;
+    const e = shared ?? await EnclaveProcess.start(this.#start);
     try {
       let via: StartupTimings['via'] = 'provisioned';
       // Offline restart: the sealed blob (opaque to us) re-provisions without the key holder.
@@ -192,7 +202,7 @@ export class Session {
       this.#enclave = e;
       return e;
     } catch (err) {
-      await e.close();
+      if (e !== shared) await e.close();
       throw err;
     }
   }

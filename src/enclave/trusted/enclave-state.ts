@@ -29,7 +29,7 @@ import {
 } from '../protocol/index.ts';
 
 /** The states of §1. */
-export type EnclaveStateName = 'new' | 'hello' | 'attested' | 'provisioned' | 'loading' | 'ready';
+export type EnclaveStateName = 'new' | 'hello' | 'provisioned' | 'loading' | 'ready';
 
 const SEALED_AAD_LABEL = new TextEncoder().encode('enclave-nn/v1/sealed-state');
 const SEALED_VERSION = 1;
@@ -111,13 +111,13 @@ export class TrustedEnclave {
     switch (type) {
       case MSG.HELLO: return done(this.#hello(r));
       case MSG.ATTEST: return done(await this.#attest(r));
-      case MSG.PROVISION: return done(this.#provision(r));
+      case MSG.PROVISION: return done(await this.#provision(r));
       case MSG.LOAD_BEGIN: return done(this.#loadBegin(r));
       case MSG.LOAD_CHUNK: return done(await this.#loadChunk(r));
       case MSG.FORWARD: return done(await this.#forward(r));
       case MSG.STATUS: decodeEmpty(r); return done(encodeStr(JSON.stringify(this.status())));
       case MSG.SEAL: decodeEmpty(r); this.#require('provisioned', 'ready'); return done(encodeBytes(this.#seal()));
-      case MSG.UNSEAL: return done(this.#unseal(r));
+      case MSG.UNSEAL: return done(await this.#unseal(r));
       case MSG.CLOSE: decodeEmpty(r); await this.shutdown(); return { payload: [], exit: true };
       default:
         if (isLicenseMessage(type) && this.#lic) { this.#require('ready'); return done(this.#lic.handle(type, r)); }
@@ -139,7 +139,7 @@ export class TrustedEnclave {
   // §4.2
   async #attest(r: PayloadReader): Promise<Uint8Array[]> {
     const nonce = decodeAttest(r);
-    this.#require('hello', 'attested');
+    this.#require('hello', 'provisioned', 'ready');
     // One ephemeral key per process: it exists only in this process's memory.
     this.#keyPair ??= generateX25519KeyPair();
     let evidence: Uint8Array;
@@ -149,15 +149,15 @@ export class TrustedEnclave {
       throw new ProtocolError('ATTEST', `Cannot attest: the ${this.#platform.kind} platform gave no evidence (${(cause as Error).message})`, { cause });
     }
     this.#lastAttest = { nonce, evidence };
-    this.#state = 'attested';
     return encodeAttestOk({ publicKey: this.#keyPair.publicKey, evidence });
   }
 
   // §4.3
-  #provision(r: PayloadReader): Uint8Array[] {
+  async #provision(r: PayloadReader): Promise<Uint8Array[]> {
     const { modelId, wrapped } = decodeProvision(r);
-    this.#require('attested');
-    const { nonce, evidence } = this.#lastAttest!;
+    this.#require('hello', 'provisioned', 'ready');
+    if (!this.#lastAttest) throw new ProtocolError('STATE', 'Cannot provision: no ATTEST came first');
+    const { nonce, evidence } = this.#lastAttest;
     let plain: Uint8Array;
     try {
       plain = unwrapWithX25519(this.#keyPair!.privateKey, wrapped, provisionTranscript({ modelId, nonce, evidence }));
@@ -166,15 +166,23 @@ export class TrustedEnclave {
     }
     try {
       const p = decodeProvisionPayload(plain);
-      this.#setProvisioned(modelId, p.modelKey, p.license);
+      await this.#setProvisioned(modelId, p.modelKey, p.license);
+      this.#lastAttest = undefined; // one provisioning per attestation
     } finally {
       zeroize(plain);
     }
     return [];
   }
 
-  #setProvisioned(modelId: string, modelKey: Uint8Array, license: Uint8Array): void {
+  /** Takes a (new) model key; a model loaded before is released (§1: re-provisioning). */
+  async #setProvisioned(modelId: string, modelKey: Uint8Array, license: Uint8Array): Promise<void> {
     zeroize(this.#modelKey, this.#license);
+    const old = this.#session;
+    this.#session = undefined;
+    this.#header = undefined;
+    this.#forwardCount = 0;
+    this.#sampleCount = 0;
+    if (old) await old.release().catch(() => undefined);
     this.#modelId = modelId;
     this.#modelKey = modelKey;
     this.#license = license;
@@ -296,9 +304,9 @@ export class TrustedEnclave {
     return concatBytes(SEALED_AAD_LABEL, this.#measurement);
   }
 
-  #unseal(r: PayloadReader): Uint8Array[] {
+  async #unseal(r: PayloadReader): Promise<Uint8Array[]> {
     const blob = decodeBytes(r);
-    this.#require('hello', 'attested');
+    this.#require('hello', 'provisioned', 'ready');
     if (blob.byteLength < 1 + AEAD_NONCE_SIZE || blob[0] !== SEALED_VERSION) {
       throw new ProtocolError('SEAL', 'Cannot unseal: not a version-1 sealed blob');
     }
@@ -316,7 +324,7 @@ export class TrustedEnclave {
       const forwards = s.u64();
       const samples = s.u64();
       s.end();
-      this.#setProvisioned(modelId, modelKey, license);
+      await this.#setProvisioned(modelId, modelKey, license);
       this.#forwardCount = Number(forwards);
       this.#sampleCount = Number(samples);
       return encodeStr(modelId);
