@@ -7,8 +7,10 @@ import type { Command } from './command.ts';
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   bench: { summary: 'Measure every split: TEE vs CPU impact, setup, memory; write a report', load: async () => (await import('./commands/bench.ts')).default },
   demo: { summary: 'Run the main job on embedded defaults', load: async () => (await import('./commands/demo.ts')).default },
+  admin: { summary: 'Manage the license server: models, customers, licenses, usage, audit, air-gapped fulfilment', load: async () => (await import('./commands/admin.ts')).default },
   attest: { summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral', load: async () => (await import('./commands/attest.ts')).default },
   bundle: { summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key', load: async () => (await import('./commands/bundle.ts')).default },
   inspect: { summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts', load: async () => (await import('./commands/inspect.ts')).default },
+  'license-server': { summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API', load: async () => (await import('./commands/license-server.ts')).default },
   split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
 };
