@@ -27,6 +27,8 @@ export interface EnclaveStartOptions {
   onStderr?: (bytes: Uint8Array) => void;
   /** Sees every byte on the pipes (`'out'` = host → enclave). For audits and the leak test. */
   onTraffic?: (direction: 'in' | 'out', bytes: Uint8Array) => void;
+  /** Send HELLO at start (protocol tests turn it off to send their own). @defaultValue true */
+  hello?: boolean;
 }
 
 /** Timings of a start, in ms. */
@@ -114,6 +116,7 @@ export class EnclaveProcess implements EnclaveHandle {
     const p = new EnclaveProcess(child, options);
     child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
     if (platform === 'sim') announceSimPlatform();
+    if (options.hello === false) return p;
     const f = await p.#request(MSG.HELLO, encodeHello({ minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION }));
     p.#hello = decodeHelloOk(new PayloadReader(f.body));
     p.timings.helloMs = performance.now() - t0;
@@ -209,6 +212,11 @@ export class EnclaveProcess implements EnclaveHandle {
   writeRaw(bytes: Uint8Array): void {
     this.#onTraffic?.('out', bytes);
     this.#child.stdin.write(bytes);
+  }
+
+  /** Closes the enclave's input (protocol tests: end of input, truncated frames). */
+  endInput(): void {
+    this.#child.stdin.end();
   }
 
   /** Resolves with the next frame carrying `id` (protocol tests). */
