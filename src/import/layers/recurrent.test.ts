@@ -14,6 +14,10 @@ import { groupLayers } from '../../split/layers.ts';
 import { extractAt } from '../../split/extract.ts';
 import { runSplit } from '../../split/split-runner.ts';
 import { convertOne, runOne, tfjsLayer, type LayerUnderTest } from './recurrent-testing.ts';
+import type { MaskedTensor } from './recurrent-mask.ts';
+import { converters } from '../registry.ts';
+import { GraphBuilder } from '../context.ts';
+import { makeModel } from '../../onnx/build.ts';
 
 await tf.setBackend('cpu');
 
@@ -314,4 +318,54 @@ test('a generic RNN over one cell (LSTMCell, GRUCell, SimpleRNNCell) matches TF.
   const stacked = tf.layers.rnn({ cell: [tf.layers.lstmCell({ units: 2 }), tf.layers.lstmCell({ units: 2 })] });
   const { layer: l } = tfjsLayer(stacked, [4, 3], 115);
   assert.throws(() => convertOne(recurrentConverters.RNN!, l, [null, 4, 3]), (e) => isErrorCode(e, 'IMPORT_CONFIG') && /stacked cells/.test((e as Error).message));
+});
+
+/**
+ * Embedding(mask_zero) → `layers` in TF.js; in ONNX the Embedding's converter, a mask
+ * `ids ≠ 0` put on its output (what the importer's Embedding is to do), then each layer's
+ * converter, passing masks on. Compared with TF.js on token rows padded before, after, in the
+ * middle, fully, and not at all.
+ */
+async function expectMaskedMatches(layers: tf.layers.Layer[], seed: number): Promise<number> {
+  const ids = [[0, 0, 3, 4, 5, 6], [1, 2, 3, 0, 0, 0], [0, 7, 0, 8, 9, 0], [0, 0, 0, 0, 0, 0], [5, 6, 7, 8, 9, 10]];
+  const [B, T] = [ids.length, ids[0]!.length];
+  const model = tf.sequential({ layers: [tf.layers.embedding({ inputDim: 12, outputDim: 3, inputLength: T, maskZero: true }), ...layers] });
+  randomizeWeights(model, seed);
+  const json = model.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+  const g = new GraphBuilder({ kerasMajor: 2, tfjs: true });
+  let cur: MaskedTensor = { name: 'x', shape: [null, T], dtype: 'float32' };
+  model.layers.forEach((layer, i) => {
+    const entry = json.config.layers[i]!;
+    const ctx = g.context({ className: entry.class_name, name: layer.name, config: entry.config });
+    const weights = layer.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], data: w.read().dataSync() as Float32Array }));
+    const [out] = converters[entry.class_name]!([cur], weights, ctx) as MaskedTensor[];
+    const mask = i === 0 ? ctx.node('Not', [ctx.node('Equal', ['x', ctx.float('zero', [0], [])], {}, { name: 'mask_equal' })[0]!], {}, { name: 'mask' })[0] : out!.mask;
+    cur = { ...out!, mask };
+  });
+  const onnx = makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', T] }],
+    outputs: [{ name: cur.name, dtype: 'float32', shape: cur.shape.map((d, i) => d ?? `y_d${i}`) }],
+    nodes: g.nodes, initializers: g.initializers, opset: 17,
+  });
+  const x = Float32Array.from(ids.flat());
+  const got = (await runOnnx(onnx, { x: { dtype: 'float32', dims: [B, T], data: x } }))[cur.name]!;
+  const want = tf.tidy(() => (model.predict(tf.tensor(x, [B, T])) as tf.Tensor));
+  const err = relativeError(got, { dims: want.shape, data: want.dataSync() });
+  want.dispose();
+  assert.ok(err <= TOLERANCE, `${model.layers.slice(1).map((l) => l.name).join(' → ')}: relative error ${err} > ${TOLERANCE}`);
+  return err;
+}
+
+test('masked sequences (Embedding mask_zero) match TF.js: each cell, go_backwards, Bidirectional, stacked', async (t) => {
+  await cases(t,
+    () => expectMaskedMatches([lstm(4)], 121),
+    () => expectMaskedMatches([lstm(4, { returnSequences: true })], 122),
+    () => expectMaskedMatches([gru(3, { goBackwards: true, returnSequences: true })], 123),
+    () => expectMaskedMatches([gru(3, { goBackwards: true })], 124),
+    () => expectMaskedMatches([rnn(3, { activation: 'relu', returnSequences: true })], 125),
+    () => expectMaskedMatches([bi(lstm(3, { returnSequences: true }), 'concat')], 126),
+    () => expectMaskedMatches([bi(gru(3), 'sum')], 127),
+    () => expectMaskedMatches([bi(lstm(2, { returnSequences: true, goBackwards: true }), 'ave')], 128),
+    () => expectMaskedMatches([lstm(4, { returnSequences: true }), gru(3)], 129),
+  );
 });

@@ -17,19 +17,22 @@
  *   HardSigmoid α=0.2 β=0.5; Keras 3: relu6(x + 3)/6, α=1/6 β=0.5, chosen by `ctx.flavor`),
  *   relu, linear (ONNX Affine α=1 β=0), softsign, softplus, elu.
  *
+ * - Masks: an input carrying a Keras mask ({@link MaskedTensor}, set by its producer, e.g. an
+ *   Embedding with `mask_zero`) skips masked steps as Keras does (recurrent-mask.ts); with
+ *   `return_sequences` the mask is passed on. An input without one is taken as unmasked.
+ *
  * Not supported (refused with a message naming the layer): `return_state`, `stateful`,
- * `time_major`, other activations. Masks (`mask_zero` on an Embedding, Masking layers) are not
- * propagated: a masked RNN is converted as if unmasked, so padded steps count (documented gap).
- * Dropout settings are ignored (identity at inference); `unroll`, `implementation` and
+ * `time_major`, other activations. Dropout settings are ignored (identity at inference); `unroll`, `implementation` and
  * `unit_forget_bias` do not change inference. The CuDNN classes (CuDNNLSTM, CuDNNGRU) are not
  * in the table.
  */
 import { attr, type AttrValue } from '../../onnx/build.ts';
 import { activationName, configError } from '../config.ts';
 import type { KerasSerialized } from '../keras-format.ts';
-import type { ConvertContext, KerasLayer, LayerConverter, LayerWeight, SymTensor } from '../types.ts';
+import type { ConvertContext, KerasLayer, LayerConverter, LayerWeight } from '../types.ts';
 import { cellToOnnx, stackDirections, type CellClass, type OnnxCellWeights } from './recurrent-weights.ts';
 import { timeDistributed } from './recurrent-time-distributed.ts';
+import { compactMasked, uncompactMasked, type MaskedTensor } from './recurrent-mask.ts';
 
 /** The fields of a Keras LSTM / GRU / SimpleRNN config read here (snake_case, as on disk). */
 interface KerasRnnConfig {
@@ -167,7 +170,7 @@ interface Plan {
  * Emits Transpose → LSTM/GRU/RNN → reshaping and merging, returns the Keras outputs.
  * `specs` and `weights` are in ONNX direction order.
  */
-function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weights: OnnxCellWeights[], plan: Plan): SymTensor[] {
+function emitRecurrent(ctx: ConvertContext, x: MaskedTensor, specs: RnnSpec[], weights: OnnxCellWeights[], plan: Plan): MaskedTensor[] {
   const s = specs[0]!;
   const dirs = specs.length;
   const H = s.units;
@@ -176,7 +179,9 @@ function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weig
   if (x.shape.length !== 3) refuse(ctx, `input ${x.name} has shape [${x.shape.map(String)}], expected [batch, time, features]`);
   if (x.shape[2] !== null && x.shape[2] !== I) refuse(ctx, `input ${x.name} has ${x.shape[2]} features but the kernel expects ${I}`);
 
-  const xt = ctx.node('Transpose', [x.name], { perm: attr.ints([1, 0, 2]) }, { name: 'to_time_major' })[0]!;
+  // A Keras mask: real steps first, sequence_lens = their count (recurrent-mask.ts).
+  const masked = x.mask ? compactMasked(ctx, x.name, x.mask) : undefined;
+  const xt = ctx.node('Transpose', [masked?.x ?? x.name], { perm: attr.ints([1, 0, 2]) }, { name: 'to_time_major' })[0]!;
   const W = ctx.weight('W', [dirs, G * H, I], stackDirections(weights.map((w) => w.W)));
   const R = ctx.weight('R', [dirs, G * H, H], stackDirections(weights.map((w) => w.R)));
   const B = ctx.weight('B', [dirs, 2 * G * H], stackDirections(weights.map((w) => w.B)));
@@ -191,7 +196,7 @@ function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weig
   if (alphas.length) attrs.activation_alpha = attr.floats(alphas);
   if (betas.length) attrs.activation_beta = attr.floats(betas);
   if (s.cell === 'GRU') attrs.linear_before_reset = attr.int(s.resetAfter ? 1 : 0);
-  const [Y, Yh] = ctx.node(ONNX_OP[s.cell], [xt, W, R, B], attrs, { outputs: 2, name: ONNX_OP[s.cell] }) as [string, string];
+  const [Y, Yh] = ctx.node(ONNX_OP[s.cell], masked ? [xt, W, R, B, masked.lens] : [xt, W, R, B], attrs, { outputs: 2, name: ONNX_OP[s.cell] }) as [string, string];
 
   const T = x.shape[1] ?? null;
   const batch = x.shape[0] ?? null;
@@ -201,6 +206,7 @@ function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weig
   let shape: (number | null)[];
   if (s.returnSequences) {
     out = ctx.node('Transpose', [Y], { perm: attr.ints([2, 0, 1, 3]) }, { name: 'to_batch_major' })[0]!;
+    if (masked) out = uncompactMasked(ctx, out, plan.direction === 'bidirectional' ? [false, true] : [plan.direction === 'reverse'], masked);
     if (plan.flip) out = flipTime(ctx, out, 'flip_time');
     dirAxis = 2;
     shape = [batch, T];
@@ -209,16 +215,18 @@ function emitRecurrent(ctx: ConvertContext, x: SymTensor, specs: RnnSpec[], weig
     dirAxis = 1;
     shape = [batch];
   }
+  // Keras passes the input mask on with sequences (not reversed for go_backwards, as Keras), drops it otherwise.
+  const outMask = s.returnSequences && x.mask ? { mask: x.mask } : {};
   if (plan.merge === 'single' || plan.merge === 'concat') {
     if (plan.swap) out = ctx.node('Gather', [out, ctx.int64('swap_index', [1, 0])], { axis: attr.int(dirAxis) }, { name: 'swap' })[0]!;
     // Reshape's 0 copies the batch (and time) dimension: [B, (T,) dirs, H] → [B, (T,) dirs·H].
     const y = ctx.node('Reshape', [out, ctx.int64('merge_shape', [...shape.map(() => 0), -1])], {}, { name: 'merge' })[0]!;
-    return [{ name: y, shape: [...shape, dirs * H], dtype: 'float32' }];
+    return [{ name: y, shape: [...shape, dirs * H], dtype: 'float32', ...outMask }];
   }
   const pick = (i: number, name: string) => ctx.node('Gather', [out, ctx.int64(`${name}_index`, [i], [])], { axis: attr.int(dirAxis) }, { name })[0]!;
   const fwd = pick(plan.swap ? 1 : 0, 'forward');
   const bwd = pick(plan.swap ? 0 : 1, 'backward');
-  const t = (name: string): SymTensor => ({ name, shape: [...shape, H], dtype: 'float32' });
+  const t = (name: string): MaskedTensor => ({ name, shape: [...shape, H], dtype: 'float32', ...outMask });
   switch (plan.merge) {
     case 'none': return [t(fwd), t(bwd)];
     case 'sum': return [t(ctx.node('Add', [fwd, bwd], {}, { name: 'merge' })[0]!)];
