@@ -9,7 +9,7 @@ import { readBundle } from '../bundle/read.ts';
 import type { Bundle } from '../bundle/types.ts';
 import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
-import { fromOrtResults, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
+import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
 import type { KeyProvider, KeySource } from './key-provider.ts';
@@ -93,7 +93,7 @@ export class Session {
       ? readBundle(new Uint8Array(readFileSync(options.bundle)), { path: options.bundle })
       : options.bundle instanceof Uint8Array ? readBundle(options.bundle) : options.bundle;
     const keys = 'provision' in options.keySource ? options.keySource : insecureDevKeyProvider(options.keySource.providerKey);
-    const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head) : null;
+    const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head, ORT_SESSION_OPTIONS) : null;
     const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform: options.platform }, options.enclaveProcess);
     try {
       await s.#ensureEnclave();

@@ -1,4 +1,11 @@
-import { ORT_SESSION_OPTIONS, type TensorData } from '../../onnx/ort.ts';
+import type { TensorData } from '../../onnx/ort.ts';
+
+/**
+ * The same options as `ORT_SESSION_OPTIONS` in src/onnx/ort.ts (spinning off), repeated here
+ * because importing that module would pull onnxruntime-node and the ONNX codec into every
+ * trusted program, the wasm one included (docs/enclave-protocol.md §8). A test keeps them equal.
+ */
+export const ENCLAVE_ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as const;
 import type { Engine, EngineSession } from './types.ts';
 
 /**
@@ -10,10 +17,16 @@ export const ortEngine: Engine = {
   async create(modelBytes) {
     const ort = await import('onnxruntime-node');
     // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
-    const session = await ort.InferenceSession.create(modelBytes, ORT_SESSION_OPTIONS);
+    const session = await ort.InferenceSession.create(modelBytes, { ...ENCLAVE_ORT_SESSION_OPTIONS, logSeverityLevel: ENGINE_LOG_SEVERITY });
     return wrapSession(session, ort.Tensor);
   },
 };
+
+/**
+ * Engine logs go to the enclave's stderr, which the host reads: ORT's warnings name graph
+ * nodes and initializers, so only errors are logged (3 = error).
+ */
+export const ENGINE_LOG_SEVERITY = 3;
 
 /** The subset of an onnxruntime InferenceSession both ORT flavours share. */
 export interface OrtLikeSession {

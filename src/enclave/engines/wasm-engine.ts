@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Engine } from './types.ts';
-import { wrapSession, type OrtLikeSession } from './ort-engine.ts';
+import { ENGINE_LOG_SEVERITY, wrapSession, type OrtLikeSession } from './ort-engine.ts';
 
 /**
  * onnxruntime-web's WebAssembly backend, run in Node: a smaller trusted code base (no native
@@ -17,7 +17,7 @@ export const wasmEngine: Engine = {
     ortWeb.env.logLevel = 'error';
     const dist = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '/');
     ortWeb.env.wasm.wasmPaths = dist;
-    const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
+    const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], logSeverityLevel: ENGINE_LOG_SEVERITY });
     return wrapSession(session as unknown as OrtLikeSession, ortWeb.Tensor as never);
   },
 };

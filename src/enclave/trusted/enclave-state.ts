@@ -177,6 +177,8 @@ export class TrustedEnclave {
   /** Takes a (new) model key; a model loaded before is released (§1: re-provisioning). */
   async #setProvisioned(modelId: string, modelKey: Uint8Array, license: Uint8Array): Promise<void> {
     zeroize(this.#modelKey, this.#license);
+    this.#lic?.destroy();
+    this.#lic = undefined;
     const old = this.#session;
     this.#session = undefined;
     this.#header = undefined;

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isErrorCode } from '../../errors.ts';
+import { encodeModel } from '../../onnx/codec.ts';
+import { ORT_SESSION_OPTIONS, maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
+import { cnnModel, seededRandom } from '../../onnx/test-models.ts';
+import { ENGINES, getEngine } from './index.ts';
+import { ENCLAVE_ORT_SESSION_OPTIONS } from './ort-engine.ts';
+
+test('the enclave ORT options equal the project-wide ones (same configuration on both sides)', () => {
+  assert.deepEqual(ENCLAVE_ORT_SESSION_OPTIONS, ORT_SESSION_OPTIONS);
+});
+
+test('every engine runs the CNN like onnxruntime-node, from bytes', async () => {
+  const model = cnnModel();
+  const feeds = randomFeeds([{ name: 'image', dtype: 'float32', shape: ['N', 1, 12, 12] }], 3, seededRandom(1));
+  const want = await runOnnx(model, feeds);
+  for (const name of Object.keys(ENGINES)) {
+    const s = await getEngine(name).create(encodeModel(model));
+    try {
+      const got = await s.run(feeds);
+      assert.ok(maxAbsDiff(got.probs!, want.probs!) <= 1e-5, name);
+    } finally {
+      await s.release();
+    }
+  }
+});
+
+test('an unknown engine lists the known ones', () => {
+  assert.throws(() => getEngine('tpu'), (e) => isErrorCode(e, 'ENGINE_UNKNOWN') && /known: ort, wasm/.test((e as Error).message));
+});
