@@ -108,6 +108,7 @@ export class LicenseService {
   private readonly roots: readonly PinnedRoot[];
   private readonly now: () => number;
   private readonly nonceTtl: number;
+  private readonly signers = new Map<string, Uint8Array>();
 
   constructor(o: LicenseServiceOptions) {
     this.store = o.store;
@@ -268,21 +269,31 @@ export class LicenseService {
       if (r.licenseId !== enc.licenseId) throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${enc.licenseId}`);
       if (r.allowance > enc.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${enc.allowance} ever granted`);
       let refusal: EnclaveNnError | undefined;
-      try { await this.usableLicense(r.licenseId); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
+      let lic: LicenseRecord | undefined;
+      try { lic = await this.usableLicense(r.licenseId); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
       const res = await this.store.checkIn({ enclaveId: enc.id, seq: r.seq, used: r.used, now: this.now(), grant: refusal === undefined });
       // A revoked or expired license: the usage is recorded, no credits are granted.
-      if (refusal) throw new EnclaveNnError(refusal.code, `${refusal.message}; usage recorded (${r.used} samples), no top-up`);
-      const lic = (await this.store.getLicense(r.licenseId))!;
-      const model = await this.store.getModel(lic.modelId);
-      const { modelKey, signingSeed } = openModelSecrets(this.masterKey, model!.id, model!.secrets);
-      zeroize(modelKey);
-      try {
-        const g = signGrant({ licenseId: r.licenseId, enclaveId: enc.id, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, signingSeed);
-        return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: `report ${r.seq}: ${r.used} used, ${res.granted} credits granted${res.granted === 0 ? ' (none left on the license)' : ''}, allowance ${res.allowance}` };
-      } finally {
-        zeroize(signingSeed);
-      }
+      if (refusal || !lic) throw new EnclaveNnError(refusal?.code ?? 'LICENSE_UNKNOWN', `${refusal?.message ?? 'Cannot use license'}; usage recorded (${r.used} samples), no top-up`);
+      const g = signGrant({ licenseId: r.licenseId, enclaveId: enc.id, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(lic.modelId));
+      return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: `report ${r.seq}: ${r.used} used, ${res.granted} credits granted${res.granted === 0 ? ' (none left on the license)' : ''}, allowance ${res.allowance}` };
     });
+  }
+
+  /**
+   * The provider signing seed of a model, decrypted once and kept in this process's memory
+   * (grants are signed on every top-up; the database copy stays encrypted).
+   */
+  private async signingSeed(modelId: string): Promise<Uint8Array> {
+    let seed = this.signers.get(modelId);
+    if (!seed) {
+      const model = await this.store.getModel(modelId);
+      if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot sign for model ${modelId}: it is not registered`);
+      const s = openModelSecrets(this.masterKey, model.id, model.secrets);
+      zeroize(s.modelKey);
+      seed = s.signingSeed;
+      this.signers.set(modelId, seed);
+    }
+    return seed;
   }
 
   // ── admin ─────────────────────────────────────────────────────────────────────────────────

@@ -245,12 +245,12 @@ export class LicenseStore {
    */
   async provisionEnclave(e: { id: string; licenseId: string; keyPub: Uint8Array; mrEnclave: string; now: number }): Promise<CreditResult> {
     return this.db.transaction(async (tx) => {
-      const ins = await tx.query(
-        'INSERT INTO enclaves (id, license_id, key_pub, mr_enclave, allowance, last_checkin, created_at) VALUES ($1,$2,$3,$4,0,$5,$5) ON CONFLICT DO NOTHING RETURNING id',
-        [e.id, e.licenseId, e.keyPub, e.mrEnclave, e.now]);
-      if (ins.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot provision enclave ${e.id.slice(0, 16)}…: its report key was provisioned before`);
+      // The license row first (the lock order of every ledger transaction: license, then enclave rows it owns).
       const granted = await this.take(tx, e.licenseId, 0);
-      await tx.query('UPDATE enclaves SET allowance = $2 WHERE id = $1', [e.id, granted]);
+      const ins = await tx.query(
+        'INSERT INTO enclaves (id, license_id, key_pub, mr_enclave, allowance, last_checkin, created_at) VALUES ($1,$2,$3,$4,$5,$6,$6) ON CONFLICT DO NOTHING RETURNING id',
+        [e.id, e.licenseId, e.keyPub, e.mrEnclave, granted, e.now]);
+      if (ins.length === 0) throw new EnclaveNnError('STORE_CONFLICT', `Cannot provision enclave ${e.id.slice(0, 16)}…: its report key was provisioned before`);
       await tx.query('INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($1,$2,0,$3,$3,$4)', [e.licenseId, e.id, granted, e.now]);
       return { granted, allowance: granted };
     });
@@ -261,10 +261,11 @@ export class LicenseStore {
    * one `UPDATE … WHERE revoked_at IS NULL RETURNING`, which row-locks the license until commit.
    */
   private async take(tx: SqlDb, licenseId: string, outstanding: number): Promise<number> {
-    // The CTE locks the license row (FOR UPDATE) and remembers the old allocation, so the
+    // The CTE locks the license row (FOR NO KEY UPDATE: foreign-key checks of other rows that
+    // reference it still proceed, so they cannot deadlock with it) and remembers the old allocation, so the
     // returned difference is exactly what this transaction moved.
     const [r] = await tx.query(
-      `WITH old AS (SELECT credits_allocated FROM licenses WHERE id = $1 FOR UPDATE)
+      `WITH old AS (SELECT credits_allocated FROM licenses WHERE id = $1 FOR NO KEY UPDATE)
        UPDATE licenses l SET credits_allocated = l.credits_allocated + greatest(0, least(l.offline_max_inferences - $2, l.credits_total - l.credits_allocated))
        FROM old WHERE l.id = $1 AND l.revoked_at IS NULL
        RETURNING l.credits_allocated - old.credits_allocated AS granted`,
@@ -294,11 +295,14 @@ export class LicenseStore {
       if (r.seq <= e.lastSeq) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${e.lastSeq} (replay or rollback of sealed state)`);
       if (r.used < e.used) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${e.used} (rollback of sealed state)`);
       if (r.used > e.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${e.allowance} credits ever granted`);
-      await tx.query('INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES ($1,$2,$3,$4,$5,$6)', [e.id, r.seq, e.licenseId, r.used, r.used - e.used, r.now]);
       const granted = r.grant ? await this.take(tx, e.licenseId, e.allowance - r.used) : 0;
       const allowance = e.allowance + granted;
-      await tx.query('UPDATE enclaves SET used = $2, last_seq = $3, allowance = $4, last_checkin = $5 WHERE id = $1', [e.id, r.used, r.seq, allowance, r.now]);
-      await tx.query('INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($1,$2,$3,$4,$5,$6)', [e.licenseId, e.id, r.seq, granted, allowance, r.now]);
+      // One round trip for the three writes: the usage row, the enclave's counters, the ledger row.
+      await tx.query(
+        `WITH u AS (INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES ($1,$2,$3,$4,$5,$6)),
+              e AS (UPDATE enclaves SET used = $4, last_seq = $2, allowance = $7, last_checkin = $6 WHERE id = $1)
+         INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($3,$1,$2,$8,$7,$6)`,
+        [e.id, r.seq, e.licenseId, r.used, r.used - e.used, r.now, allowance, granted]);
       return { granted, allowance, licenseId: e.licenseId };
     });
   }

@@ -1,0 +1,126 @@
+/**
+ * Load benchmark of the license server (issue 5): 50 concurrent clients × 20 top-ups against
+ * two server processes sharing one PostgreSQL. Checks that the credits granted to the clients
+ * equal the ledger exactly (no double spend) and that no request got a 5xx; prints requests/s
+ * and latency percentiles of the top-ups. Not a test: run it by hand.
+ *
+ *   scripts/with-postgres.sh npx tsx bench/license-load.ts [--clients 50] [--topups 20]
+ *
+ * Each client is an in-process stand-in for an enclave (INSECURE sim quotes, a real report key):
+ * it provisions once, then repeatedly spends its whole allowance and checks in. The license has
+ * fewer credits than the clients want, so the last top-ups race for the remainder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadOrCreateInsecureSimChain } from '../src/attest/sim.ts';
+import { encodeProviderKeyFile } from '../src/bundle/provider-key.ts';
+import { LicenseClient } from '../src/license/client.ts';
+import { openPgDb } from '../src/license/store-pg.ts';
+import { LicenseStore } from '../src/license/store.ts';
+import { TEST_MRENCLAVE_HEX, TestEnclave, testProviderKey } from '../src/license/test-support.ts';
+
+const { values } = parseArgs({ options: { clients: { type: 'string' }, topups: { type: 'string' }, db: { type: 'string' }, grace: { type: 'string' } } });
+const CLIENTS = Number(values.clients ?? 50);
+const TOPUPS = Number(values.topups ?? 20);
+const GRACE = Number(values.grace ?? 10);
+const db = values.db ?? process.env.ENCLAVE_NN_TEST_PG;
+if (!db) { console.error('license-load: needs --db postgres://… or ENCLAVE_NN_TEST_PG (scripts/with-postgres.sh starts one)'); process.exit(2); }
+
+const dir = mkdtempSync(join(tmpdir(), 'enn-license-load-'));
+const home = join(dir, 'home');
+const env = { ...process.env, ENCLAVE_NN_HOME: home, ENCLAVE_NN_ADMIN_TOKEN: 'load-admin-token-0123456789abcdef', ENCLAVE_NN_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
+process.env.ENCLAVE_NN_HOME = home;
+const chain = loadOrCreateInsecureSimChain(join(home, 'insecure-sim'));
+
+function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['bin/enclave-nn.js', 'license-server', '--db', db!, '--data', join(dir, 'data'), '--port', '0', '--insecure-trust-sim'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); if (process.env.ENCLAVE_NN_DEBUG) process.stderr.write(c); });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.once('exit', (code) => reject(new Error(`license-server exited with ${code}: ${err}`)));
+  });
+}
+
+const servers = await Promise.all([startServer(), startServer()]);
+const urls = servers.map((s) => s.url);
+try {
+  const admin = new LicenseClient(urls[0]!, env.ENCLAVE_NN_ADMIN_TOKEN);
+  const key = testProviderKey(`load-model-${Date.now()}`);
+  await admin.request('POST', '/v1/admin/models', {
+    providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))),
+    policy: { mrEnclave: [TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 },
+  });
+  const customerId = `load-${Date.now()}`;
+  await admin.request('POST', '/v1/admin/customers', { id: customerId });
+  // Demand: every client wants GRACE per provisioning and per top-up; supply is ~60% of it.
+  const demand = CLIENTS * GRACE * (TOPUPS + 1);
+  const credits = Math.floor(demand * 0.6);
+  const lic = await admin.request('POST', '/v1/admin/licenses', { customerId, modelId: key.modelId, credits, offline: { maxInferences: GRACE, maxSeconds: 86400 } });
+  const licenseId = lic.licenseId as string;
+  const clients = urls.map((u) => new LicenseClient(u));
+
+  // Provision every client (not timed).
+  const enclaves = await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
+    const c = clients[i % 2]!;
+    const e = new TestEnclave(chain);
+    const ch = await c.challenge(licenseId);
+    const a = e.attest(ch.nonce);
+    const p = await c.provision({ licenseId, nonce: ch.nonce, evidence: a.evidence, keyPub: a.keyPub });
+    e.provision({ modelId: key.modelId, nonce: ch.nonce, evidence: a.evidence, wrapped: p.wrapped, providerKey: key.signingPublicKey, now: Math.floor(Date.now() / 1000) });
+    return e;
+  }));
+  let received = enclaves.reduce((s, e) => s + e.enforcer!.status().allowance, 0);
+
+  // The timed part: CLIENTS concurrent loops of TOPUPS check-ins, alternating servers.
+  const latencies: number[] = [];
+  let fivexx = 0;
+  let refused = 0;
+  const t0 = performance.now();
+  await Promise.all(enclaves.map(async (e, i) => {
+    const enf = e.enforcer!;
+    for (let k = 0; k < TOPUPS; k++) {
+      const now = Math.floor(Date.now() / 1000);
+      const left = enf.status().remaining;
+      if (left > 0) enf.admit(left, now);
+      const report = enf.usageReport(now);
+      const s = performance.now();
+      const res = await fetch(`${urls[(i + k) % 2]}/v1/usage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ report }) });
+      const body = await res.json() as { grant?: string; granted?: number };
+      latencies.push(performance.now() - s);
+      if (res.status >= 500) { fivexx++; continue; }
+      if (res.status !== 200) { refused++; continue; }
+      enf.applyGrant(body.grant!);
+      received += body.granted!;
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+
+  const store = new LicenseStore(await openPgDb(db, { max: 2 }));
+  const ledger = await store.ledgerTotal(licenseId);
+  const allocated = (await store.getLicense(licenseId))!.creditsAllocated;
+  await store.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const rps = latencies.length / seconds;
+  console.log(`license-load: ${CLIENTS} clients × ${TOPUPS} top-ups, 2 server processes, PostgreSQL`);
+  console.log(`  requests ${latencies.length}  in ${seconds.toFixed(2)} s  →  ${rps.toFixed(0)} requests/s`);
+  console.log(`  latency ms: p50 ${q(0.5).toFixed(1)}  p90 ${q(0.9).toFixed(1)}  p99 ${q(0.99).toFixed(1)}  max ${latencies[latencies.length - 1]!.toFixed(1)}`);
+  console.log(`  credits: license ${credits}, received by clients ${received}, ledger (sum of grants) ${ledger}, allocated ${allocated}`);
+  console.log(`  5xx ${fivexx}, refused ${refused}`);
+  const ok = received === ledger && ledger === allocated && allocated === credits && fivexx === 0 && refused === 0;
+  console.log(`  ${ok ? 'OK' : 'FAIL'}: credits granted ${received === ledger ? '=' : '≠'} ledger, zero 5xx ${fivexx === 0 ? 'yes' : 'NO'}; target p99 ≤ 50 ms at ≥ 500 req/s: ${q(0.99) <= 50 && rps >= 500 ? 'met' : 'NOT met'}`);
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  for (const s of servers) s.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(dir, { recursive: true, force: true });
+}
