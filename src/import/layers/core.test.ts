@@ -17,3 +17,40 @@ test('Dense: rank 2 and 3, with and without bias, with activations', async () =>
   assert.equal(onnx.graph!.output[0]!.name, 'probs');
   assert.ok(onnx.graph!.node.every((n) => n.name.startsWith('probs/')));
 });
+
+test('Flatten keeps Keras (channels-last) order; Reshape with -1; Permute; RepeatVector', async () => {
+  await expectImportMatches(seq([tf.layers.conv2d({ inputShape: [5, 4, 2], filters: 3, kernelSize: 2 }), tf.layers.flatten(), tf.layers.dense({ units: 4 })]));
+  await expectImportMatches(seq([tf.layers.reshape({ inputShape: [12], targetShape: [3, 4] })]));
+  await expectImportMatches(seq([tf.layers.reshape({ inputShape: [3, 4, 2], targetShape: [-1, 6] })]));
+  await expectImportMatches(seq([tf.layers.permute({ inputShape: [3, 4, 2], dims: [3, 1, 2] })]));
+  await expectImportMatches(seq([tf.layers.permute({ inputShape: [3, 4], dims: [2, 1] })]));
+  await expectImportMatches(seq([tf.layers.dense({ inputShape: [5], units: 3 }), tf.layers.repeatVector({ n: 4 })]));
+});
+
+test('Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout are identities that keep their layer', async () => {
+  const m = seq([
+    tf.layers.dense({ inputShape: [6], units: 6, name: 'd1' }),
+    tf.layers.dropout({ rate: 0.5, name: 'drop' }),
+    tf.layers.gaussianNoise({ stddev: 1, name: 'noise' }),
+    tf.layers.gaussianDropout({ rate: 0.3, name: 'gdrop' }),
+    tf.layers.alphaDropout({ rate: 0.3, name: 'adrop' }),
+    tf.layers.reshape({ targetShape: [3, 2], name: 'r' }),
+    tf.layers.spatialDropout1d({ rate: 0.4, name: 'sdrop' }),
+  ]);
+  const { onnx } = await expectImportMatches(m);
+  for (const name of ['drop', 'noise', 'gdrop', 'adrop', 'sdrop']) {
+    assert.ok(onnx.graph!.node.some((n) => n.name === `${name}/Identity`), `${name} is a layer of its own`);
+  }
+});
+
+test('Embedding: float32 token ids cast inside the graph; ids at the vocabulary edges', async () => {
+  const m = seq([tf.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 7, name: 'emb' }), tf.layers.flatten(), tf.layers.dense({ units: 2 })]);
+  const { onnx } = await expectImportMatches(m, { integerInputs: 20 });
+  assert.equal(onnx.graph!.input[0]!.type!.value.case, 'tensorType');
+  assert.equal((onnx.graph!.input[0]!.type!.value.value as { elemType: number }).elemType, 1, 'the input stays float32');
+  assert.ok(onnx.graph!.node.some((n) => n.opType === 'Cast' && n.name.startsWith('emb/')));
+  const edges = tf.tensor([[0, 19, 0, 19, 5, 0, 1], [19, 19, 19, 0, 0, 0, 3]], [2, 7], 'float32');
+  await expectImportMatches(m, { inputs: [edges] });
+  // Unknown sequence length.
+  await expectImportMatches(seq([tf.layers.embedding({ inputDim: 9, outputDim: 3, inputShape: [null] as unknown as number[] }), tf.layers.globalAveragePooling1d({})]), { integerInputs: 9, dynamicDim: 6 });
+});
