@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeModel } from '../../onnx/codec.ts';
+import { maxAbsDiff, runOnnx } from '../../onnx/ort.ts';
+import { cnnModel, twoOutputModel } from '../../onnx/test-models.ts';
+import { readNpy, writeNpy } from '../../runtime/npy.ts';
+import { runCli } from '../cli-testing.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'enn-run-'));
+const env = { ENCLAVE_NN_HOME: join(dir, 'home') };
+const image = { dtype: 'float32' as const, dims: [3, 1, 12, 12], data: Float32Array.from({ length: 432 }, (_, i) => Math.cos(i / 7)) };
+writeFileSync(join(dir, 'cnn.onnx'), encodeModel(cnnModel()));
+writeFileSync(join(dir, 'x.npy'), writeNpy(image));
+const split = runCli(['split', join(dir, 'cnn.onnx'), '--private', '2', '-o', join(dir, 'cnn.enn')], { env });
+
+test('run prints the outputs and the argmax, writes y.npy equal to the unsplit model, and says it is insecure', { skip: split.code !== 0 && `split failed: ${split.stderr}` }, async () => {
+  const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const want = (await runOnnx(cnnModel(), { image })).probs!;
+  const y = readNpy(readFileSync(join(dir, 'y.npy')));
+  assert.ok(maxAbsDiff(y, want) <= 1e-5);
+  const argmax = [0, 1, 2].map((row) => { const p = [...want.data.slice(row * 10, row * 10 + 10) as Float32Array]; return p.indexOf(Math.max(...p)); });
+  assert.match(r.stdout, /^probs float32\[3,10\]/);
+  assert.match(r.stdout, new RegExp(`argmax: ${argmax.join(' ')}\\n`));
+  assert.match(r.stderr, /INSECURE: simulated TEE \(sim platform\)/);
+  assert.match(r.stderr, /INSECURE: development key path/);
+  assert.equal(r.stderr.split('\n').filter((l) => l.includes('simulated TEE')).length, 1, 'the sim line once');
+});
+
+test('run takes JSON (a bare nested array, batch added for one sample) and --json prints the outputs', { skip: split.code !== 0 && 'split failed' }, async () => {
+  const sample = Array.from({ length: 1 }, () => Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => (i * 12 + j) / 144)));
+  writeFileSync(join(dir, 'x.json'), JSON.stringify(sample));
+  const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.json'), '--insecure-dev-key', join(dir, 'cnn.enn.key'), '--json', '--engine', 'wasm'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { probs: { dims: number[]; data: number[] } };
+  const want = (await runOnnx(cnnModel(), { image: { dtype: 'float32', dims: [1, 1, 12, 12], data: Float32Array.from(sample.flat(2)) } })).probs!;
+  assert.deepEqual(got.probs.dims, [1, 10]);
+  assert.ok(maxAbsDiff({ dtype: 'float32', dims: [1, 10], data: Float32Array.from(got.probs.data) }, want) <= 1e-5);
+});
+
+test('a wrong input shape or dtype is one clear line, exit 2, and no output file', { skip: split.code !== 0 && 'split failed' }, () => {
+  writeFileSync(join(dir, 'bad.npy'), writeNpy({ dtype: 'float32', dims: [1, 1, 10, 12], data: new Float32Array(120) }));
+  writeFileSync(join(dir, 'int.npy'), writeNpy({ dtype: 'int32', dims: [1, 1, 12, 12], data: new Int32Array(144) }));
+  for (const [file, pattern] of [['bad.npy', /input 'image' has shape \[1,1,10,12\], expected \[N,1,12,12\]/], ['int.npy', /input 'image' is int32, expected float32/]] as const) {
+    const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--output', join(dir, 'bad-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, pattern);
+    assert.equal(existsSync(join(dir, 'bad-out.npy')), false);
+  }
+  const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy')], { env });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--insecure-dev-key/);
+});
+
+test('several outputs are written as y.<name>.npy', async () => {
+  writeFileSync(join(dir, 'two.onnx'), encodeModel(twoOutputModel()));
+  assert.equal(runCli(['split', join(dir, 'two.onnx'), '--private', '1', '-o', join(dir, 'two.enn')], { env }).code, 0);
+  writeFileSync(join(dir, 'x6.npy'), writeNpy({ dtype: 'float32', dims: [2, 6], data: Float32Array.from({ length: 12 }, (_, i) => i / 12) }));
+  const r = runCli(['run', join(dir, 'two.enn'), '--input', join(dir, 'x6.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'two.enn.key')], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readNpy(readFileSync(join(dir, 'y.aux_out.npy'))).dims, [2, 2]);
+  assert.deepEqual(readNpy(readFileSync(join(dir, 'y.main_out.npy'))).dims, [2, 5]);
+});
