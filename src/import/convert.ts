@@ -87,7 +87,15 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
   const functional = (config: KerasFunctionalConfig, bound?: SymTensor[]): SymTensor[] => {
     const byName = new Map(config.layers.map((l) => [l.name ?? l.config.name!, l]));
     const tensors = new Map<string, SymTensor>();
-    const key = (r: readonly [string, number, number, ...unknown[]]) => `${r[0]}\u0000${r[1]}\u0000${r[2]}`;
+    // tfjs-layers counts a nested model's own construction as its node 0 and does not renumber
+    // references to it (Keras does): refs to such a model run one past its inbound nodes.
+    const allRefs = [...config.layers.flatMap((l) => (l.inbound_nodes ?? []).flatMap(inboundRefs)), ...refList(config.output_layers)];
+    const shift = new Map<string, number>();
+    for (const l of config.layers) {
+      const name = l.name ?? l.config.name!;
+      if (MODEL_CLASSES.has(l.class_name) && allRefs.some((r) => r[0] === name && r[1] >= (l.inbound_nodes ?? []).length)) shift.set(name, 1);
+    }
+    const key = (r: readonly [string, number, number, ...unknown[]]) => `${r[0]}\u0000${r[1] - (shift.get(r[0]) ?? 0)}\u0000${r[2]}`;
     refList(config.input_layers).forEach((r, i) => {
       const l = byName.get(r[0]);
       if (!l) throw new EnclaveNnError('IMPORT_CONFIG', `Cannot import model: input layer '${r[0]}' is not in the config`);
@@ -108,7 +116,7 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
       const [p] = pending.splice(i, 1);
       const outs = callLayer(p!.layer, p!.refs.map((r) => tensors.get(key(r))!));
       const lname = p!.layer.name ?? p!.layer.config.name!;
-      outs.forEach((t, j) => tensors.set(key([lname, p!.index, j]), t));
+      outs.forEach((t, j) => tensors.set(`${lname}\u0000${p!.index}\u0000${j}`, t));
     }
     return refList(config.output_layers).map((r) => {
       const t = tensors.get(key(r));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -10,6 +10,7 @@ import type { StoredWeight } from '../weights.ts';
 
 /** Opens an HDF5 file with h5wasm (a real path: its Node build reads the file system directly). */
 export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> {
+  if (!hasHdf5Signature(path)) throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: not an HDF5 file (no HDF5 signature)`);
   await h5wasm.ready;
   let f: H5File;
   try {
@@ -21,6 +22,29 @@ export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> 
     return fn(f);
   } finally {
     f.close();
+  }
+}
+
+// HDF5 1.10 §III.A: the superblock signature sits at byte 0, 512, 1024, 2048, … (after a user block).
+const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function hasHdf5Signature(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(8);
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      readSync(fd, buf, 0, 8, at);
+      if (SIGNATURE.every((b, i) => buf[i] === b)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -90,9 +114,9 @@ export function readKerasH5(f: H5File, label: string): KerasModelSource {
   for (const layer of layerNames.length ? layerNames : root.keys()) {
     const g = root.get(layer) as Group | null;
     if (!g || !('keys' in g)) continue;
-    for (const wn of attrStrings(g, 'weight_names')) {
+    for (const wn of attrStrings(g, 'weight_names').filter((w) => w !== '')) {
       const d = g.get(wn) as Dataset | null;
-      if (!d) throw new EnclaveNnError('IMPORT_WEIGHTS', `Cannot import ${label}: weight '${layer}/${wn}' is listed but missing`);
+      if (!d || 'keys' in d) throw new EnclaveNnError('IMPORT_WEIGHTS', `Cannot import ${label}: weight '${layer}/${wn}' is listed but missing`);
       weights.push({ name: wn.replace(/:\d+$/, ''), group: layer, ...readFloat(d) });
     }
   }
