@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { createBundle } from '../bundle/create.ts';
+import { readBundle } from '../bundle/read.ts';
+import { decodeModel, encodeModel } from '../onnx/codec.ts';
+import { runOnnx, type TensorData } from '../onnx/ort.ts';
+import { cnnModel, mlpModel } from '../onnx/test-models.ts';
+import { tensorFromProto } from '../onnx/tensor-proto.ts';
+import { Session } from '../runtime/session.ts';
+import { splitModel } from '../split/index.ts';
+import { seededRandom } from '../util/random.ts';
+import { stealTail } from './attacker.ts';
+import { evaluateProtection, outputLabels, publicQuery, recommend } from './evaluate.ts';
+import { architectureOf } from './skeleton.ts';
+import { gaussianInputs, linearTailModel } from './test-support.ts';
+import { initTf } from './tf-backend.ts';
+import { TfGraph } from './tf-graph.ts';
+import type { AttackSurface, QueryFn, SplitProtection } from './types.ts';
+
+const model = linearTailModel();
+const data = gaussianInputs(3000, 8, 1);
+const testX = gaussianInputs(1000, 8, 2);
+const testLabels = async () => outputLabels((await runOnnx(model, { x: testX }))['probs']!);
+
+/** A deployed k = 1 split: the attacker's surface backed by a real enclave, and the closer. */
+async function deployed(mode: 'label' | 'prob') {
+  const split = await splitModel(model, { privateLayers: 1 });
+  const { bytes, providerKey } = createBundle({
+    head: encodeModel(split.head!), tail: encodeModel(split.tail), inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
+  });
+  const bundle = readBundle(bytes);
+  // The provider key goes to the session (the evaluator's side), never into the surface.
+  const session = await Session.create({ bundle, keySource: { kind: 'insecure-dev-key', providerKey } });
+  const answered: Record<string, TensorData>[] = [];
+  const inner = publicQuery((cut) => session.enclaveProcess!.forward(cut), bundle.header.outputs.map((t) => t.name), mode);
+  const query: QueryFn = async (cut) => { const r = await inner(cut); answered.push(r); return r; };
+  const surface: AttackSurface = { head: bundle.head, header: { headInputs: bundle.header.headInputs, inputs: bundle.header.inputs, outputs: bundle.header.outputs }, query };
+  return { surface, answered, split, close: () => session.close() };
+}
+
+test('many queries on a linear tail: the generic substitute reaches fidelity ≥ 0.95; zero queries stay at chance and send nothing', async () => {
+  const d = await deployed('prob');
+  try {
+    const preds = await stealTail(d.surface, { data: { x: data }, queries: [0, 3000], mode: 'prob', predictOn: { x: testX }, seed: 3 });
+    const victim = await testLabels();
+    const agree = (l: Int32Array) => l.reduce((a, v, i) => a + (v === victim[i] ? 1 : 0), 0) / l.length;
+    const [zero, many] = preds;
+    assert.equal(zero!.queries, 0);
+    assert.ok(Math.abs(agree(zero!.labels) - 0.25) < 0.06, `Q=0 fidelity ${agree(zero!.labels)} should be ≈ 1/4`);
+    assert.ok(agree(many!.labels) >= 0.95, `Q=3000 fidelity ${agree(many!.labels)} < 0.95`);
+    // The queries the enclave answered: exactly the largest budget, outputs only.
+    assert.equal(d.answered.reduce((a, r) => a + r['probs']!.dims[0]!, 0), 3000);
+    for (const r of d.answered) assert.deepEqual(Object.keys(r), ['probs']);
+  } finally {
+    await d.close();
+  }
+});
+
+test('zero queries only: the attacker never calls the enclave and guesses at chance', async () => {
+  let calls = 0;
+  const split = await splitModel(model, { privateLayers: 1 });
+  const surface: AttackSurface = {
+    head: encodeModel(split.head!), header: { headInputs: split.inputs, inputs: split.cutTensors, outputs: split.tailOutputs },
+    query: async () => { calls++; throw new Error('must not be called'); },
+  };
+  const [p] = await stealTail(surface, { data: { x: data }, queries: [0], predictOn: { x: testX } });
+  assert.equal(calls, 0);
+  const victim = await testLabels();
+  const acc = p!.labels.reduce((a, v, i) => a + (v === victim[i] ? 1 : 0), 0) / victim.length;
+  assert.ok(Math.abs(acc - 0.25) < 0.06, `chance accuracy ${acc}`);
+});
+
+test('label mode: the query path returns one-hot labels of the declared outputs and nothing else', async () => {
+  const d = await deployed('label');
+  try {
+    const cut = { h: { dtype: 'float32' as const, dims: [5, 12], data: Float32Array.from({ length: 60 }, (_, i) => (i % 7) / 7) } };
+    const r = await d.surface.query(cut);
+    assert.deepEqual(Object.keys(r), ['probs']);
+    const t = r['probs']!;
+    assert.deepEqual(t.dims, [5, 4]);
+    for (let i = 0; i < 5; i++) {
+      const row = Array.from(t.data as Float32Array).slice(i * 4, i * 4 + 4);
+      assert.deepEqual([...row].sort(), [0, 0, 0, 1], `row ${i} is not one-hot: ${row}`);
+    }
+    // The surface carries the public head, header fields and the query function: nothing of the tail.
+    assert.deepEqual(Object.keys(d.surface).sort(), ['head', 'header', 'query']);
+    assert.deepEqual(Object.keys(d.surface.header).sort(), ['headInputs', 'inputs', 'outputs']);
+    const tailWeights = d.split.tail.graph!.initializer.map((w) => Buffer.from((tensorFromProto(w) as TensorData).data.buffer).toString('hex'));
+    const surfaceText = Buffer.from(d.surface.head).toString('hex') + JSON.stringify(d.surface.header);
+    for (const w of tailWeights) assert.ok(!surfaceText.includes(w), 'a tail weight is visible to the attacker');
+  } finally {
+    await d.close();
+  }
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const srcRoot = resolve(here, '..');
+
+/** Every local module reachable from `file` through static and dynamic imports (within src/). */
+function importGraph(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+\.ts)'/g)) {
+    const target = resolve(dirname(file), m[1]!);
+    if (target.startsWith(srcRoot)) importGraph(target, seen);
+  }
+  return seen;
+}
+
+test('the attacker cannot reach the tail: its import graph has no split, bundle, enclave, runtime or crypto module', () => {
+  const reach = [...importGraph(join(here, 'attacker.ts'))].map((f) => f.slice(srcRoot.length + 1));
+  assert.ok(reach.includes('attack/substitute.ts') && reach.includes('attack/tf-graph.ts'), `import scan broken: ${reach.join(', ')}`);
+  for (const f of reach) assert.ok(!/^(split|bundle|enclave|runtime|crypto|license|platform)\//.test(f), `attacker.ts reaches ${f}`);
+});
+
+test('architectureOf: the worst-case attacker gets the tail graph with every learned tensor zeroed, constants kept', async () => {
+  const split = await splitModel(cnnModel(), { privateLayers: 3 });
+  const skeleton = decodeModel(architectureOf(split.tail).onnx);
+  assert.deepEqual(skeleton.graph!.node.map((n) => n.opType), split.tail.graph!.node.map((n) => n.opType));
+  const learned = skeleton.graph!.initializer.filter((t) => t.dims.reduce((a, b) => a * Number(b), 1) > 1);
+  assert.ok(learned.length >= 2);
+  for (const t of learned) assert.ok(Array.from((tensorFromProto(t) as TensorData).data as Float32Array).every((v) => v === 0), `${t.name} not zeroed`);
+});
+
+test('the TF.js interpreter computes what ONNX Runtime computes (CNN with NCHW conv/pool, MLP)', async () => {
+  await initTf();
+  const cases: [ReturnType<typeof cnnModel>, Record<string, TensorData>][] = [
+    [cnnModel(), { image: { dtype: 'float32', dims: [3, 1, 12, 12], data: Float32Array.from({ length: 432 }, seededRandom(5)) } }],
+    [mlpModel(), { x: { dtype: 'float32', dims: [4, 16], data: Float32Array.from({ length: 64 }, seededRandom(6)) } }],
+  ];
+  for (const [m, feeds] of cases) {
+    const want = Object.values(await runOnnx(m, feeds))[0]!;
+    const g = TfGraph.fromOnnx(encodeModel(m), seededRandom(1), { keepWeights: true });
+    const got = tf.tidy(() => g.forward(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, tf.tensor(t.data as Float32Array, t.dims)]))).dataSync());
+    g.dispose();
+    const w = want.data as Float32Array;
+    assert.equal(got.length, w.length);
+    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(got[i]! - w[i]!) < 1e-4, `${m.graph!.name} output ${i}: ${got[i]} vs ${w[i]}`);
+  }
+});
+
+test('recommend: the fewest private layers under the target; none when no split is under it', () => {
+  const s = (k: number, stolen: number) => ({ k, stolenAccuracy: stolen } as SplitProtection);
+  const splits = [s(0, 0.99), s(1, 0.97), s(2, 0.6), s(3, 0.3), s(4, NaN)];
+  assert.equal(recommend(splits, 0.7).k, 2);
+  assert.equal(recommend(splits, 0.2).k, null);
+});
+
+test('evaluateProtection: every split scored, victim at 100 % on self-labelled data, k = 0 fully stolen', async () => {
+  const labels = await testLabels();
+  const r = await evaluateProtection(model, { data: { x: data }, test: { inputs: { x: testX }, labels }, queries: [0, 200], attackers: ['generic', 'architecture'], trainPasses: 4000, maxStolenAccuracy: 0.5 });
+  assert.deepEqual(r.splits.map((x) => x.k), [0, 1, 2]);
+  assert.equal(r.splits[0]!.stolenAccuracy, 1);
+  for (const sp of r.splits.slice(1)) {
+    assert.equal(sp.victimAccuracy, 1);
+    assert.equal(sp.rows.length, 4);
+    for (const row of sp.rows) {
+      assert.ok(!row.skipped, row.skipped);
+      assert.ok(row.fidelity === row.substituteAccuracy, 'with self-labelled test data fidelity equals accuracy');
+    }
+    assert.ok(sp.stolenAccuracy > 0.6, `Q=200 should already steal a lot: ${sp.stolenAccuracy}`);
+  }
+  assert.equal(r.recommendation!.k, null);
+});

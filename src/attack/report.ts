@@ -1,0 +1,148 @@
+/**
+ * The attack report (docs/attack.md §6): attack.json, attack.csv, the "protection versus cost"
+ * charts (SVG + PNG) and an HTML section added to the bench report — written through the bench's
+ * `writeReport`, atomically (temporary folder, then rename).
+ * @module
+ */
+import { writeReport } from '../bench/report.ts';
+import { lines, svgToPng } from '../bench/svg-chart.ts';
+import type { BenchReport } from '../bench/types.ts';
+import type { ProtectionReport, SplitProtection } from './types.ts';
+
+/** The CSV columns, in order (one row per split × attacker × query budget). */
+export const ATTACK_CSV_COLUMNS = [
+  'k', 'first_private_layer', 'cut', 'attacker', 'queries', 'substitute', 'epochs', 'train_seconds', 'victim_accuracy',
+  'substitute_accuracy', 'fidelity', 'ratio', 'stolen_accuracy', 'tee_impact', 'enclave_peak_rss_bytes', 'tail_weight_bytes', 'skipped',
+] as const;
+
+const cell = (v: unknown): string => {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(+v.toPrecision(6)) : '') : String(v ?? '');
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** attack.csv */
+export function attackCsv(r: ProtectionReport): string {
+  const out = [ATTACK_CSV_COLUMNS.join(',')];
+  for (const s of r.splits) {
+    const base = (x: Partial<{ attacker: string; queries: number; substitute: string; epochs: number; trainSeconds: number; substituteAccuracy: number; fidelity: number; ratio: number; skipped: string }>) => [
+      s.k, s.firstPrivateLayer ?? '', s.cut.join(' '), x.attacker ?? '', x.queries ?? '', x.substitute ?? '', x.epochs ?? '', x.trainSeconds ?? '',
+      s.victimAccuracy, x.substituteAccuracy ?? '', x.fidelity ?? '', x.ratio ?? '', s.stolenAccuracy, s.teeImpact ?? '', s.enclavePeakRssBytes ?? '', s.tailWeightBytes ?? '', x.skipped ?? '',
+    ].map(cell).join(',');
+    if (s.rows.length === 0) out.push(base({ attacker: 'public', substitute: 'the model itself (k = 0)', substituteAccuracy: s.victimAccuracy, fidelity: 1, ratio: 1 }));
+    for (const row of s.rows) out.push(base(row));
+  }
+  return out.join('\n') + '\n';
+}
+
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
+const ratio = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
+const mib = (b: number | undefined) => (b === undefined ? '-' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+
+/** The per-split summary rows: k, first private layer, victim, best stolen at each Q, cost. */
+function summaryRows(r: ProtectionReport): string[][] {
+  return r.splits.map((s) => [
+    String(s.k), s.firstPrivateLayer ?? '(all public)', pct(s.victimAccuracy),
+    ...r.options.queries.map((q) => {
+      const best = bestAt(s, q);
+      return s.k === 0 ? pct(s.victimAccuracy) : best ? `${pct(best.substituteAccuracy)} (${best.attacker === 'architecture' ? 'A' : 'G'}, fid ${pct(best.fidelity)})` : '-';
+    }),
+    ratio(s.teeImpact), mib(s.enclavePeakRssBytes),
+  ]);
+}
+
+function bestAt(s: SplitProtection, q: number) {
+  return s.rows.filter((x) => x.queries === q && !x.skipped).sort((a, b) => b.substituteAccuracy - a.substituteAccuracy)[0];
+}
+
+function summaryHead(r: ProtectionReport): string[] {
+  return ['k', 'first private layer', 'victim acc.', ...r.options.queries.map((q) => `stolen @Q=${q}`), 'TEE impact', 'enclave RSS'];
+}
+
+/** The recommendation as one sentence. */
+export function recommendationText(r: ProtectionReport): string {
+  const rec = r.recommendation;
+  if (!rec) return 'No target given (--max-stolen-accuracy): no recommendation.';
+  if (rec.k === null) return `No evaluated split keeps the stolen accuracy at or below ${pct(rec.maxStolenAccuracy)}: none is recommended.`;
+  const s = r.splits.find((x) => x.k === rec.k)!;
+  return `Recommended split: k = ${rec.k} (first private layer ${s.firstPrivateLayer ?? '-'}): stolen accuracy ${pct(s.stolenAccuracy)} ≤ ${pct(rec.maxStolenAccuracy)} at Q = ${Math.max(...r.options.queries)}, TEE impact ${ratio(s.teeImpact)} — ${rec.rule}.`;
+}
+
+/** The terminal table. */
+export function attackTable(r: ProtectionReport): string {
+  const all = [summaryHead(r), ...summaryRows(r)];
+  const w = all[0]!.map((_, i) => Math.max(...all.map((x) => x[i]!.length)));
+  return `${all.map((x) => x.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n')}\n(G = generic substitute, A = true architecture revealed by the evaluator; fid = fidelity)\n${recommendationText(r)}\n`;
+}
+
+/** Markdown tables: the summary and every (split, attacker, Q) row. */
+export function attackMarkdown(r: ProtectionReport): string {
+  const md = (rows: string[][]) => rows.map((x) => `| ${x.join(' | ')} |`).join('\n');
+  const head = summaryHead(r);
+  const detailHead = ['k', 'attacker', 'Q', 'substitute', 'epochs', 'train s', 'victim acc.', 'substitute acc.', 'fidelity', 'ratio'];
+  const detail = r.splits.flatMap((s) => s.rows.map((x) => [
+    String(s.k), x.attacker, String(x.queries), x.skipped ? `skipped: ${x.skipped}` : x.substitute, String(x.epochs), x.trainSeconds.toFixed(1),
+    pct(s.victimAccuracy), pct(x.substituteAccuracy), pct(x.fidelity), ratio(x.ratio),
+  ]));
+  return [
+    md([head, head.map(() => '---')]) + '\n' + md(summaryRows(r)),
+    '',
+    recommendationText(r),
+    '',
+    md([detailHead, detailHead.map(() => '---')]) + '\n' + md(detail),
+  ].join('\n') + '\n';
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The charts as SVG: stolen accuracy per split for each Q (with victim and target), and TEE impact per split. */
+export function attackCharts(r: ProtectionReport): Record<string, string> {
+  // Each split's cost in its label: k and its TEE impact.
+  const cats = r.splits.map((s) => (s.k === 0 ? 'k=0' : `k=${s.k} ${s.teeImpact !== undefined && Number.isFinite(s.teeImpact) ? `(${s.teeImpact.toFixed(1)}x)` : ''}`.trim()));
+  const palette = ['#f28e2b', '#e15759', '#b07aa1', '#76b7b2', '#59a14f'];
+  const refs = r.recommendation ? [{ name: `target ${pct(r.recommendation.maxStolenAccuracy)}`, value: r.recommendation.maxStolenAccuracy, color: '#e15759', dashed: true }] : [];
+  return {
+    'protection-vs-cost': lines({
+      title: 'Protection versus cost per split (k = private layers, TEE impact)', categories: cats, yLabel: 'test accuracy (stolen: best attacker)',
+      series: [
+        { name: 'victim accuracy', color: '#333', values: r.splits.map((s) => s.victimAccuracy) },
+        ...r.options.queries.map((q, i) => ({ name: `stolen, Q=${q}`, color: palette[i % palette.length]!, values: r.splits.map((s) => (s.k === 0 ? s.victimAccuracy : bestAt(s, q)?.substituteAccuracy ?? NaN)) })),
+      ],
+      references: [...refs, { name: `chance 1/${r.classes}`, value: 1 / r.classes, color: '#999', dashed: true }],
+    }),
+    'cost-per-split': lines({
+      title: 'Cost per split: TEE impact (enclave / native time)', categories: cats, yLabel: 'ratio',
+      series: [{ name: 'TEE impact', color: '#4e79a7', values: r.splits.map((s) => s.teeImpact ?? NaN) }],
+      references: [{ name: 'ratio 1', value: 1, color: '#999', dashed: true }],
+    }),
+  };
+}
+
+/** The HTML section appended to the bench report. */
+export function attackHtml(r: ProtectionReport, svgs: Record<string, string>): string {
+  const head = summaryHead(r);
+  return `<h2>Protection against model stealing</h2>
+<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s.
+The generic attacker (G) knows only the public head and the cut's shape; the architecture attacker (A) is told the tail's true architecture by the evaluator (an upper bound). See docs/attack.md.</p>
+<p><b>${esc(recommendationText(r))}</b></p>
+${Object.entries(svgs).map(([k, v]) => `<figure id="${k}">${v}</figure>`).join('\n')}
+<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
+<tbody>${summaryRows(r).map((x) => `<tr>${x.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`;
+}
+
+/**
+ * Writes the bench report extended with the attack section and files (attack.json, attack.csv,
+ * protection-vs-cost.svg/png, cost-per-split.svg/png) into `outDir`, atomically.
+ * Returns the path of report.html.
+ */
+export async function writeAttackReport(r: ProtectionReport, bench: BenchReport, outDir: string): Promise<string> {
+  const svgs = attackCharts(r);
+  const files: Record<string, string | Uint8Array> = {
+    'attack.json': JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+    'attack.csv': attackCsv(r),
+  };
+  for (const [name, svg] of Object.entries(svgs)) {
+    files[`${name}.svg`] = svg;
+    files[`${name}.png`] = await svgToPng(svg);
+  }
+  return writeReport(bench, outDir, { html: [attackHtml(r, svgs)], files });
+}

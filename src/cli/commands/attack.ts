@@ -1,0 +1,139 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { evaluateProtection } from '../../attack/evaluate.ts';
+import { readNpy } from '../../attack/npy.ts';
+import { attackTable, writeAttackReport } from '../../attack/report.ts';
+import type { AnswerMode, AttackerKind } from '../../attack/types.ts';
+import { runBench } from '../../bench/run.ts';
+import type { BenchReport } from '../../bench/types.ts';
+import { EnclaveNnError } from '../../errors.ts';
+import { loadModel } from '../../load.ts';
+import { GraphView } from '../../onnx/graph.ts';
+import type { TensorData } from '../../onnx/ort.ts';
+import { intOption, parseCommandArgs, required } from '../args.ts';
+import type { Command } from '../command.ts';
+import { parseSplits } from './bench.ts';
+
+const usage = `usage: enclave-nn attack <model> --data X.npy --test DIR|X.npy [--labels Y.npy]
+                   [--queries 50,500,5000] [--splits all|K,K,…] [--mode label|prob]
+                   [--attackers generic,architecture] [--max-stolen-accuracy A]
+                   [--bench report.json | --bench-repeat N] [--train-passes N] [--seed S]
+                   [--engine ort|wasm] [--out DIR]
+
+How much does each split protect against query-based model stealing (docs/attack.md)? For every
+split k and budget Q, an attacker holding the public head sends Q inputs from --data through the
+head and the enclave (INSECURE sim platform, dev key), trains a substitute tail on the answers
+(label-only or probabilities) and is scored on the labelled test set: accuracy, fidelity to the
+victim, substitute/victim ratio. Two attackers: 'generic' (a substitute chosen from the cut's
+shape) and 'architecture' (the tail's true architecture, revealed by the evaluator, retrained
+from scratch: an upper bound). Costs come from a bench run (--bench-repeat rounds) or a saved
+bench report.json (--bench). Writes report.html (the bench report plus a "protection versus
+cost" section), attack.json, attack.csv and the charts to --out, atomically.
+  --test DIR   a folder with test-x.npy and test-y.npy (or x.npy and y.npy)
+  --queries    @defaultValue 50,500,5000     --mode        @defaultValue label
+  --attackers  @defaultValue generic,architecture
+  --bench-repeat @defaultValue 5             --train-passes @defaultValue 20000
+  --seed       @defaultValue 1               --out         @defaultValue out/attack/<model>`;
+
+/** Converts an array read from .npy to the dtype a model input wants. */
+function asDtype(t: TensorData, dtype: TensorData['dtype'], what: string): TensorData {
+  if (t.dtype === dtype) return t;
+  const n = t.data.length;
+  const nums = (i: number) => Number(t.data[i]!);
+  if (dtype === 'float32') return { dtype, dims: t.dims, data: Float32Array.from({ length: n }, (_, i) => nums(i)) };
+  if (dtype === 'int64') return { dtype, dims: t.dims, data: BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.round(nums(i)))) };
+  if (dtype === 'int32') return { dtype, dims: t.dims, data: Int32Array.from({ length: n }, (_, i) => Math.round(nums(i))) };
+  throw new EnclaveNnError('USAGE', `Cannot run 'attack': ${what} is ${t.dtype}, the model's input is ${dtype}`);
+}
+
+/** Class labels from a .npy: integers [N], or one-hot / scores [N, C] (argmax). */
+function labelsFrom(t: TensorData, what: string): Int32Array {
+  const n = t.dims[0] ?? 0;
+  const c = t.dims.length === 1 ? 1 : t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (c === 1) { out[i] = Number(t.data[i]!); continue; }
+    let best = 0;
+    for (let j = 1; j < c; j++) if (Number(t.data[i * c + j]!) > Number(t.data[i * c + best]!)) best = j;
+    out[i] = best;
+  }
+  if (out.some((v) => !Number.isInteger(v) || v < 0)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': ${what} must hold class indices ≥ 0`);
+  return out;
+}
+
+function testFiles(test: string, labels: string | undefined): [string, string] {
+  let dir = false;
+  try { dir = statSync(test).isDirectory(); } catch { /* reported by readNpy */ }
+  if (!dir) return [test, required('attack', '--labels (the test labels .npy; or give --test a folder)', labels)];
+  for (const [x, y] of [['test-x.npy', 'test-y.npy'], ['x.npy', 'y.npy']] as const) {
+    if (existsSync(join(test, x)) && existsSync(join(test, y))) return [join(test, x), join(test, y)];
+  }
+  throw new EnclaveNnError('USAGE', `Cannot run 'attack': folder ${test} holds neither test-x.npy + test-y.npy nor x.npy + y.npy`);
+}
+
+const command: Command = {
+  name: 'attack',
+  summary: 'Model-stealing evaluation: how much each split protects, beside its cost',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('attack', argv, {
+      data: { type: 'string' }, test: { type: 'string' }, labels: { type: 'string' }, queries: { type: 'string' }, splits: { type: 'string' },
+      mode: { type: 'string' }, attackers: { type: 'string' }, 'max-stolen-accuracy': { type: 'string' }, bench: { type: 'string' },
+      'bench-repeat': { type: 'string' }, 'train-passes': { type: 'string' }, seed: { type: 'string' }, engine: { type: 'string' }, out: { type: 'string' },
+    });
+    const path = required('attack', 'the model file', positionals[0]);
+    if (path.endsWith('.enn')) throw new EnclaveNnError('USAGE', "Cannot run 'attack' on a bundle: give the model file (the evaluator needs every split and the tail's architecture)");
+    const dataPath = required('attack', '--data (the attacker\'s inputs .npy)', values.data);
+    const [testX, testY] = testFiles(required('attack', '--test (the labelled test set)', values.test), values.labels);
+    const queries = (values.queries ?? '50,500,5000').split(',').map((s) => Number(s.trim()));
+    if (queries.some((q) => !Number.isInteger(q) || q < 0)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --queries must be integers ≥ 0 like 50,500,5000, got '${values.queries}'`);
+    const mode = (values.mode ?? 'label') as AnswerMode;
+    if (mode !== 'label' && mode !== 'prob') throw new EnclaveNnError('USAGE', `Cannot run 'attack': --mode must be 'label' or 'prob', got '${values.mode}'`);
+    const attackers = (values.attackers ?? 'generic,architecture').split(',').map((s) => s.trim()) as AttackerKind[];
+    if (attackers.some((a) => a !== 'generic' && a !== 'architecture')) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --attackers must list 'generic' and/or 'architecture', got '${values.attackers}'`);
+    let maxStolen: number | undefined;
+    if (values['max-stolen-accuracy'] !== undefined) {
+      maxStolen = Number(values['max-stolen-accuracy']);
+      if (!(maxStolen >= 0 && maxStolen <= 1)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --max-stolen-accuracy must be in [0, 1], got '${values['max-stolen-accuracy']}'`);
+    }
+    const benchRepeat = intOption('attack', '--bench-repeat', values['bench-repeat'], 5);
+    const trainPasses = intOption('attack', '--train-passes', values['train-passes'], 20000);
+    const seed = intOption('attack', '--seed', values.seed, 1);
+    if (benchRepeat < 1 || trainPasses < 1) throw new EnclaveNnError('USAGE', "Cannot run 'attack': --bench-repeat and --train-passes must be ≥ 1");
+    const out = resolve(values.out ?? `out/attack/${basename(path).replace(/\.[^.]+$/, '')}`);
+    const splits = parseSplits(values.splits);
+
+    const model = await loadModel(path);
+    const view = new GraphView(model);
+    if (view.inputs.length !== 1) throw new EnclaveNnError('USAGE', `Cannot run 'attack': the model has ${view.inputs.length} inputs; the command takes single-input models (use the library for more)`);
+    const input = view.inputs[0]!;
+    const data = asDtype(readNpy(dataPath), input.dtype, dataPath);
+    const tx = asDtype(readNpy(testX), input.dtype, testX);
+    const labels = labelsFrom(readNpy(testY), testY);
+    const maxQ = Math.max(...queries);
+    if ((data.dims[0] ?? 0) < maxQ) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --data has ${data.dims[0]} rows, --queries needs ${maxQ}`);
+
+    let bench: BenchReport;
+    if (values.bench) {
+      try {
+        bench = JSON.parse(readFileSync(values.bench, 'utf8')) as BenchReport;
+      } catch (e) {
+        throw new EnclaveNnError('USAGE', `Cannot read bench report ${values.bench}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
+      if (!Array.isArray(bench.splits)) throw new EnclaveNnError('USAGE', `Cannot read bench report ${values.bench}: it has no 'splits'`);
+    } else {
+      io.stderr(`attack: measuring the cost of each split (bench, ${benchRepeat} repeats)\n`);
+      bench = await runBench(model, { splits, repeat: benchRepeat, warmup: 1, engine: values.engine ?? 'ort', modelName: path, command: ['enclave-nn', 'attack', ...argv].join(' ') });
+    }
+    const report = await evaluateProtection(model, {
+      data: { [input.name]: data }, test: { inputs: { [input.name]: tx }, labels }, queries, splits, mode, attackers, seed, trainPasses, bench,
+      maxStolenAccuracy: maxStolen, engine: values.engine, command: ['enclave-nn', 'attack', ...argv].join(' '), modelName: path,
+      progress: (line) => io.stderr(`attack: ${line}\n`),
+    });
+    io.stdout(attackTable(report));
+    const html = await writeAttackReport(report, bench, out);
+    io.stdout(`report: ${html} (attack.json, attack.csv beside it); took ${(report.durationMs / 1000).toFixed(1)} s\n`);
+    return 0;
+  },
+};
+export default command;
