@@ -5,6 +5,7 @@ import type { Command } from './command.ts';
  * license server's imports. Add one line per command.
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  attack: { summary: 'Model-stealing evaluation: how much each split protects, beside its cost', load: async () => (await import('./commands/attack.ts')).default },
   bench: { summary: 'Measure every split: TEE vs CPU impact, setup, memory; write a report', load: async () => (await import('./commands/bench.ts')).default },
   demo: { summary: 'Run the main job on embedded defaults', load: async () => (await import('./commands/demo.ts')).default },
   admin: { summary: 'Manage the license server: models, customers, licenses, usage, audit, air-gapped fulfilment', load: async () => (await import('./commands/admin.ts')).default },
