@@ -26,8 +26,9 @@ const queue: Frame[] = [];
 let busy = false;
 let ended = false;
 
+/** One write per frame: the host then wakes up once per answer, not once per part. */
 function write(parts: Uint8Array[]): void {
-  for (const p of parts) process.stdout.write(p);
+  process.stdout.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
 }
 
 async function finish(code: number): Promise<never> {

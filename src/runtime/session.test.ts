@@ -91,8 +91,10 @@ test('SIGKILL during a forward: the run fails with ENCLAVE_DIED, the next run su
     const feeds = randomFeeds(view.inputs, 8, seededRandom(5));
     const want = await runOnnx(model, feeds);
     const first = session.enclaveProcess!;
+    // Kill it right after the FORWARD frame is written: the request is in flight.
+    const forward = first.forward.bind(first);
+    first.forward = (f) => { const p = forward(f); first.kill('SIGKILL'); return p; };
     const pending = session.run(feeds);
-    first.kill('SIGKILL');
     await assert.rejects(pending, (e) => isErrorCode(e, 'ENCLAVE_DIED') && /SIGKILL/.test((e as Error).message));
     const got = await session.run(feeds);
     assert.ok(maxAbsDiff(got.y!, want.y!) <= 1e-5);

@@ -6,7 +6,8 @@
  */
 import { ProtocolError } from './errors.ts';
 
-const SMALL = 4096;
+// Buffers of at least this size become their own part (written with writev, never copied).
+const SMALL = 1024;
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -23,7 +24,7 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
  */
 export class PayloadWriter {
   readonly #parts: Uint8Array[] = [];
-  #buf = new Uint8Array(256);
+  #buf = new Uint8Array(128);
   #view = new DataView(this.#buf.buffer);
   #len = 0;
   /** Bytes written so far, counted from the frame's type byte. */

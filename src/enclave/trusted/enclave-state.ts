@@ -21,7 +21,7 @@ import type { TensorData } from '../../onnx/ort.ts';
 import type { Platform } from '../../platform/types.ts';
 import type { Engine, EngineSession } from '../engines/types.ts';
 import { decodeProvisionPayload, provisionTranscript } from '../provision-transcript.ts';
-import { EnclaveLicense, isLicenseMessage } from '../../license/enclave-license.ts';
+import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from '../../license/enclave-license.ts';
 import {
   MAX_FRAME_SIZE, MSG, OK, PROTOCOL_VERSION, PayloadReader, PayloadWriter, ProtocolError, decodeAttest, decodeBytes, decodeEmpty,
   decodeForward, decodeHello, decodeLoadBegin, decodeLoadChunk, decodeProvision, encodeAttestOk, encodeBytes, encodeError,
@@ -121,6 +121,9 @@ export class TrustedEnclave {
       case MSG.CLOSE: decodeEmpty(r); await this.shutdown(); return { payload: [], exit: true };
       default:
         if (isLicenseMessage(type) && this.#lic) { this.#require('ready'); return done(this.#lic.handle(type, r)); }
+        // Air-gapped license requests (docs/license-protocol.md §4.6, §6.3): keep the ephemeral key across processes, sealed.
+        if (type === LICENSE_MSG.PENDING_SEAL) { decodeEmpty(r); if (!this.#lastAttest) throw new ProtocolError('STATE', 'Cannot seal a pending license request: no ATTEST came first'); return done(encodeBytes(sealPending(this.#platform.sealingKey(), this.#measurement, { keyPair: this.#keyPair!, ...this.#lastAttest }))); }
+        if (type === LICENSE_MSG.PENDING_UNSEAL) { const blob = decodeBytes(r); this.#require('hello'); const p = unsealPending(this.#platform.sealingKey(), this.#measurement, blob); this.#keyPair = p.keyPair; this.#lastAttest = { nonce: p.nonce, evidence: p.evidence }; return done([]); }
         throw new ProtocolError('UNKNOWN_TYPE', `Cannot handle message type 0x${type.toString(16).padStart(2, '0')}: unknown to protocol version ${PROTOCOL_VERSION}`);
     }
   }
