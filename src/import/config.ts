@@ -11,9 +11,16 @@ export function configError(layer: KerasLayer, what: string): EnclaveNnError {
   return new EnclaveNnError('IMPORT_CONFIG', `Cannot import layer '${layer.name}' (${layer.className}): ${what}`);
 }
 
+/** A config value, with numpy scalars (`{ type: 'ndarray', value }`, as Keras 2.1 wrote some floats) unwrapped. */
+function plain(layer: KerasLayer, key: string): unknown {
+  const v = layer.config[key];
+  if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'ndarray') return (v as { value?: unknown }).value;
+  return v;
+}
+
 /** A number field, or `fallback` when absent/null. */
 export function num(layer: KerasLayer, key: string, fallback?: number): number {
-  const v = layer.config[key];
+  const v = plain(layer, key);
   if (v === undefined || v === null) {
     if (fallback === undefined) throw configError(layer, `missing '${key}'`);
     return fallback;
@@ -24,7 +31,7 @@ export function num(layer: KerasLayer, key: string, fallback?: number): number {
 
 /** A number field that may be absent/null (→ undefined). */
 export function optNum(layer: KerasLayer, key: string): number | undefined {
-  const v = layer.config[key];
+  const v = plain(layer, key);
   return typeof v === 'number' ? v : undefined;
 }
 
