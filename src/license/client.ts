@@ -10,6 +10,7 @@ import type { EnclaveHandle } from '../enclave/host.ts';
 import { decodeStr, encodeStr, PayloadReader } from '../enclave/protocol/index.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { KeyProvider } from '../runtime/key-provider.ts';
+import type { TensorData } from '../onnx/ort.ts';
 import { LICENSE_MSG } from './enclave-license.ts';
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -151,4 +152,36 @@ export async function checkIn(enclave: EnclaveHandle, server: string, o: { state
   await enclave.call(LICENSE_MSG.GRANT, encodeStr(r.grant));
   if (o.stateFile) await saveLicenseState(enclave, o.stateFile);
   return { granted: r.granted, allowance: r.allowance };
+}
+
+/**
+ * Runs `feeds` on a session provisioned under a license. When the enclave refuses for want of
+ * credits (`ENCLAVE_QUOTA`) or of a recent check-in (`ENCLAVE_LICENSE`) and a server is given,
+ * checks in once and retries; afterwards the license state (counters) is sealed into
+ * `stateFile`, so the next start continues from here rather than from provisioning.
+ *
+ * @example
+ * ```ts
+ * const out = await runLicensed(session, feeds, { server: 'http://127.0.0.1:7070', stateFile: 'model.enn.license' });
+ * ```
+ */
+export async function runLicensed(
+  session: { run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>; readonly enclaveProcess: EnclaveHandle & { readonly alive: boolean } | undefined },
+  feeds: Record<string, TensorData>,
+  o: { server?: string; stateFile?: string },
+): Promise<Record<string, TensorData>> {
+  try {
+    return await session.run(feeds);
+  } catch (e) {
+    if (!o.server || !(isErrorCode(e, 'ENCLAVE_QUOTA') || isErrorCode(e, 'ENCLAVE_LICENSE')) || !session.enclaveProcess?.alive) throw e;
+    try {
+      await checkIn(session.enclaveProcess, o.server, o.stateFile ? { stateFile: o.stateFile } : {});
+    } catch (cause) {
+      throw new EnclaveNnError((e as EnclaveNnError).code, `${(e as Error).message}; the check-in failed too: ${(cause as Error).message}`, { cause });
+    }
+    return await session.run(feeds);
+  } finally {
+    const enclave = session.enclaveProcess;
+    if (o.stateFile && enclave?.alive) await saveLicenseState(enclave, o.stateFile);
+  }
 }

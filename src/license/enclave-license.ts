@@ -4,6 +4,8 @@
  * enclave messages 0x10–0x1F (enclave protocol §2) it answers. Errors are enclave protocol
  * errors: `QUOTA` when credits are exhausted, `LICENSE` for everything else.
  */
+import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, concatBytes, randomBytes, x25519PublicKeyOf, zeroize, type X25519KeyPair } from '../crypto/index.ts';
+import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../crypto/x25519-raw.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { ProtocolError } from '../enclave/protocol/errors.ts';
 import { PayloadReader, PayloadWriter } from '../enclave/protocol/payload.ts';
@@ -15,11 +17,63 @@ export const LICENSE_MSG = {
   USAGE_REPORT: 0x10,
   /** `str grantToken` → empty. */
   GRANT: 0x11,
+  /** empty (state `attested`) → `bytes blob`: the pending key sealed for an air-gapped request. */
+  PENDING_SEAL: 0x12,
+  /** `bytes blob` (state `hello`) → empty; the enclave is `attested` again with that key. */
+  PENDING_UNSEAL: 0x13,
 } as const;
 
 /** True for the request types this module answers. */
 export function isLicenseMessage(type: number): boolean {
   return type === LICENSE_MSG.USAGE_REPORT || type === LICENSE_MSG.GRANT;
+}
+
+/** What an air-gapped request must keep across processes (§4.6): the ephemeral key and the attestation it answered. */
+export interface PendingProvision {
+  keyPair: X25519KeyPair;
+  nonce: Uint8Array;
+  evidence: Uint8Array;
+}
+
+const PENDING_LABEL = new TextEncoder().encode('enclave-nn/v1/pending-provision');
+
+/**
+ * PENDING_SEAL (§6.3): seals the ephemeral X25519 key with the nonce and evidence it attested,
+ * to the platform sealing key (AAD = label ‖ measurement): only this trusted program on this
+ * installation can open it, so the license response can be unwrapped in a later process.
+ * `blob = u8 1 ‖ nonce(12) ‖ AES-256-GCM(sealKey, u8[32] private ‖ bytes nonce ‖ bytes evidence)`.
+ */
+export function sealPending(sealKey: Uint8Array, measurement: Uint8Array, p: PendingProvision): Uint8Array {
+  const raw = x25519PrivateKeyToRaw(p.keyPair.privateKey);
+  const plain = concatBytes(raw, ...new PayloadWriter().bytes(p.nonce).bytes(p.evidence).finish());
+  // A random nonce: the sealing key is long-lived.
+  const nonce = randomBytes(AEAD_NONCE_SIZE);
+  try {
+    return concatBytes(Uint8Array.of(1), nonce, aeadSeal(sealKey, nonce, plain, concatBytes(PENDING_LABEL, measurement)));
+  } finally {
+    zeroize(raw, plain);
+  }
+}
+
+/** PENDING_UNSEAL (§6.3): the inverse of {@link sealPending}; throws the enclave protocol's `SEAL`. */
+export function unsealPending(sealKey: Uint8Array, measurement: Uint8Array, blob: Uint8Array): PendingProvision {
+  let plain: Uint8Array;
+  try {
+    if (blob.byteLength < 1 + AEAD_NONCE_SIZE || blob[0] !== 1) throw new TypeError('not a version-1 pending blob');
+    plain = aeadOpen(sealKey, blob.subarray(1, 1 + AEAD_NONCE_SIZE), blob.subarray(1 + AEAD_NONCE_SIZE), concatBytes(PENDING_LABEL, measurement));
+  } catch (cause) {
+    throw new ProtocolError('SEAL', 'Cannot unseal the pending license request: sealed by another program or installation, or modified', { cause });
+  }
+  try {
+    const r = new PayloadReader(plain, 32);
+    const nonce = r.bytes('nonce').slice();
+    const evidence = r.bytes('evidence').slice();
+    r.end();
+    const priv = x25519PrivateKeyFromRaw(plain.subarray(0, 32));
+    return { keyPair: { privateKey: priv, publicKey: x25519PublicKeyOf(priv) }, nonce, evidence };
+  } finally {
+    zeroize(plain);
+  }
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
