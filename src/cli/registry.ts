@@ -12,6 +12,7 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   attest: { summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral', load: async () => (await import('./commands/attest.ts')).default },
   bundle: { summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key', load: async () => (await import('./commands/bundle.ts')).default },
   inspect: { summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts', load: async () => (await import('./commands/inspect.ts')).default },
+  license: { summary: 'Customer licensing: air-gapped license requests, check-in (usage report → top-up)', load: async () => (await import('./commands/license.ts')).default },
   'license-server': { summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API', load: async () => (await import('./commands/license-server.ts')).default },
   run: { summary: 'Run a bundle: the head here, the private tail in an enclave', load: async () => (await import('./commands/run.ts')).default },
   split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
