@@ -6,7 +6,8 @@ import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy] [--json]
                 [--engine ort|wasm] [--platform sim]
-                (--insecure-dev-key provider.key | --server URL --license ID [--license-state FILE])
+                (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
+                [--license-state FILE]
 
 Runs the model: the public head here, the private tail in an enclave. Prints every output
 and, for classifiers, the argmax of each row. --output writes the output as .npy (several
@@ -22,13 +23,13 @@ const command: Command = {
     const { values, positionals } = parseCommandArgs('run', argv, {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
-      server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' },
+      server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
     });
     const bundlePath = required('run', 'the bundle file', positionals[0]);
     const inputs = required('run', '--input', values.input);
     const devKey = values['insecure-dev-key'];
-    if ((devKey === undefined) === (values.server === undefined)) {
-      throw new EnclaveNnError('USAGE', "Cannot run 'run': give --insecure-dev-key provider.key (development) or --server URL --license ID");
+    if ([devKey, values.server, values['license-file']].filter((v) => v !== undefined).length !== 1) {
+      throw new EnclaveNnError('USAGE', "Cannot run 'run': give one of --insecure-dev-key provider.key (development), --server URL --license ID, or --license-file license.json");
     }
     const [{ readBundleFile }, { Session }, { readInputs, describeOutputs }, { writeNpy }] = await Promise.all([
       import('../../bundle/file.ts'), import('../../runtime/session.ts'), import('../../runtime/inputs.ts'), import('../../runtime/npy.ts'),
@@ -39,14 +40,19 @@ const command: Command = {
     const { checkFeeds } = await import('../../runtime/session.ts');
     checkFeeds(bundle.header.headInputs, feeds);
     let keySource;
-    let licensed: { server: string; stateFile: string } | undefined;
+    let licensed: { server?: string; stateFile: string } | undefined;
     if (devKey !== undefined) {
       keySource = { kind: 'insecure-dev-key' as const, providerKey: devKey };
+    } else if (values['license-file'] !== undefined) {
+      const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
+      licensed = { stateFile: values['license-state'] ?? `${bundlePath}.license` };
+      keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile });
     } else {
       const { licenseServerKeyProvider } = await import('../../license/client.ts');
       // The sealed license state lives next to the bundle by default: the next run starts offline from it.
-      licensed = { server: values.server!, stateFile: values['license-state'] ?? `${bundlePath}.license` };
-      keySource = licenseServerKeyProvider({ ...licensed, licenseId: required('run', '--license', values.license) });
+      const server = values.server!;
+      licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.license` };
+      keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId: required('run', '--license', values.license) });
     }
     const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform });
     let outputs;
