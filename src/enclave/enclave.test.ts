@@ -224,3 +224,18 @@ test('error codes are stable numbers', () => {
   assert.equal(ERROR_CODES.INPUT, 12);
   assert.equal(ERROR_CODES.QUOTA, 16);
 });
+
+test('unknown platform or engine names are refused before spawning, listing the known ones; a launcher wraps the start', async () => {
+  await assert.rejects(EnclaveProcess.start({ ...quiet, platform: 'tdx' }), (err) => isErrorCode(err, 'PLATFORM_UNKNOWN') && /known: sim/.test((err as Error).message));
+  await assert.rejects(EnclaveProcess.start({ ...quiet, engine: 'tpu' }), (err) => isErrorCode(err, 'ENGINE_UNKNOWN') && /known: ort, wasm/.test((err as Error).message));
+  let seen: string[] = [];
+  const e = await EnclaveProcess.start({ ...quiet, engine: 'wasm', launcher: (program, args) => { seen = args; return { file: process.execPath, args: ['--no-warnings', program, ...args] }; } });
+  try {
+    assert.deepEqual(seen, ['--platform', 'sim', '--engine', 'wasm']);
+    assert.equal(e.hello.engine, 'wasm');
+    assert.equal(e.hello.platformKind, 'sim');
+    assert.equal(e.hello.measurement.byteLength, 32);
+  } finally {
+    await e.close();
+  }
+});

@@ -7,7 +7,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EnclaveNnError } from '../errors.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { announceSimPlatform } from '../platform/sim.ts';
-import { DEFAULT_ENGINE } from './engines/index.ts';
+import { DEFAULT_ENGINE, getEngine } from './engines/index.ts';
+import { platformNames } from '../platform/registry.ts';
 import {
   FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
@@ -29,6 +30,12 @@ export interface EnclaveStartOptions {
   onTraffic?: (direction: 'in' | 'out', bytes: Uint8Array) => void;
   /** Send HELLO at start (protocol tests turn it off to send their own). @defaultValue true */
   hello?: boolean;
+  /**
+   * How to launch the trusted program: gets the bundled program's path and its arguments,
+   * returns the command to spawn (e.g. `gramine-sgx enclave-nn …` for the SGX platform).
+   * @defaultValue `node <program> <args>` with this process's Node
+   */
+  launcher?: (program: string, args: string[]) => { file: string; args: string[] };
 }
 
 /** Timings of a start, in ms. */
@@ -107,12 +114,19 @@ export class EnclaveProcess implements EnclaveHandle {
   static async start(options: EnclaveStartOptions = {}): Promise<EnclaveProcess> {
     const platform = options.platform ?? 'sim';
     const engine = options.engine ?? DEFAULT_ENGINE;
+    // Unknown names fail here, listing the known ones, rather than as a dead child process.
+    getEngine(engine);
+    if (!platformNames().includes(platform)) {
+      throw new EnclaveNnError('PLATFORM_UNKNOWN', `Cannot start enclave: unknown platform '${platform}'; known: ${platformNames().join(', ')}`);
+    }
     const program = await trustedProgramPath();
     // A clean environment for the trusted program: NODE_OPTIONS could inject code into it.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const t0 = performance.now();
-    const child = spawn(process.execPath, [program, '--platform', platform, '--engine', engine], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const args = ['--platform', platform, '--engine', engine];
+    const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };
+    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     const p = new EnclaveProcess(child, options);
     child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
     if (platform === 'sim') announceSimPlatform();

@@ -7,7 +7,7 @@
  * The file is cached in `node_modules/.cache/enclave-nn/` (so its bare imports resolve) and
  * rebuilt when any of its inputs changes: a manifest lists the inputs and their hash.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { concatBytes, sha256 } from '../crypto/index.ts';
@@ -70,5 +70,22 @@ export async function trustedProgramPath(): Promise<string> {
   const manifest: Manifest = { inputs, inputsHash: hashInputs(inputs)!, file };
   writeFileSync(`${MANIFEST}.${process.pid}.tmp`, JSON.stringify(manifest));
   renameSync(`${MANIFEST}.${process.pid}.tmp`, MANIFEST);
+  removeStale(file);
   return (cached = out);
+}
+
+/** Lists the sources bundled into the trusted program (the trusted code base, §8). */
+export async function trustedProgramInputs(): Promise<string[]> {
+  await trustedProgramPath();
+  return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest).inputs;
+}
+
+/** Removes older builds (an hour old: an enclave starting right now may still read its file). */
+function removeStale(keep: string): void {
+  for (const f of readdirSync(CACHE)) {
+    if (!/^trusted-[0-9a-f]{16}\.mjs$/.test(f) || f === keep) continue;
+    try {
+      if (Date.now() - statSync(join(CACHE, f)).mtimeMs > 3_600_000) unlinkSync(join(CACHE, f));
+    } catch { /* another process removed it */ }
+  }
 }
