@@ -95,6 +95,13 @@ export function decodeTfjsWeights(entries: TfjsWeightEntry[], buffer: Uint8Array
       throw new EnclaveNnError('IMPORT_WEIGHTS', `Cannot import weight '${e.name}': the weight files hold ${buffer.byteLength} bytes, the manifest needs at least ${offset + count * size}`);
     }
     const data = new Float32Array(count);
+    if (!q && e.dtype === 'float32') {
+      // Fast path: a byte copy (little-endian float32, as the TF.js format and this host agree).
+      new Uint8Array(data.buffer).set(buffer.subarray(offset, offset + count * 4));
+      offset += count * 4;
+      out.push({ name: e.name, shape: e.shape, data });
+      continue;
+    }
     for (let i = 0; i < count; i++) {
       const at = offset + i * size;
       if (q?.dtype === 'uint8') data[i] = view.getUint8(at) * q.scale! + q.min!;
