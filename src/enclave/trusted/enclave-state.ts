@@ -52,6 +52,8 @@ export class TrustedEnclave {
   readonly #engine: Engine;
   readonly #measurement: Uint8Array;
   readonly #startedAt = performance.now();
+  /** Milestones in ms since this process started (performance.timeOrigin), for STATUS. */
+  readonly #milestones: Record<string, number> = { codeStart: round1(performance.now()) };
   #state: EnclaveStateName = 'new';
   #keyPair: X25519KeyPair | undefined;
   #lastAttest: { nonce: Uint8Array; evidence: Uint8Array } | undefined;
@@ -136,6 +138,7 @@ export class TrustedEnclave {
       throw new ProtocolError('VERSION', `Cannot agree on a protocol version: the host speaks ${minVersion}..${maxVersion}, this enclave ${PROTOCOL_VERSION}`);
     }
     this.#state = 'hello';
+    this.#milestones.hello = round1(performance.now());
     return encodeHelloOk({ version: PROTOCOL_VERSION, platformKind: this.#platform.kind, measurement: this.#measurement, engine: this.#engine.name, maxFrameSize: MAX_FRAME_SIZE });
   }
 
@@ -246,6 +249,7 @@ export class TrustedEnclave {
       throw mapBundleError(e);
     }
     this.#state = 'ready';
+    this.#milestones.ready = round1(performance.now());
     this.#trackMemory();
     return encodeU8(1);
   }
@@ -283,6 +287,7 @@ export class TrustedEnclave {
       state: this.#state, platform: this.#platform.kind, engine: this.#engine.name, modelId: this.#modelId ?? null,
       licensePresent: this.#license.byteLength > 0, license: this.#lic?.status() ?? null, forwardCount: this.#forwardCount, sampleCount: this.#sampleCount,
       rssSize: mem.rss, heapUsedSize: mem.heapUsed, peakRssSize: this.#peakRss, uptimeMs: Math.round(performance.now() - this.#startedAt),
+      startupMs: this.#milestones,
     };
   }
 
@@ -338,6 +343,8 @@ export class TrustedEnclave {
     }
   }
 }
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Verifies the header signature with its own providerKey, then decodes it (bundle-format.md §4.4, §7). */
 function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleHeader {
