@@ -8,7 +8,8 @@ import { createBundle } from '../bundle/create.ts';
 import { readBundle } from '../bundle/read.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
-import { cnnModel, mlpModel } from '../onnx/test-models.ts';
+import { cnnModel, mlpModel, randomFloats } from '../onnx/test-models.ts';
+import { attr, makeModel, node, tensor } from '../onnx/build.ts';
 import { tensorFromProto } from '../onnx/tensor-proto.ts';
 import { Session } from '../runtime/session.ts';
 import { splitModel } from '../split/index.ts';
@@ -19,6 +20,8 @@ import { architectureOf } from './skeleton.ts';
 import { gaussianInputs, linearTailModel } from './test-support.ts';
 import { initTf } from './tf-backend.ts';
 import { TfGraph } from './tf-graph.ts';
+import { architectureSubstitute } from './substitute.ts';
+import { trainSubstitute } from './train.ts';
 import type { AttackSurface, QueryFn, SplitProtection } from './types.ts';
 
 const model = linearTailModel();
@@ -97,6 +100,32 @@ test('label mode: the query path returns one-hot labels of the declared outputs 
   }
 });
 
+/** ids[N,7] → Cast → Gather (embedding 9×4) → Transpose → depthwise Conv1D k3 (group 4, pads 1) → pointwise Conv → Relu → ReduceMean → Gemm → Softmax. */
+function sepConv1dModel() {
+  const r = seededRandom(9);
+  return makeModel({
+    name: 'sepconv1d',
+    inputs: [{ name: 'ids', dtype: 'float32', shape: ['N', 7] }],
+    outputs: [{ name: 'p', dtype: 'float32', shape: ['N', 2] }],
+    nodes: [
+      node('Cast', ['ids'], ['ids_i'], { to: attr.int(7) }),
+      node('Gather', ['emb', 'ids_i'], ['e'], { axis: attr.int(0) }),
+      node('Transpose', ['e'], ['ec'], { perm: attr.ints([0, 2, 1]) }),
+      node('Conv', ['ec', 'dw'], ['d'], { group: attr.int(4), kernel_shape: attr.ints([3]), pads: attr.ints([1, 1]) }),
+      node('Conv', ['d', 'pw', 'pb'], ['c'], { kernel_shape: attr.ints([1]) }),
+      node('Relu', ['c'], ['rc']),
+      node('ReduceMean', ['rc'], ['m'], { axes: attr.ints([2]), keepdims: attr.int(0) }),
+      node('Gemm', ['m', 'fw', 'fb'], ['l']),
+      node('Softmax', ['l'], ['p'], { axis: attr.int(-1) }),
+    ],
+    initializers: [
+      tensor('emb', 'float32', [9, 4], randomFloats(36, r)), tensor('dw', 'float32', [4, 1, 3], randomFloats(12, r)),
+      tensor('pw', 'float32', [5, 4, 1], randomFloats(20, r)), tensor('pb', 'float32', [5], randomFloats(5, r)),
+      tensor('fw', 'float32', [5, 2], randomFloats(10, r)), tensor('fb', 'float32', [2], randomFloats(2, r)),
+    ],
+  });
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
 const srcRoot = resolve(here, '..');
 
@@ -127,11 +156,12 @@ test('architectureOf: the worst-case attacker gets the tail graph with every lea
   for (const t of learned) assert.ok(Array.from((tensorFromProto(t) as TensorData).data as Float32Array).every((v) => v === 0), `${t.name} not zeroed`);
 });
 
-test('the TF.js interpreter computes what ONNX Runtime computes (CNN with NCHW conv/pool, MLP)', async () => {
+test('the TF.js interpreter computes what ONNX Runtime computes (CNN with NCHW conv/pool, MLP, embedding + separable conv1d)', async () => {
   await initTf();
   const cases: [ReturnType<typeof cnnModel>, Record<string, TensorData>][] = [
     [cnnModel(), { image: { dtype: 'float32', dims: [3, 1, 12, 12], data: Float32Array.from({ length: 432 }, seededRandom(5)) } }],
     [mlpModel(), { x: { dtype: 'float32', dims: [4, 16], data: Float32Array.from({ length: 64 }, seededRandom(6)) } }],
+    [sepConv1dModel(), { ids: { dtype: 'float32', dims: [3, 7], data: Float32Array.from({ length: 21 }, (_, i) => (i * 5) % 9) } }],
   ];
   for (const [m, feeds] of cases) {
     const want = Object.values(await runOnnx(m, feeds))[0]!;
@@ -142,6 +172,18 @@ test('the TF.js interpreter computes what ONNX Runtime computes (CNN with NCHW c
     assert.equal(got.length, w.length);
     for (let i = 0; i < w.length; i++) assert.ok(Math.abs(got[i]! - w[i]!) < 1e-4, `${m.graph!.name} output ${i}: ${got[i]} vs ${w[i]}`);
   }
+});
+
+test('the architecture substitute of an embedding + separable conv1d tail trains (every op has a gradient on WASM)', async () => {
+  await initTf();
+  const sub = architectureSubstitute(architectureOf(sepConv1dModel()).onnx, seededRandom(2));
+  const ids: TensorData = { dtype: 'float32', dims: [64, 7], data: Float32Array.from({ length: 448 }, seededRandom(3)).map((v) => Math.floor(v * 9)) };
+  const y: TensorData = { dtype: 'float32', dims: [64, 2], data: Float32Array.from({ length: 128 }, (_, i) => ((i >> 1) % 2 === (i & 1) ? 1 : 0)) };
+  const before = sub.variables.map((v) => v.dataSync().slice());
+  const loss = await trainSubstitute(sub, { tensors: { ids }, count: 64 }, y, { count: 64, epochs: 2, seed: 1, scales: {} });
+  assert.ok(Number.isFinite(loss));
+  sub.variables.forEach((v, i) => assert.ok(v.dataSync().some((x, j) => x !== before[i]![j]), `variable ${v.name} did not move`));
+  sub.dispose();
 });
 
 test('recommend: the fewest private layers under the target; none when no split is under it', () => {

@@ -137,7 +137,7 @@ export async function stealTail(surface: AttackSurface, options: AttackOptions):
   await initTf();
   const mode = options.mode ?? 'label';
   const seed = options.seed ?? 1;
-  const passes = options.trainPasses ?? 20000;
+  const passes = options.trainPasses ?? 10000;
   const attackers: AttackerKind[] = options.attackers ?? ['generic'];
   const log = options.progress ?? (() => {});
   const qMax = Math.max(0, ...options.queries);

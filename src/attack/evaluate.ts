@@ -40,7 +40,7 @@ export interface EvaluateOptions {
   attackers?: AttackerKind[];
   /** @defaultValue 1 */
   seed?: number;
-  /** @defaultValue 20000 */
+  /** @defaultValue 10000 */
   trainPasses?: number;
   /** Costs per split (TEE impact, enclave memory) from `runBench` or a saved report.json. */
   bench?: BenchReport;
@@ -128,12 +128,13 @@ async function runInBatches(run: (f: Record<string, TensorData>) => Promise<Tens
  */
 export async function evaluateProtection(model: ModelProto, o: EvaluateOptions): Promise<ProtectionReport> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const startedAt = new Date().toISOString();
   const queries = o.queries ?? [50, 500, 5000];
   const mode = o.mode ?? 'label';
   const attackers = o.attackers ?? ['generic', 'architecture'];
   const seed = o.seed ?? 1;
-  const trainPasses = o.trainPasses ?? 20000;
+  const trainPasses = o.trainPasses ?? 10000;
   const log = o.progress ?? (() => {});
   const view = new GraphView(model);
   await view.inferTypes();
@@ -209,6 +210,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
   }
   return {
     model: o.modelName ?? '<model>', command: o.command ?? '', startedAt, durationMs: performance.now() - t0,
+    cpuSeconds: (() => { const c = process.cpuUsage(cpu0); return (c.user + c.system) / 1e6; })(),
     options: { queries, mode, seed, trainPasses, attackers, dataRows: rowCount(o.data), testRows },
     classes, splits,
     recommendation: o.maxStolenAccuracy === undefined ? null : recommend(splits, o.maxStolenAccuracy),

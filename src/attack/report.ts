@@ -121,7 +121,7 @@ export function attackCharts(r: ProtectionReport): Record<string, string> {
 export function attackHtml(r: ProtectionReport, svgs: Record<string, string>): string {
   const head = summaryHead(r);
   return `<h2>Protection against model stealing</h2>
-<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s.
+<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s (CPU time ${r.cpuSeconds.toFixed(0)} s).
 The generic attacker (G) knows only the public head and the cut's shape; the architecture attacker (A) is told the tail's true architecture by the evaluator (an upper bound). See docs/attack.md.</p>
 <p><b>${esc(recommendationText(r))}</b></p>
 ${Object.entries(svgs).map(([k, v]) => `<figure id="${k}">${v}</figure>`).join('\n')}

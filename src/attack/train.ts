@@ -52,10 +52,10 @@ export function permutation(n: number, rand: () => number): Int32Array {
   return p;
 }
 
-/** Epochs for a budget: clamp(ceil(passes / Q), 1, 300); 0 without data. */
+/** Epochs for a budget: clamp(ceil(passes / Q), 1, 200); 0 without data. */
 export function epochsFor(queries: number, passes: number): number {
   if (queries === 0) return 0;
-  return Math.min(300, Math.max(1, Math.ceil(passes / queries)));
+  return Math.min(200, Math.max(1, Math.ceil(passes / queries)));
 }
 
 /** Options of {@link trainSubstitute}. */
@@ -93,7 +93,7 @@ export function substituteLoss(model: Trainable, out: tf.Tensor, target: tf.Tens
 export async function trainSubstitute(model: Trainable, inputs: Rows, targets: TensorData, o: TrainOptions): Promise<number> {
   const rand = seededRandom(o.seed);
   const bs = Math.max(1, Math.min(o.batchSize ?? 32, o.count));
-  const opt = tf.train.adam(o.learningRate ?? Number(process.env.ATTACK_LR ?? 3e-3));
+  const opt = tf.train.adam(o.learningRate ?? 3e-3);
   let last = NaN;
   try {
     for (let e = 0; e < o.epochs; e++) {

@@ -63,7 +63,7 @@ export interface AttackOptions {
   predictOn: Record<string, TensorData>;
   /** Seed of weights and data order. @defaultValue 1 */
   seed?: number;
-  /** Training budget in sample passes: epochs = clamp(ceil(passes / Q), 1, 300). @defaultValue 20000 */
+  /** Training budget in sample passes: epochs = clamp(ceil(passes / Q), 1, 200). @defaultValue 10000 */
   trainPasses?: number;
   /** Rows per query and per head run. @defaultValue 256 */
   queryBatch?: number;
@@ -135,6 +135,8 @@ export interface ProtectionReport {
   command: string;
   startedAt: string;
   durationMs: number;
+  /** CPU time of this process (user + system), seconds: the wall time an idle machine would need, roughly. */
+  cpuSeconds: number;
   options: { queries: number[]; mode: AnswerMode; seed: number; trainPasses: number; attackers: AttackerKind[]; dataRows: number; testRows: number };
   classes: number;
   splits: SplitProtection[];

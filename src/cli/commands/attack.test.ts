@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outputLabels } from '../../attack/evaluate.ts';
@@ -17,6 +17,7 @@ writeNpy(join(dir, 'data.npy'), gaussianInputs(300, 8, 1) as { dims: number[]; d
 const xt = gaussianInputs(200, 8, 2) as { dims: number[]; data: Float32Array };
 writeNpy(join(dir, 'test-x.npy'), xt);
 const home = mkdtempSync(join(tmpdir(), 'enn-home-'));
+after(() => { rmSync(dir, { recursive: true, force: true }); rmSync(home, { recursive: true, force: true }); });
 
 test('enclave-nn attack as a process: table, recommendation, attack.json/csv, chart and report.html written', async () => {
   writeNpy(join(dir, 'test-y.npy'), { dims: [200], data: outputLabels((await runOnnx(model, { x: { dtype: 'float32', ...xt } }))['probs']!) });

@@ -32,7 +32,7 @@ cost" section), attack.json, attack.csv and the charts to --out, atomically.
   --test DIR   a folder with test-x.npy and test-y.npy (or x.npy and y.npy)
   --queries    @defaultValue 50,500,5000     --mode        @defaultValue label
   --attackers  @defaultValue generic,architecture
-  --bench-repeat @defaultValue 5             --train-passes @defaultValue 20000
+  --bench-repeat @defaultValue 5             --train-passes @defaultValue 10000
   --seed       @defaultValue 1               --out         @defaultValue out/attack/<model>`;
 
 /** Converts an array read from .npy to the dtype a model input wants. */
@@ -97,7 +97,7 @@ const command: Command = {
       if (!(maxStolen >= 0 && maxStolen <= 1)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --max-stolen-accuracy must be in [0, 1], got '${values['max-stolen-accuracy']}'`);
     }
     const benchRepeat = intOption('attack', '--bench-repeat', values['bench-repeat'], 5);
-    const trainPasses = intOption('attack', '--train-passes', values['train-passes'], 20000);
+    const trainPasses = intOption('attack', '--train-passes', values['train-passes'], 10000);
     const seed = intOption('attack', '--seed', values.seed, 1);
     if (benchRepeat < 1 || trainPasses < 1) throw new EnclaveNnError('USAGE', "Cannot run 'attack': --bench-repeat and --train-passes must be ≥ 1");
     const out = resolve(values.out ?? `out/attack/${basename(path).replace(/\.[^.]+$/, '')}`);
@@ -132,7 +132,7 @@ const command: Command = {
     });
     io.stdout(attackTable(report));
     const html = await writeAttackReport(report, bench, out);
-    io.stdout(`report: ${html} (attack.json, attack.csv beside it); took ${(report.durationMs / 1000).toFixed(1)} s\n`);
+    io.stdout(`report: ${html} (attack.json, attack.csv beside it); took ${(report.durationMs / 1000).toFixed(1)} s (CPU ${report.cpuSeconds.toFixed(0)} s)\n`);
     return 0;
   },
 };
