@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { zipSync, strToU8 } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { importModel, importModelBytes, importTfjsArtifacts, supportedLayers } from './index.ts';
+import { snakeCase } from './sources/keras-zip.ts';
 import { isErrorCode } from '../errors.ts';
 import { GraphView } from '../onnx/graph.ts';
 import { groupLayers } from '../split/layers.ts';
@@ -199,11 +200,19 @@ async function writeKerasZip(m: tf.LayersModel, path: string): Promise<void> {
     const root = f.create_group('layers');
     let offset = 0;
     const counts = new Map<string, number>();
+    // Keras 3 keys layers by class name (snake_case, numbered per class in layer order), not by layer name.
+    const perClass = new Map<string, number>();
+    const keyOf = new Map(layers.map((l) => {
+      const base = snakeCase(l.class_name);
+      const n = perClass.get(base);
+      perClass.set(base, n === undefined ? 0 : n + 1);
+      return [l.name as string, n === undefined ? base : `${base}_${n + 1}`];
+    }));
     for (const w of a.weightSpecs ?? []) {
       const n = w.shape.reduce((x, y) => x * y, 1);
       const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + n * 4));
       offset += n * 4;
-      const layer = w.name.split('/')[0]!;
+      const layer = keyOf.get(w.name.split('/')[0]!)!;
       const i = counts.get(layer) ?? 0;
       counts.set(layer, i + 1);
       const g = (root.get(layer) as ReturnType<typeof root.create_group> | null) ?? root.create_group(layer);
@@ -217,7 +226,7 @@ async function writeKerasZip(m: tf.LayersModel, path: string): Promise<void> {
   rmSync(tmp);
 }
 
-test('Keras 3 .keras zip: config.json (Keras 3 inbound nodes) + model.weights.h5 (layers/<name>/vars)', async () => {
+test('Keras 3 .keras zip: config.json (Keras 3 inbound nodes) + model.weights.h5 (layers/<class key>/vars)', async () => {
   await tfReady();
   const m = branchyModel();
   const dir = tempDir();
@@ -245,4 +254,13 @@ test('an unsupported layer is refused naming the layer, its class and the suppor
   assert.throws(() => importTfjsArtifacts({ ...a, modelTopology: topo }), (e: Error) =>
     isErrorCode(e, 'IMPORT_UNSUPPORTED_LAYER') && /'weird'/.test(e.message) && /MyCustomLayer/.test(e.message) && /Conv2D/.test(e.message) && /Dense/.test(e.message));
   assert.ok(supportedLayers().includes('LSTM'), 'the recurrent family is registered');
+});
+
+test('Keras 3 weight keys: snake_case of the class name, as keras.src.utils.naming.to_snake_case', () => {
+  assert.equal(snakeCase('Conv2D'), 'conv2d');
+  assert.equal(snakeCase('BatchNormalization'), 'batch_normalization');
+  assert.equal(snakeCase('SeparableConv2D'), 'separable_conv2d');
+  assert.equal(snakeCase('LSTM'), 'lstm');
+  assert.equal(snakeCase('PReLU'), 'p_re_lu');
+  assert.equal(snakeCase('Dense'), 'dense');
 });
