@@ -12,6 +12,7 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   attest: { summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral', load: async () => (await import('./commands/attest.ts')).default },
   bundle: { summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key', load: async () => (await import('./commands/bundle.ts')).default },
   import: { summary: 'Convert a Keras (.h5, .keras) or TF.js (model.json) model to ONNX', load: async () => (await import('./commands/import.ts')).default },
+  gramine: { summary: 'Write the Gramine SGX manifest template and program folder', load: async () => (await import('./commands/gramine.ts')).default },
   inspect: { summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts', load: async () => (await import('./commands/inspect.ts')).default },
   license: { summary: 'Customer licensing: air-gapped license requests, check-in (usage report → top-up)', load: async () => (await import('./commands/license.ts')).default },
   'license-server': { summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API', load: async () => (await import('./commands/license-server.ts')).default },

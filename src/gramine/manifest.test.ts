@@ -25,7 +25,7 @@ test('the manifest has no insecure__ key, DCAP on, debug off by default', () => 
 
 test('arguments and environment are fixed in the manifest, the entry file inside the enclave mount', () => {
   const m = renderManifest(base);
-  assert.match(m, /^loader\.argv = \["\/usr\/bin\/node", "--max-old-space-size=2048", "\/enclave-nn\/trusted-main\.js"\]$/m);
+  assert.match(m, /^loader\.argv = \["\/usr\/bin\/node", "--max-old-space-size=2048", "\/enclave-nn\/trusted-main\.js", "--platform", "gramine-sgx", "--engine", "ort"\]$/m);
   assert.match(m, /^loader\.env\.ENCLAVE_NN_PLATFORM = "gramine-sgx"$/m);
   assert.doesNotMatch(m, /passthrough/, 'no environment variable passes through from the host');
 });
@@ -41,4 +41,27 @@ test('enclave size and thread count are set, each with its reason', () => {
   assert.match(m, /# Node reserves a large virtual address range[^\n]*\n(#[^\n]*\n)*sgx\.enclave_size = "8G"/);
   assert.match(m, /# Node runs several threads[^\n]*\n(#[^\n]*\n)*sgx\.max_threads = 48/);
   assert.throws(() => renderManifest({ ...base, enclaveSize: '3G' }), /power of two/);
+});
+
+test('enclave-nn gramine manifest writes the template and lists every packaged file as trusted', async () => {
+  const { mkdtempSync, readFileSync, readdirSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { runCli } = await import('../cli/cli-testing.ts');
+  const out = join(mkdtempSync(join(tmpdir(), 'enn-gramine-')), 'sgx');
+  const r = runCli(['gramine', 'manifest', '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(join(out, 'enclave-nn.manifest.template'), 'utf8');
+  const listed = new Set(trustedFiles(text));
+  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+  const packaged = walk(join(out, 'enclave-nn'));
+  assert.ok(packaged.some((f) => f.endsWith('trusted-main.mjs')) && packaged.some((f) => f.endsWith('libonnxruntime.so.1')));
+  for (const f of packaged) assert.ok(listed.has(f), `${f} is a trusted file`);
+  assert.ok(listed.has(process.execPath), 'node is trusted');
+  assert.ok([...listed].some((f) => /libstdc\+\+\.so/.test(f)), 'node\'s libraries are trusted');
+  assert.doesNotMatch(text, /^\s*[^#\n]*insecure__/m);
+  assert.match(text, /^sgx\.debug = false$/m);
+  const bad = runCli(['gramine', 'manifest', '-o', join(out, 'x'), '--enclave-size', '3G']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /power of two/);
 });

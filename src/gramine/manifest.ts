@@ -66,7 +66,7 @@ loader.entrypoint = "file:{{ gramine.libos }}"
 loader.log_level = "error"
 
 # Fixed arguments and environment: the untrusted host cannot change what runs or how.
-loader.argv = [${q(o.nodePath)}, ${q(`--max-old-space-size=${heap}`)}, ${q(inEnclave(entry))}]
+loader.argv = [${q(o.nodePath)}, ${q(`--max-old-space-size=${heap}`)}, ${q(inEnclave(entry))}, "--platform", "gramine-sgx", "--engine", "ort"]
 loader.env.LD_LIBRARY_PATH = "/lib:{{ arch_libdir }}:/usr{{ arch_libdir }}"
 loader.env.ENCLAVE_NN_PLATFORM = "gramine-sgx"
 loader.env.ENCLAVE_NN_ATTESTATION_DIR = "/dev/attestation"

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseQuote } from '../attest/quote.ts';
@@ -19,19 +19,9 @@ import { isErrorCode } from '../errors.ts';
 import { createPlatform } from './registry.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { Platform } from './types.ts';
+import { imitateDevAttestation } from './testing.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-/** A folder laid out like Gramine's /dev/attestation, serving `quote`. */
-export function imitateDevAttestation(quote: Uint8Array, type = 'dcap'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'enn-dev-attestation-'));
-  writeFileSync(join(dir, 'attestation_type'), type + '\n');
-  writeFileSync(join(dir, 'user_report_data'), new Uint8Array(64));
-  writeFileSync(join(dir, 'quote'), quote);
-  mkdirSync(join(dir, 'keys'));
-  writeFileSync(join(dir, 'keys', '_sgx_mrenclave'), randomBytes(16));
-  return dir;
-}
 
 interface Subject {
   name: string;

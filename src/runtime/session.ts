@@ -11,6 +11,7 @@ import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
+import { gramineLauncher, platformForPolicy } from '../gramine/launcher.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
 import type { KeyProvider, KeySource } from './key-provider.ts';
 
@@ -94,7 +95,10 @@ export class Session {
       : options.bundle instanceof Uint8Array ? readBundle(options.bundle) : options.bundle;
     const keys = 'provision' in options.keySource ? options.keySource : insecureDevKeyProvider(options.keySource.providerKey);
     const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head, ORT_SESSION_OPTIONS) : null;
-    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform: options.platform }, options.enclaveProcess);
+    // The platform the bundle's policy names; on gramine-sgx the enclave runs under gramine-sgx.
+    const platform = options.platform ?? platformForPolicy(bundle.header.policy.platforms.map((p) => p.kind));
+    const launcher = options.enclave?.launcher ?? (platform === 'gramine-sgx' ? gramineLauncher() : undefined);
+    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform, launcher }, options.enclaveProcess);
     try {
       await s.#ensureEnclave();
     } catch (e) {
