@@ -3,6 +3,8 @@ import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { runBench } from '../../bench/run.ts';
 import { toTable, writeReport } from '../../bench/report.ts';
+import { readInputs } from '../../runtime/inputs.ts';
+import { GraphView } from '../../onnx/graph.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -41,8 +43,7 @@ const command: Command = {
     if (repeat < 1 || warmup < 0 || batch < 1) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --repeat and --batch must be ≥ 1, --warmup ≥ 0");
     const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
     const model = await loadModel(path);
-    const feeds = undefined; // --input: wired to the runtime's .npy/.json reader below
-    if (values.input) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --input is not supported yet");
+    const feeds = values.input ? readInputs([values.input], new GraphView(model).inputs) : undefined;
     const controller = new AbortController();
     const onSigint = () => {
       io.stderr('\nenclave-nn bench: interrupt received; shutting enclaves down\n');
