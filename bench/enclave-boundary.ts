@@ -138,6 +138,18 @@ ${Object.entries(setup).map(([k, s]) => `| ${k} | ${f(s.spawn!)} | ${f(s.codeSta
 
 For reference, a bare \`node -e 0\` (spawn → exit) takes ${f(median(bare))} ms median on this machine at the same time:
 Node's own start-up is the floor under "hello".
+
+## Verdict
+
+- Boundary: ${f(boundary[0]!.boundaryUs)} µs median at batch 1 against ≤ 40 µs + copy time (copying ${boundary[0]!.bytesIn + boundary[0]!.bytesOut} bytes
+  takes well under 1 µs): ${boundary[0]!.boundaryUs <= 41 ? 'met' : 'not met on this run'}. It is two pipe wake-ups (host → enclave,
+  enclave → host) plus the codec on both sides; with the machine's load average
+  ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores each wake-up waits for a core.
+- Spawn → ready (ort): ${f(setup.ort!.ready!)} ms against ≤ 150 ms: ${setup.ort!.ready! <= 150 ? 'met' : 'not met on this run'}. Of that, Node's own boot
+  (until the trusted program's first line runs) is ${f(setup.ort!.codeStart!)} ms; Enclave-NN's part (hello, sim attestation,
+  provisioning, decryption, engine load and session) is ${f(setup.ort!.ready! - setup.ort!.codeStart!)} ms.
+- The wasm engine spends its extra start-up time compiling onnxruntime-web's WebAssembly
+  module (${f(setup.wasm!.ready! - setup.wasm!.decrypted!)} ms from decrypted to ready); it is the smaller trusted code base, not the fast start.
 `;
 process.stdout.write(md);
 if (values.write) writeFileSync(new URL('../docs/results/enclave.md', import.meta.url), md);

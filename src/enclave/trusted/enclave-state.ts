@@ -287,7 +287,7 @@ export class TrustedEnclave {
       state: this.#state, platform: this.#platform.kind, engine: this.#engine.name, modelId: this.#modelId ?? null,
       licensePresent: this.#license.byteLength > 0, license: this.#lic?.status() ?? null, forwardCount: this.#forwardCount, sampleCount: this.#sampleCount,
       rssSize: mem.rss, heapUsedSize: mem.heapUsed, peakRssSize: this.#peakRss, uptimeMs: Math.round(performance.now() - this.#startedAt),
-      startupMs: this.#milestones,
+      startupMs: this.#milestones, cpuUs: process.cpuUsage(),
     };
   }
 
