@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { zipSync, strToU8 } from 'fflate';
 import h5wasm from 'h5wasm/node';
-import { importModel, importModelBytes, importTfjsArtifacts, supportedLayers } from './index.ts';
+import { converters, importModel, importModelBytes, importTfjsArtifacts, supportedLayers } from './index.ts';
 import { snakeCase } from './sources/keras-zip.ts';
 import { isErrorCode } from '../errors.ts';
 import { GraphView } from '../onnx/graph.ts';
@@ -263,4 +263,11 @@ test('Keras 3 weight keys: snake_case of the class name, as keras.src.utils.nami
   assert.equal(snakeCase('LSTM'), 'lstm');
   assert.equal(snakeCase('PReLU'), 'p_re_lu');
   assert.equal(snakeCase('Dense'), 'dense');
+});
+
+test('Keras aliases share their canonical converter', () => {
+  for (const [alias, canonical] of [['MaxPool1D', 'MaxPooling1D'], ['MaxPool2D', 'MaxPooling2D'], ['AvgPool1D', 'AveragePooling1D'], ['AvgPool2D', 'AveragePooling2D'],
+    ['GlobalAvgPool1D', 'GlobalAveragePooling1D'], ['GlobalAvgPool2D', 'GlobalAveragePooling2D'], ['GlobalMaxPool1D', 'GlobalMaxPooling1D'], ['GlobalMaxPool2D', 'GlobalMaxPooling2D']]) {
+    assert.equal(converters[alias], converters[canonical], alias);
+  }
 });

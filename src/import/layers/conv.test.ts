@@ -130,3 +130,20 @@ test('Conv1D causal padding matches a left-padded valid convolution', async () =
   const want = tf.conv1d(tf.pad(x, [[0, 0], [4, 0], [0, 0]]) as tf.Tensor3D, tf.tensor3d(k, [3, 3, 2]), 1, 'valid', 'NWC', 2);
   assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-4);
 });
+
+test('Conv1DTranspose and Conv3DTranspose match TF.js conv transpose ops', async () => {
+  await tfReady();
+  const x = tf.randomUniform([2, 6, 3], -1, 1, 'float32', 12);
+  const k = rand(3 * 4 * 3, 13);
+  for (const [padding, strides] of [['valid', 2], ['same', 2], ['same', 1]] as const) {
+    const got = await runLayer('Conv1DTranspose', { filters: 4, kernel_size: [3], strides: [strides], padding, use_bias: false }, [6, 3], [{ name: 'kernel', shape: [3, 4, 3], data: k }], x);
+    const outLen = padding === 'same' ? 6 * strides : 6 * strides + Math.max(3 - strides, 0);
+    const want = tf.squeeze(tf.conv2dTranspose(x.expandDims(1) as tf.Tensor4D, tf.tensor4d(k, [1, 3, 4, 3]), [2, 1, outLen, 4], [1, strides], padding), [1]);
+    assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-4, `conv1d transpose ${padding} ${strides}`);
+  }
+  const x3 = tf.randomUniform([1, 3, 4, 3, 2], -1, 1, 'float32', 14);
+  const k3 = rand(2 * 2 * 2 * 3 * 2, 15);
+  const got3 = await runLayer('Conv3DTranspose', { filters: 3, kernel_size: [2, 2, 2], strides: [2, 2, 2], padding: 'same', use_bias: false }, [3, 4, 3, 2], [{ name: 'kernel', shape: [2, 2, 2, 3, 2], data: k3 }], x3);
+  const want3 = tf.conv3dTranspose(x3 as tf.Tensor5D, tf.tensor5d(k3, [2, 2, 2, 3, 2]), [1, 6, 8, 6, 3], 2, 'same');
+  assert.ok(relativeError(got3, { dims: want3.shape, data: want3.dataSync() }) < 1e-4, 'conv3d transpose');
+});

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { expectImportMatches, randomizeWeights } from '../testing.ts';
+import { importTfjsArtifacts } from '../index.ts';
+import { runOnnx } from '../../onnx/ort.ts';
 
 function seq(layers: tf.layers.Layer[], seed = 1): tf.Sequential {
   const m = tf.sequential({ layers });
@@ -53,4 +55,19 @@ test('Embedding: float32 token ids cast inside the graph; ids at the vocabulary 
   await expectImportMatches(m, { inputs: [edges] });
   // Unknown sequence length.
   await expectImportMatches(seq([tf.layers.embedding({ inputDim: 9, outputDim: 3, inputShape: [null] as unknown as number[] }), tf.layers.globalAveragePooling1d({})]), { integerInputs: 9, dynamicDim: 6 });
+});
+
+test('SpatialDropout2D/3D and ActivityRegularization (hand-written configs) are identities', async () => {
+  const layers = [
+    { class_name: 'InputLayer', config: { name: 'x', batch_input_shape: [null, 2, 3, 4, 2], dtype: 'float32' } },
+    { class_name: 'SpatialDropout3D', config: { name: 'sd3', rate: 0.5 } },
+    { class_name: 'Reshape', config: { name: 'r', target_shape: [6, 4, 2] } },
+    { class_name: 'SpatialDropout2D', config: { name: 'sd2', rate: 0.5 } },
+    { class_name: 'ActivityRegularization', config: { name: 'reg', l1: 0.1 } },
+  ];
+  const onnx = importTfjsArtifacts({ modelTopology: { class_name: 'Sequential', config: { name: 's', layers }, keras_version: '2.15.0' } });
+  const data = Float32Array.from({ length: 2 * 48 }, (_, i) => i / 7 - 3);
+  const got = await runOnnx(onnx, { x: { dtype: 'float32', dims: [2, 2, 3, 4, 2], data } });
+  assert.deepEqual(got.reg!.dims, [2, 6, 4, 2]);
+  assert.deepEqual(Array.from(got.reg!.data as Float32Array), Array.from(data));
 });

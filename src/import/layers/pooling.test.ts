@@ -48,3 +48,16 @@ test('Global pooling with keepdims (Keras 2.6+) keeps the reduced axes as 1', as
   const got = await runOnnx(onnx, { [onnx.graph!.input[0]!.name]: { dtype: 'float32', dims: [2, 4, 5, 3], data: x.dataSync() as Float32Array } });
   assert.ok(relativeError(got.gap!, { dims: want.shape, data: want.dataSync() }) < 1e-6);
 });
+
+test('MaxPooling3D / AveragePooling3D (TF.js), GlobalAverage/GlobalMaxPooling3D (vs tf.mean / tf.max)', async () => {
+  await expectImportMatches(seq([tf.layers.maxPooling3d({ inputShape: [4, 5, 6, 2], poolSize: 2 })]));
+  await expectImportMatches(seq([tf.layers.averagePooling3d({ inputShape: [4, 5, 6, 2], poolSize: [2, 2, 3], strides: 1, padding: 'same' })]));
+  await tfReady();
+  const x = tf.randomUniform([2, 3, 4, 5, 2], -1, 1, 'float32', 8);
+  for (const [cls, want] of [['GlobalAveragePooling3D', tf.mean(x, [1, 2, 3])], ['GlobalMaxPooling3D', tf.max(x, [1, 2, 3])]] as const) {
+    const layers = [{ class_name: 'InputLayer', config: { name: 'x', batch_input_shape: [null, 3, 4, 5, 2], dtype: 'float32' } }, { class_name: cls, config: { name: 'l' } }];
+    const onnx = importTfjsArtifacts({ modelTopology: { class_name: 'Sequential', config: { name: 's', layers }, keras_version: '2.15.0' } });
+    const got = await runOnnx(onnx, { x: { dtype: 'float32', dims: x.shape, data: x.dataSync() as Float32Array } });
+    assert.ok(relativeError(got.l!, { dims: want.shape, data: want.dataSync() }) < 1e-6, cls);
+  }
+});

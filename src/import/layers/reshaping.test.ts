@@ -55,3 +55,13 @@ test('UpSampling2D bilinear from Keras uses half-pixel centres (tf.image.resize)
   const want = tf.image.resizeBilinear(x as tf.Tensor4D, [6, 12], false, true);
   assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-5);
 });
+
+test('ZeroPadding3D, Cropping3D, UpSampling3D match TF.js ops', async () => {
+  await tfReady();
+  const x = tf.randomUniform([2, 3, 4, 5, 2], -1, 1, 'float32', 2);
+  const check = (got: TensorData, want: tf.Tensor, what: string) => assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-6, what);
+  check(await runOne('ZeroPadding3D', { padding: [[1, 0], [0, 2], [1, 1]] }, x), tf.pad(x, [[0, 0], [1, 0], [0, 2], [1, 1], [0, 0]]), 'pad3d');
+  check(await runOne('Cropping3D', { cropping: [[1, 0], [1, 2], [0, 1]] }, x), x.slice([0, 1, 1, 0, 0], [2, 2, 1, 4, 2]), 'crop3d');
+  const up = (t: tf.Tensor, axis: number, n: number) => tf.concat(tf.split(t, t.shape[axis]!, axis).flatMap((s) => Array.from({ length: n }, () => s)), axis);
+  check(await runOne('UpSampling3D', { size: [2, 1, 3] }, x), up(up(x, 1, 2), 3, 3), 'upsample3d');
+});
