@@ -19,6 +19,8 @@ export interface BuildOptions {
   quick?: boolean;
   /** seed for weights, dropout and data order @defaultValue 42 */
   seed?: number;
+  /** where progress lines go @defaultValue console.log */
+  log?: (line: string) => void;
 }
 
 /**
@@ -56,18 +58,19 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
  *
  * @param tfjsModelJson path of the saved model.json
  * @param onnxPath target .onnx path
+ * @param log where the note goes @defaultValue console.log
  * @returns whether model.onnx was written
  */
-export async function exportOnnxIfAvailable(tfjsModelJson: string, onnxPath: string): Promise<boolean> {
+export async function exportOnnxIfAvailable(tfjsModelJson: string, onnxPath: string, log: (line: string) => void = console.log): Promise<boolean> {
   const entry = join(repoRoot, 'src', 'import', 'index.ts');
   if (!existsSync(entry)) {
-    console.log(`note: src/import/index.ts does not exist yet; skipped ${onnxPath} (run \`enclave-nn import ${tfjsModelJson} -o ${onnxPath}\` later)`);
+    log(`note: src/import/index.ts does not exist yet; skipped ${onnxPath} (run \`enclave-nn import ${tfjsModelJson} -o ${onnxPath}\` later)`);
     return false;
   }
   try {
     const mod = (await import(pathToFileURL(entry).href)) as { importModel?: (path: string) => unknown };
     if (typeof mod.importModel !== 'function') {
-      console.log(`note: src/import/index.ts exports no importModel(); skipped ${onnxPath}`);
+      log(`note: src/import/index.ts exports no importModel(); skipped ${onnxPath}`);
       return false;
     }
     const result = await mod.importModel(tfjsModelJson);
@@ -80,10 +83,10 @@ export async function exportOnnxIfAvailable(tfjsModelJson: string, onnxPath: str
     const tmp = `${onnxPath}.tmp-${process.pid}`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, onnxPath);
-    console.log(`wrote ${onnxPath} (${bytes.byteLength} bytes)`);
+    log(`wrote ${onnxPath} (${bytes.byteLength} bytes)`);
     return true;
   } catch (e) {
-    console.log(`note: importing ${tfjsModelJson} to ONNX failed, skipped ${onnxPath}: ${(e as Error).message}`);
+    log(`note: importing ${tfjsModelJson} to ONNX failed, skipped ${onnxPath}: ${(e as Error).message}`);
     return false;
   }
 }

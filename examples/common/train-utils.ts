@@ -34,8 +34,9 @@ export function accuracy(model: tf.LayersModel, x: tf.Tensor, labels: ArrayLike<
  *
  * @param label prefix of each line
  * @param every print every N batches @defaultValue 50
+ * @param log where lines go @defaultValue console.log
  */
-export function progressCallbacks(label: string, every = 50): tf.CustomCallbackArgs {
+export function progressCallbacks(label: string, every = 50, log: (line: string) => void = console.log): tf.CustomCallbackArgs {
   let t0 = performance.now();
   let epoch = 0;
   return {
@@ -43,11 +44,11 @@ export function progressCallbacks(label: string, every = 50): tf.CustomCallbackA
     onBatchEnd: async (b, logs) => {
       if ((b + 1) % every === 0) {
         const acc = logs?.acc ?? logs?.accuracy;
-        console.log(`${label} epoch ${epoch + 1} batch ${b + 1}: loss ${logs?.loss?.toFixed(4)}${acc !== undefined ? ` acc ${acc.toFixed(4)}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        log(`${label} epoch ${epoch + 1} batch ${b + 1}: loss ${logs?.loss?.toFixed(4)}${acc !== undefined ? ` acc ${acc.toFixed(4)}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       }
     },
     onEpochEnd: async (e, logs) => {
-      console.log(`${label} epoch ${e + 1} done in ${((performance.now() - t0) / 1000).toFixed(1)} s: loss ${logs?.loss?.toFixed(4)}`);
+      log(`${label} epoch ${e + 1} done in ${((performance.now() - t0) / 1000).toFixed(1)} s: loss ${logs?.loss?.toFixed(4)}`);
     },
   };
 }
