@@ -15,6 +15,15 @@ import { TrustedEnclave, badFrameResponse } from './trusted/enclave-state.ts';
 
 console.log = console.info = console.debug = console.warn = console.error;
 
+// A crash must not print an engine's error text (it may name tail nodes) to the host's stderr:
+// say only the error's class, then die (the host reports ENCLAVE_DIED and restarts).
+const die = (e: unknown) => {
+  process.stderr.write(`enclave-nn enclave: internal error (${e instanceof Error ? e.name : typeof e}); exiting\n`);
+  process.exit(70);
+};
+process.on('uncaughtException', die);
+process.on('unhandledRejection', die);
+
 const { values } = parseArgs({ options: { platform: { type: 'string', default: 'sim' }, engine: { type: 'string', default: 'ort' } }, strict: true });
 const enclave = new TrustedEnclave({
   platform: createPlatform(values.platform!, { programPath: fileURLToPath(import.meta.url) }),
