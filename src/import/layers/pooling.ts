@@ -41,26 +41,35 @@ function globalN(n: number, op: 'ReduceMean' | 'ReduceMax'): LayerConverter {
   };
 }
 
-/** Pooling layers (and their Keras aliases). */
+const maxPool1D = poolN(1, 'MaxPool');
+const maxPool2D = poolN(2, 'MaxPool');
+const avgPool1D = poolN(1, 'AveragePool');
+const avgPool2D = poolN(2, 'AveragePool');
+const globalAvg1D = globalN(1, 'ReduceMean');
+const globalAvg2D = globalN(2, 'ReduceMean');
+const globalMax1D = globalN(1, 'ReduceMax');
+const globalMax2D = globalN(2, 'ReduceMax');
+
+/** Pooling layers (and their Keras aliases, which share the converter). */
 export const poolingConverters: Record<string, LayerConverter> = {
-  MaxPooling1D: poolN(1, 'MaxPool'),
-  MaxPooling2D: poolN(2, 'MaxPool'),
+  MaxPooling1D: maxPool1D,
+  MaxPooling2D: maxPool2D,
   MaxPooling3D: poolN(3, 'MaxPool'),
-  MaxPool1D: poolN(1, 'MaxPool'),
-  MaxPool2D: poolN(2, 'MaxPool'),
-  AveragePooling1D: poolN(1, 'AveragePool'),
-  AveragePooling2D: poolN(2, 'AveragePool'),
+  MaxPool1D: maxPool1D,
+  MaxPool2D: maxPool2D,
+  AveragePooling1D: avgPool1D,
+  AveragePooling2D: avgPool2D,
   AveragePooling3D: poolN(3, 'AveragePool'),
-  AvgPool1D: poolN(1, 'AveragePool'),
-  AvgPool2D: poolN(2, 'AveragePool'),
-  GlobalAveragePooling1D: globalN(1, 'ReduceMean'),
-  GlobalAveragePooling2D: globalN(2, 'ReduceMean'),
+  AvgPool1D: avgPool1D,
+  AvgPool2D: avgPool2D,
+  GlobalAveragePooling1D: globalAvg1D,
+  GlobalAveragePooling2D: globalAvg2D,
   GlobalAveragePooling3D: globalN(3, 'ReduceMean'),
-  GlobalAvgPool1D: globalN(1, 'ReduceMean'),
-  GlobalAvgPool2D: globalN(2, 'ReduceMean'),
-  GlobalMaxPooling1D: globalN(1, 'ReduceMax'),
-  GlobalMaxPooling2D: globalN(2, 'ReduceMax'),
+  GlobalAvgPool1D: globalAvg1D,
+  GlobalAvgPool2D: globalAvg2D,
+  GlobalMaxPooling1D: globalMax1D,
+  GlobalMaxPooling2D: globalMax2D,
   GlobalMaxPooling3D: globalN(3, 'ReduceMax'),
-  GlobalMaxPool1D: globalN(1, 'ReduceMax'),
-  GlobalMaxPool2D: globalN(2, 'ReduceMax'),
+  GlobalMaxPool1D: globalMax1D,
+  GlobalMaxPool2D: globalMax2D,
 };
