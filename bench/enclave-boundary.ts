@@ -105,6 +105,25 @@ try {
   await e.close();
 }
 
+/** The floor: the same bytes echoed between two bare Node processes over pipes (µs, median). */
+async function rawEcho(size: number): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', 'process.stdin.on("data", (d) => process.stdout.write(d))'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const msg = Buffer.alloc(size, 1);
+  let got = 0;
+  let done: () => void = () => undefined;
+  child.stdout.on('data', (d: Buffer) => { got += d.length; if (got >= size) { got = 0; done(); } });
+  const t: number[] = [];
+  for (let i = 0; i < FORWARDS + 300; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((r) => { done = r; child.stdin.write(msg); });
+    if (i >= 300) t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  child.kill();
+  return median(t);
+}
+const echo = await rawEcho(boundary[0]!.bytesIn + 40);
+
 const f = (x: number, d = 1) => x.toFixed(d);
 const env = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end`;
 const md = `# Enclave boundary and setup (sim platform)
@@ -144,7 +163,9 @@ Node's own start-up is the floor under "hello".
 - Boundary: ${f(boundary[0]!.boundaryUs)} µs median at batch 1 against ≤ 40 µs + copy time (copying ${boundary[0]!.bytesIn + boundary[0]!.bytesOut} bytes
   takes well under 1 µs): ${boundary[0]!.boundaryUs <= 41 ? 'met' : 'not met on this run'}. It is two pipe wake-ups (host → enclave,
   enclave → host) plus the codec on both sides; with the machine's load average
-  ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores each wake-up waits for a core.
+  ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores each wake-up waits for a core. The floor, the same bytes echoed
+  between two bare Node processes over pipes at the same time, is ${f(echo)} µs round trip; the
+  protocol (framing, codec, checks, request ids, timers) adds ${f(boundary[0]!.boundaryUs - echo)} µs over it.
 - Spawn → ready (ort): ${f(setup.ort!.ready!)} ms against ≤ 150 ms: ${setup.ort!.ready! <= 150 ? 'met' : 'not met on this run'}. Of that, Node's own boot
   (until the trusted program's first line runs) is ${f(setup.ort!.codeStart!)} ms; Enclave-NN's part (hello, sim attestation,
   provisioning, decryption, engine load and session) is ${f(setup.ort!.ready! - setup.ort!.codeStart!)} ms.
