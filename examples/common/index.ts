@@ -10,4 +10,4 @@ export { loadTfjsModel, saveTfjsModel, WEIGHTS_FILE } from './save-tfjs.ts';
 export { SeparableConv1D, type SeparableConv1DArgs } from './separable-conv1d.ts';
 export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, type BuildOptions } from './build-cli.ts';
 export { datasetDir } from './datasets.ts';
-export { accuracy, progressCallbacks } from './train-utils.ts';
+export { accuracy, cpuSeconds, progressCallbacks } from './train-utils.ts';

@@ -52,3 +52,12 @@ export function progressCallbacks(label: string, every = 50, log: (line: string)
     },
   };
 }
+
+/**
+ * CPU seconds (user + system) this process has used so far: the honest cost of a build on a
+ * shared machine, where wall time depends on the neighbours.
+ */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initTfWasm, seededPermutation, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
+import { cpuSeconds } from '../common/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
 import { datasetDir } from '../common/datasets.ts';
 import { densify, fitTfidf, transformTfidf, type SparseRow } from './tfidf.ts';
@@ -113,7 +114,7 @@ export async function buildImdbModel(opts: BuildOptions): Promise<{ testAccuracy
   renameSync(`${vpath}.tmp-${process.pid}`, vpath);
   await exportOnnxIfAvailable(modelJsonPath, join(opts.out, 'model.onnx'));
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`imdb: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.length} reviews; saved ${modelJsonPath} and ${vpath}; ${seconds.toFixed(1)} s`);
+  console.log(`imdb: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.length} reviews; saved ${modelJsonPath} and ${vpath}; ${seconds.toFixed(1)} s wall, ${cpuSeconds().toFixed(1)} s CPU`);
   return { testAccuracy, modelJsonPath, seconds };
 }
 

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
-import { accuracy, progressCallbacks } from '../common/train-utils.ts';
+import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
 import { loadMnist } from './data.ts';
 
 /** What a build produced. */
@@ -87,7 +87,7 @@ export async function buildMnistModel(opts: BuildOptions): Promise<BuildResult> 
   const onnxPath = join(opts.out, 'model.onnx');
   const wrote = await exportOnnxIfAvailable(modelJsonPath, onnxPath, log);
   const seconds = (performance.now() - t0) / 1000;
-  log(`mnist: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.count} images; saved ${modelJsonPath}; ${seconds.toFixed(1)} s`);
+  log(`mnist: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.count} images; saved ${modelJsonPath}; ${seconds.toFixed(1)} s wall, ${cpuSeconds().toFixed(1)} s CPU`);
   return { testAccuracy, modelJsonPath, onnxPath: wrote ? onnxPath : undefined, seconds };
 }
 

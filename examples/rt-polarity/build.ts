@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
-import { accuracy, progressCallbacks } from '../common/train-utils.ts';
+import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
 import { SeparableConv1D } from '../common/separable-conv1d.ts';
 import { loadRtPolarity } from './data.ts';
 
@@ -83,7 +83,7 @@ export async function buildRtModel(opts: BuildOptions): Promise<{ testAccuracy: 
   renameSync(`${tpath}.tmp-${process.pid}`, tpath);
   await exportOnnxIfAvailable(modelJsonPath, join(opts.out, 'model.onnx'));
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`rt-polarity: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${data.test.count} sentences; saved ${modelJsonPath}; ${seconds.toFixed(1)} s`);
+  console.log(`rt-polarity: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${data.test.count} sentences; saved ${modelJsonPath}; ${seconds.toFixed(1)} s wall, ${cpuSeconds().toFixed(1)} s CPU`);
   return { testAccuracy, modelJsonPath, seconds };
 }
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initTfWasm } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
+import { cpuSeconds } from '../common/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
 
 /** VGG16's blocks: [block number, conv layers, filters]. */
@@ -71,7 +72,7 @@ export async function buildVgg16GapModel(opts: BuildOptions): Promise<{ modelJso
   const { modelJsonPath, weightsSize } = await saveTfjsModel(model, join(opts.out, 'tfjs'));
   await exportOnnxIfAvailable(modelJsonPath, join(opts.out, 'model.onnx'));
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`vgg16-gap: ${model.countParams()} parameters (${(weightsSize / 1e6).toFixed(1)} MB); one 224×224 forward pass on TF.js wasm ${forwardMs.toFixed(0)} ms (top class ${top}); saved ${modelJsonPath}; ${seconds.toFixed(1)} s`);
+  console.log(`vgg16-gap: ${model.countParams()} parameters (${(weightsSize / 1e6).toFixed(1)} MB); one 224×224 forward pass on TF.js wasm ${forwardMs.toFixed(0)} ms (top class ${top}); saved ${modelJsonPath}; ${seconds.toFixed(1)} s wall, ${cpuSeconds().toFixed(1)} s CPU`);
   return { modelJsonPath, forwardMs, seconds };
 }
 
