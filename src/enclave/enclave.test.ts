@@ -239,3 +239,13 @@ test('unknown platform or engine names are refused before spawning, listing the 
     await e.close();
   }
 });
+
+test('a hung enclave times out with ENCLAVE_TIMEOUT and is stopped', async () => {
+  const e = await EnclaveProcess.start({ ...quiet, timeoutMs: 400 });
+  e.kill('SIGSTOP');
+  await assert.rejects(e.status(), (err) => isErrorCode(err, 'ENCLAVE_TIMEOUT'));
+  const { signal } = await e.exited();
+  assert.equal(signal, 'SIGKILL');
+  assert.equal(e.alive, false);
+  await assert.rejects(e.status(), (err) => isErrorCode(err, 'ENCLAVE_DIED'));
+});
