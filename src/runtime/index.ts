@@ -26,3 +26,5 @@ export { Session, checkFeeds, type SessionOptions, type StartupTimings, type Run
 export type { KeyProvider, KeySource, InsecureDevKeySource } from './key-provider.ts';
 export { insecureDevKeyProvider, DEV_KEY_WARNING } from './insecure-dev-key.ts';
 export type { EnclaveHandle } from '../enclave/host.ts';
+export { readNpy, writeNpy } from './npy.ts';
+export { readInputs, describeOutputs } from './inputs.ts';
