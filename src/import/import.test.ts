@@ -271,3 +271,21 @@ test('Keras aliases share their canonical converter', () => {
     assert.equal(converters[alias], converters[canonical], alias);
   }
 });
+
+test('a layer called twice (shared weights, siamese) converts each call; outputs stay Keras names', async () => {
+  await tfReady();
+  const a = tf.input({ shape: [5], name: 'left' });
+  const b = tf.input({ shape: [5], name: 'right' });
+  const shared = tf.layers.dense({ units: 4, activation: 'tanh', name: 'shared' });
+  const ea = shared.apply(a) as tf.SymbolicTensor;
+  const eb = shared.apply(b) as tf.SymbolicTensor;
+  const d = tf.layers.dot({ axes: 1, normalize: true, name: 'cosine' }).apply([ea, eb]) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: [a, b], outputs: [d, eb] });
+  randomizeWeights(m, 4);
+  const { onnx } = await expectImportMatches(m);
+  assert.deepEqual(onnx.graph!.output.map((o) => o.name), ['cosine', 'shared']);
+  const names = groupLayers(new GraphView(onnx)).layers.map((l) => l.name);
+  // The two calls are emitted back to back, so split sees one layer 'shared' holding both.
+  assert.deepEqual(names, ['shared', 'cosine']);
+  assert.equal(onnx.graph!.node.filter((n) => n.opType === 'Gemm').length, 2);
+});
