@@ -200,6 +200,8 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
           ...(p.skipped ? { skipped: p.skipped } : {}),
         };
       });
+      const pc = (v: number) => `${(v * 100).toFixed(1)}%`;
+      log(`k=${k}: victim ${pc(victimAccuracy)}; ${rows.map((x) => `${x.attacker} Q=${x.queries} ${x.skipped ? 'skipped' : `${pc(x.substituteAccuracy)} (fidelity ${pc(x.fidelity)})`}`).join(', ')}`);
       splits.push({
         k, firstPrivateLayer: cut.firstPrivateLayer, cut: split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`),
         victimAccuracy, rows, stolenAccuracy: stolenAt(rows, qMax), ...costFields,

@@ -52,10 +52,10 @@ export function permutation(n: number, rand: () => number): Int32Array {
   return p;
 }
 
-/** Epochs for a budget: clamp(ceil(passes / Q), 1, 200); 0 without data. */
+/** Epochs for a budget: clamp(ceil(passes / Q), 1, 100); 0 without data. */
 export function epochsFor(queries: number, passes: number): number {
   if (queries === 0) return 0;
-  return Math.min(200, Math.max(1, Math.ceil(passes / queries)));
+  return Math.min(100, Math.max(1, Math.ceil(passes / queries)));
 }
 
 /** Options of {@link trainSubstitute}. */

@@ -63,7 +63,7 @@ export interface AttackOptions {
   predictOn: Record<string, TensorData>;
   /** Seed of weights and data order. @defaultValue 1 */
   seed?: number;
-  /** Training budget in sample passes: epochs = clamp(ceil(passes / Q), 1, 200). @defaultValue 10000 */
+  /** Training budget in sample passes: epochs = clamp(ceil(passes / Q), 1, 100). @defaultValue 10000 */
   trainPasses?: number;
   /** Rows per query and per head run. @defaultValue 256 */
   queryBatch?: number;

@@ -12,7 +12,6 @@ import { GraphView } from '../../onnx/graph.ts';
 import type { TensorData } from '../../onnx/ort.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
-import { parseSplits } from './bench.ts';
 
 const usage = `usage: enclave-nn attack <model> --data X.npy --test DIR|X.npy [--labels Y.npy]
                    [--queries 50,500,5000] [--splits all|K,K,…] [--mode label|prob]
@@ -101,7 +100,11 @@ const command: Command = {
     const seed = intOption('attack', '--seed', values.seed, 1);
     if (benchRepeat < 1 || trainPasses < 1) throw new EnclaveNnError('USAGE', "Cannot run 'attack': --bench-repeat and --train-passes must be ≥ 1");
     const out = resolve(values.out ?? `out/attack/${basename(path).replace(/\.[^.]+$/, '')}`);
-    const splits = parseSplits(values.splits);
+    let splits: number[] | undefined;
+    if (values.splits !== undefined && values.splits !== 'all') {
+      splits = values.splits.split(',').map((x) => Number(x.trim()));
+      if (splits.some((k) => !Number.isInteger(k) || k < 0)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --splits must be 'all' or integers like 1,2,3, got '${values.splits}'`);
+    }
 
     const model = await loadModel(path);
     const view = new GraphView(model);
