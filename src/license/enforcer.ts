@@ -5,6 +5,7 @@
  * no network) so it stays in the small trusted code base.
  */
 import { concatBytes, ed25519PublicKeyOf, zeroize } from '../crypto/index.ts';
+import { ed25519Signer, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { decodeLicensePackage, enclaveIdOf } from './provision.ts';
@@ -48,12 +49,14 @@ export class LicenseEnforcer {
   readonly license: License;
   readonly enclaveId: string;
   private readonly seed: Uint8Array;
+  private readonly sign: Ed25519Signer;
   private readonly providerKey: Uint8Array;
   private c: Counters;
 
   private constructor(license: License, seed: Uint8Array, providerKey: Uint8Array, c: Counters) {
     this.license = license;
     this.seed = seed;
+    this.sign = ed25519Signer(seed);
     this.providerKey = providerKey;
     this.enclaveId = enclaveIdOf(seed);
     this.c = c;
@@ -120,7 +123,7 @@ export class LicenseEnforcer {
   /** Signs a usage report with the next sequence number (§5.2). */
   usageReport(now: number): string {
     this.c.seq += 1;
-    return signUsageReport({ licenseId: this.license.licenseId, enclaveId: this.enclaveId, seq: this.c.seq, used: this.c.used, allowance: this.c.allowance, at: Math.max(0, Math.floor(now)) }, this.seed).token;
+    return signUsageReport({ licenseId: this.license.licenseId, enclaveId: this.enclaveId, seq: this.c.seq, used: this.c.used, allowance: this.c.allowance, at: Math.max(0, Math.floor(now)) }, this.sign).token;
   }
 
   /**

@@ -5,6 +5,7 @@
  * reason before the caller sees it.
  */
 import { randomBytes, zeroize } from '../crypto/index.ts';
+import { ed25519Signer, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { verifyQuote } from '../attest/verify.ts';
 import { reportDataFor } from '../attest/report-data.ts';
 import type { PinnedRoot } from '../attest/types.ts';
@@ -108,7 +109,7 @@ export class LicenseService {
   private readonly roots: readonly PinnedRoot[];
   private readonly now: () => number;
   private readonly nonceTtl: number;
-  private readonly signers = new Map<string, Uint8Array>();
+  private readonly signers = new Map<string, Ed25519Signer>();
 
   constructor(o: LicenseServiceOptions) {
     this.store = o.store;
@@ -119,9 +120,9 @@ export class LicenseService {
   }
 
   /** Runs one decision and audits its outcome (ok, or refused with the error's code and message). */
-  async decide<T>(actor: string, action: string, subject: string, fn: () => Promise<{ value: T; reason: string }>): Promise<T> {
+  async decide<T>(actor: string, action: string, subject: string, fn: () => Promise<{ value: T; reason: string; audited?: boolean }>): Promise<T> {
     const entry = (outcome: AuditEntry['outcome'], code: string, reason: string): AuditEntry => ({ at: this.now(), actor, action, subject, outcome, code, reason });
-    let r: { value: T; reason: string };
+    let r: { value: T; reason: string; audited?: boolean };
     try {
       r = await fn();
     } catch (e) {
@@ -130,7 +131,7 @@ export class LicenseService {
       await this.store.audit(entry('refused', code, reason)).catch(() => {});
       throw e;
     }
-    await this.store.audit(entry('ok', 'OK', r.reason));
+    if (!r.audited) await this.store.audit(entry('ok', 'OK', r.reason));
     return r.value;
   }
 
@@ -244,9 +245,13 @@ export class LicenseService {
   private async usableLicense(licenseId: string): Promise<LicenseRecord> {
     const lic = await this.store.getLicense(licenseId);
     if (!lic) throw new EnclaveNnError('LICENSE_UNKNOWN', `Cannot use license ${licenseId}: it does not exist`);
-    if (lic.revokedAt !== null) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot use license ${licenseId}: it was revoked (${lic.revokedReason ?? 'no reason given'})`);
-    checkWindow({ licenseId, notBefore: lic.notBefore, notAfter: lic.notAfter }, this.now());
+    this.checkUsable(lic);
     return lic;
+  }
+
+  private checkUsable(lic: LicenseRecord): void {
+    if (lic.revokedAt !== null) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot use license ${lic.id}: it was revoked (${lic.revokedReason ?? 'no reason given'})`);
+    checkWindow({ licenseId: lic.id, notBefore: lic.notBefore, notAfter: lic.notAfter }, this.now());
   }
 
   /**
@@ -261,39 +266,42 @@ export class LicenseService {
     try { subject = peekUsageReport(token).licenseId; } catch { /* audited below as malformed */ }
     return this.decide('enclave', 'usage', subject, async () => {
       const peek = peekUsageReport(token);
-      const enc = await this.store.getEnclave(peek.enclaveId);
-      if (!enc) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+      const found = await this.store.getEnclaveWithLicense(peek.enclaveId);
+      if (!found) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+      const enc = found.enclave;
       // The report key reached only the attested enclave (§5.1): a valid signature means the
       // enclave made this report; any modified byte fails here.
       const r = openUsageReport(token, new Uint8Array(Buffer.from(enc.id, 'hex')));
       if (r.licenseId !== enc.licenseId) throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${enc.licenseId}`);
       if (r.allowance > enc.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${enc.allowance} ever granted`);
       let refusal: EnclaveNnError | undefined;
-      let lic: LicenseRecord | undefined;
-      try { lic = await this.usableLicense(r.licenseId); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
+      const lic: LicenseRecord = found.license;
+      try { this.checkUsable(lic); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
       const res = await this.store.checkIn({ enclaveId: enc.id, seq: r.seq, used: r.used, now: this.now(), grant: refusal === undefined });
+      if (res.revoked) refusal = new EnclaveNnError('LICENSE_REVOKED', `Cannot use license ${r.licenseId}: it was revoked`);
       // A revoked or expired license: the usage is recorded, no credits are granted.
-      if (refusal || !lic) throw new EnclaveNnError(refusal?.code ?? 'LICENSE_UNKNOWN', `${refusal?.message ?? 'Cannot use license'}; usage recorded (${r.used} samples), no top-up`);
+      if (refusal) throw new EnclaveNnError(refusal.code, `${refusal.message}; usage recorded (${r.used} samples), no top-up`);
       const g = signGrant({ licenseId: r.licenseId, enclaveId: enc.id, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(lic.modelId));
-      return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: `report ${r.seq}: ${r.used} used, ${res.granted} credits granted${res.granted === 0 ? ' (none left on the license)' : ''}, allowance ${res.allowance}` };
+      // The check-in wrote its own audit entry in its transaction (store.checkIn).
+      return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });
   }
 
   /**
-   * The provider signing seed of a model, decrypted once and kept in this process's memory
+   * The provider signing key of a model, decrypted once and kept in this process's memory
    * (grants are signed on every top-up; the database copy stays encrypted).
    */
-  private async signingSeed(modelId: string): Promise<Uint8Array> {
-    let seed = this.signers.get(modelId);
-    if (!seed) {
+  private async signingSeed(modelId: string): Promise<Ed25519Signer> {
+    let signer = this.signers.get(modelId);
+    if (!signer) {
       const model = await this.store.getModel(modelId);
       if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot sign for model ${modelId}: it is not registered`);
       const s = openModelSecrets(this.masterKey, model.id, model.secrets);
-      zeroize(s.modelKey);
-      seed = s.signingSeed;
-      this.signers.set(modelId, seed);
+      signer = ed25519Signer(s.signingSeed);
+      zeroize(s.modelKey, s.signingSeed);
+      this.signers.set(modelId, signer);
     }
-    return seed;
+    return signer;
   }
 
   // ── admin ─────────────────────────────────────────────────────────────────────────────────

@@ -4,7 +4,8 @@
  * Licenses, grants and usage reports are all signed objects; each has its own label so that a
  * signature made for one can never be replayed as another (domain separation).
  */
-import { ed25519Sign, ed25519Verify, concatBytes } from '../crypto/index.ts';
+import { ed25519Sign, concatBytes } from '../crypto/index.ts';
+import { ed25519Verifier, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 
@@ -44,16 +45,17 @@ export function signedMessage(label: string, body: Uint8Array): Uint8Array {
 }
 
 /**
- * Signs `value` (canonical JSON) under `label` with a 32-byte Ed25519 seed.
+ * Signs `value` (canonical JSON) under `label` with a 32-byte Ed25519 seed or a cached signer.
  *
  * @example
  * ```ts
  * const token = signObject(LABEL_GRANT, { type: 'enclave-nn-grant', … }, providerSeed); // "eyJ….Zm9v…"
  * ```
  */
-export function signObject(label: string, value: Record<string, unknown>, seed: Uint8Array): string {
+export function signObject(label: string, value: Record<string, unknown>, key: Uint8Array | Ed25519Signer): string {
   const body = utf8.encode(canonicalJson(value));
-  return `${b64u(body)}.${b64u(ed25519Sign(seed, signedMessage(label, body)))}`;
+  const msg = signedMessage(label, body);
+  return `${b64u(body)}.${b64u(typeof key === 'function' ? key(msg) : ed25519Sign(key, msg))}`;
 }
 
 /**
@@ -63,10 +65,24 @@ export function signObject(label: string, value: Record<string, unknown>, seed: 
  */
 export function openSigned(token: string, label: string, publicKey: Uint8Array, what: string, code: string): SignedObject {
   const o = decodeSigned(token, what, code);
-  if (!ed25519Verify(publicKey, signedMessage(label, o.body), o.signature)) {
+  if (!verifierFor(publicKey)(signedMessage(label, o.body), o.signature)) {
     throw new EnclaveNnError(code, `Cannot accept ${what}: its signature does not verify`);
   }
   return o;
+}
+
+// Imported public keys, by hex: a server verifies the same enclaves' and providers' keys over
+// and over. Bounded: cleared when full (a cache, not a registry).
+const verifiers = new Map<string, (m: Uint8Array, s: Uint8Array) => boolean>();
+function verifierFor(publicKey: Uint8Array): (m: Uint8Array, s: Uint8Array) => boolean {
+  const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  let v = verifiers.get(k);
+  if (!v) {
+    if (verifiers.size >= 4096) verifiers.clear();
+    v = ed25519Verifier(publicKey);
+    verifiers.set(k, v);
+  }
+  return v;
 }
 
 /** Decodes a signed object without verifying it (to find which key should verify it). */

@@ -135,7 +135,7 @@ export class LicenseStore {
       const have = num(rows[0]!.v);
       if (have > MIGRATIONS.length) throw new EnclaveNnError('STORE_SCHEMA', `Cannot open license database: its schema version ${have} is newer than this server's ${MIGRATIONS.length}`, { exitCode: 1 });
       for (let v = have; v < MIGRATIONS.length; v++) {
-        for (const stmt of MIGRATIONS[v]!.split(';').map((s) => s.trim()).filter((s) => s.replace(/--[^\n]*/g, '').trim())) await tx.query(stmt);
+        for (const stmt of MIGRATIONS[v]!) await tx.query(stmt);
         await tx.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [v + 1, Math.floor(Date.now() / 1000)]);
       }
     });
@@ -280,31 +280,34 @@ export class LicenseStore {
     return r ? enclaveRow(r) : undefined;
   }
 
+  /** An enclave and its license in one round trip (the top-up path), or undefined. */
+  async getEnclaveWithLicense(id: string): Promise<{ enclave: EnclaveRecord; license: LicenseRecord } | undefined> {
+    const [r] = await this.db.query(
+      `SELECT row_to_json(e.*)::text AS e, row_to_json(l.*)::text AS l FROM enclaves e JOIN licenses l ON l.id = e.license_id WHERE e.id = $1`, [id]);
+    if (!r) return undefined;
+    const e = JSON.parse(r.e as string) as Record<string, unknown>;
+    e.key_pub = Buffer.from((e.key_pub as string).replace(/^\\x/, ''), 'hex');
+    return { enclave: enclaveRow(e), license: licenseRow(JSON.parse(r.l as string) as Record<string, unknown>) };
+  }
+
   /**
-   * Records a verified usage report and tops the enclave up (§5.3), atomically:
+   * Records a verified usage report and tops the enclave up (§5.3), atomically, with its audit
+   * entry when it succeeds:
    * locks the enclave row, refuses a sequence number that does not increase
    * (`USAGE_ROLLBACK`) or counters that go backwards or beyond the allowance
    * (`USAGE_INCONSISTENT`), records the usage, then — if `grant` — takes credits from the
    * license. Resolves to the grant (0 credits when none are left or `grant` is false).
    */
-  async checkIn(r: { enclaveId: string; seq: number; used: number; now: number; grant: boolean }): Promise<CreditResult & { licenseId: string }> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT * FROM enclaves WHERE id = $1 FOR UPDATE', [r.enclaveId]);
-      if (!row) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
-      const e = enclaveRow(row);
-      if (r.seq <= e.lastSeq) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${e.lastSeq} (replay or rollback of sealed state)`);
-      if (r.used < e.used) throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${e.used} (rollback of sealed state)`);
-      if (r.used > e.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${e.allowance} credits ever granted`);
-      const granted = r.grant ? await this.take(tx, e.licenseId, e.allowance - r.used) : 0;
-      const allowance = e.allowance + granted;
-      // One round trip for the three writes: the usage row, the enclave's counters, the ledger row.
-      await tx.query(
-        `WITH u AS (INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES ($1,$2,$3,$4,$5,$6)),
-              e AS (UPDATE enclaves SET used = $4, last_seq = $2, allowance = $7, last_checkin = $6 WHERE id = $1)
-         INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($3,$1,$2,$8,$7,$6)`,
-        [e.id, r.seq, e.licenseId, r.used, r.used - e.used, r.now, allowance, granted]);
-      return { granted, allowance, licenseId: e.licenseId };
-    });
+  async checkIn(r: { enclaveId: string; seq: number; used: number; now: number; grant: boolean }): Promise<CreditResult & { licenseId: string; revoked: boolean }> {
+    // One statement (enn_check_in, migration 2): the locks live only while it runs.
+    const [row] = await this.db.query('SELECT * FROM enn_check_in($1, $2, $3, $4, $5, $6)', [r.enclaveId, r.seq, r.used, r.now, r.grant, 'enclave']);
+    const code = row!.code as string;
+    const last = num(row!.last_value);
+    if (code === 'UNKNOWN') throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+    if (code === 'SEQ') throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${last} (replay or rollback of sealed state)`);
+    if (code === 'USED_DOWN') throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${last} (rollback of sealed state)`);
+    if (code === 'USED_OVER') throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${last} credits ever granted`);
+    return { granted: num(row!.granted), allowance: num(row!.allowance), licenseId: row!.license_id as string, revoked: code === 'REVOKED' };
   }
 
   /** Usage per customer and model: credits bought, granted to enclaves, reported used. */

@@ -3,6 +3,7 @@
  * (docs/license-protocol.md §3–§5). Pure functions: used by the server, the CLI and the
  * enclave-side enforcer alike.
  */
+import type { Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { decodeSigned, openSigned, signObject, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT } from './signed.ts';
 import type { Grant, License, LicenseTerms, UsageReport } from './types.ts';
@@ -58,7 +59,7 @@ function checkTerms(t: LicenseTerms): LicenseTerms {
  *   credits: 100, offline: { maxInferences: 100, maxSeconds: 86400 } }, providerKey.signingKey);
  * ```
  */
-export function signLicense(terms: LicenseTerms, seed: Uint8Array): License {
+export function signLicense(terms: LicenseTerms, seed: Uint8Array | Ed25519Signer): License {
   const t = checkTerms(terms);
   const token = signObject(LABEL_LICENSE, {
     type: TYPE_LICENSE, version: 1,
@@ -135,7 +136,7 @@ export function peekLicenseId(token: string): string | undefined {
 }
 
 /** Signs a grant (§5) with the provider's seed. */
-export function signGrant(g: Omit<Grant, 'token'>, seed: Uint8Array): Grant {
+export function signGrant(g: Omit<Grant, 'token'>, seed: Uint8Array | Ed25519Signer): Grant {
   checkId(g.licenseId, 'licenseId');
   if (!HEX32_RE.test(g.enclaveId)) throw new TypeError('enclaveId must be 32 bytes of lowercase hex');
   int(g.seq, 'seq'); int(g.allowance, 'allowance'); int(g.issuedAt, 'issuedAt');
@@ -161,7 +162,7 @@ export function openGrant(token: string, providerKey: Uint8Array): Grant {
 }
 
 /** Signs a usage report (§5) with the enclave's report key seed. */
-export function signUsageReport(r: Omit<UsageReport, 'token'>, seed: Uint8Array): UsageReport {
+export function signUsageReport(r: Omit<UsageReport, 'token'>, seed: Uint8Array | Ed25519Signer): UsageReport {
   const token = signObject(LABEL_USAGE_REPORT, {
     type: TYPE_USAGE, version: 1, licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, used: r.used, allowance: r.allowance, at: r.at,
   }, seed);
