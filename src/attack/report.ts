@@ -131,7 +131,7 @@ ${Object.entries(svgs).map(([k, v]) => `<figure id="${k}">${v}</figure>`).join('
 
 /**
  * Writes the bench report extended with the attack section and files (attack.json, attack.csv,
- * protection-vs-cost.svg/png, cost-per-split.svg/png) into `outDir`, atomically.
+ * attack.md, protection-vs-cost.svg/png, cost-per-split.svg/png) into `outDir`, atomically.
  * Returns the path of report.html.
  */
 export async function writeAttackReport(r: ProtectionReport, bench: BenchReport, outDir: string): Promise<string> {
@@ -139,6 +139,7 @@ export async function writeAttackReport(r: ProtectionReport, bench: BenchReport,
   const files: Record<string, string | Uint8Array> = {
     'attack.json': JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
     'attack.csv': attackCsv(r),
+    'attack.md': attackMarkdown(r),
   };
   for (const [name, svg] of Object.entries(svgs)) {
     files[`${name}.svg`] = svg;

@@ -27,7 +27,7 @@ test('enclave-nn attack as a process: table, recommendation, attack.json/csv, ch
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /stolen @Q=300/);
   assert.match(r.stdout, /Recommended split: k = \d|No evaluated split/);
-  for (const f of ['report.html', 'attack.json', 'attack.csv', 'protection-vs-cost.svg', 'protection-vs-cost.png', 'report.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['report.html', 'attack.json', 'attack.csv', 'attack.md', 'protection-vs-cost.svg', 'protection-vs-cost.png', 'report.json']) assert.ok(existsSync(join(out, f)), f);
   const j = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
   assert.deepEqual(j.splits.map((s: { k: number }) => s.k), [0, 1, 2]);
   assert.equal(j.splits[1].rows.length, 4); // 2 attackers × 2 budgets
