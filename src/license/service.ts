@@ -110,6 +110,7 @@ export class LicenseService {
   private readonly now: () => number;
   private readonly nonceTtl: number;
   private readonly signers = new Map<string, Ed25519Signer>();
+  private challenges = 0;
 
   constructor(o: LicenseServiceOptions) {
     this.store = o.store;
@@ -161,6 +162,8 @@ export class LicenseService {
       const nonce = randomBytes(NONCE_SIZE);
       const expiresAt = this.now() + this.nonceTtl;
       await this.store.putNonce({ nonce, modelId: lic.modelId, licenseId, expiresAt });
+      // Unanswered challenges expire; sweep them now and then so the table stays small.
+      if (++this.challenges % 256 === 0) await this.store.purgeNonces(this.now());
       return { value: { nonce, modelId: lic.modelId, expiresAt }, reason: `nonce issued, expires ${expiresAt}` };
     });
   }
