@@ -241,9 +241,9 @@ test('unknown platform or engine names are refused before spawning, listing the 
 });
 
 test('a hung enclave times out with ENCLAVE_TIMEOUT and is stopped', async () => {
-  const e = await EnclaveProcess.start({ ...quiet, timeoutMs: 400 });
+  const e = await EnclaveProcess.start(quiet);
   e.kill('SIGSTOP');
-  await assert.rejects(e.status(), (err) => isErrorCode(err, 'ENCLAVE_TIMEOUT'));
+  await assert.rejects(e.call(MSG.STATUS, [], 300), (err) => isErrorCode(err, 'ENCLAVE_TIMEOUT'));
   const { signal } = await e.exited();
   assert.equal(signal, 'SIGKILL');
   assert.equal(e.alive, false);

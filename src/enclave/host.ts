@@ -65,8 +65,8 @@ export interface EnclaveHandle {
   provision(modelId: string, wrapped: Uint8Array): Promise<void>;
   unseal(blob: Uint8Array): Promise<string>;
   seal(): Promise<Uint8Array>;
-  /** Sends any request (e.g. license messages 0x10–0x1F) and returns the OK frame's body. */
-  call(type: number, payload: Uint8Array[]): Promise<Frame>;
+  /** Sends any request (e.g. license messages 0x10–0x1F) and returns the OK frame. */
+  call(type: number, payload: Uint8Array[], timeoutMs?: number): Promise<Frame>;
 }
 
 interface Pending { type: number; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
@@ -201,8 +201,8 @@ export class EnclaveProcess implements EnclaveHandle {
   }
 
   /** Any request; resolves to the OK frame (for protocols layered on this one). */
-  call(type: number, payload: Uint8Array[]): Promise<Frame> {
-    return this.#request(type, payload);
+  call(type: number, payload: Uint8Array[], timeoutMs?: number): Promise<Frame> {
+    return this.#request(type, payload, timeoutMs);
   }
 
   /** CLOSE (§4.8), then waits for the exit; kills the process if it does not answer. */

@@ -1,6 +1,6 @@
 /**
  * Builds the trusted program: esbuild bundles `trusted-main.ts` and everything it imports into
- * ONE plain JavaScript file (docs/enclave-protocol.md §7–8). One file starts fast (no
+ * ONE plain CommonJS file (docs/enclave-protocol.md §7–8). One file starts fast (no
  * TypeScript loader in the enclave) and is what the sim platform measures. The engine packages
  * stay external (loaded from node_modules).
  *
@@ -55,12 +55,16 @@ export async function trustedProgramPath(): Promise<string> {
     throw new EnclaveNnError('ENCLAVE_BUILD', 'Cannot build the trusted program: esbuild is not installed', { cause, exitCode: 1 });
   }
   const r = await esbuild.build({
-    entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    // CommonJS: Node starts a CommonJS main module faster than an ES module (no ESM loader);
+    // import.meta.url is rebuilt from __filename.
+    entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    define: { 'import.meta.url': '__enclaveNnImportMetaUrl' },
+    banner: { js: 'const __enclaveNnImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     external: ['onnxruntime-node', 'onnxruntime-web', 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
   });
   const code = r.outputFiles[0]!.contents;
   const inputs = Object.keys(r.metafile.inputs).sort();
-  const file = `trusted-${toHex(sha256(code)).slice(0, 16)}.mjs`;
+  const file = `trusted-${toHex(sha256(code)).slice(0, 16)}.cjs`;
   mkdirSync(CACHE, { recursive: true });
   const out = join(CACHE, file);
   // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
@@ -83,7 +87,7 @@ export async function trustedProgramInputs(): Promise<string[]> {
 /** Removes older builds (an hour old: an enclave starting right now may still read its file). */
 function removeStale(keep: string): void {
   for (const f of readdirSync(CACHE)) {
-    if (!/^trusted-[0-9a-f]{16}\.mjs$/.test(f) || f === keep) continue;
+    if (!/^trusted-[0-9a-f]{16}\.c?js$|^trusted-[0-9a-f]{16}\.mjs$/.test(f) || f === keep) continue;
     try {
       if (Date.now() - statSync(join(CACHE, f)).mtimeMs > 3_600_000) unlinkSync(join(CACHE, f));
     } catch { /* another process removed it */ }
