@@ -72,8 +72,9 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
     } else {
       const first = layers[0]!;
       const build = Array.isArray(config) ? undefined : config.build_input_shape;
-      const cfg: KerasLayerConfig = Array.isArray(build) && !first.config.batch_input_shape && !first.config.batch_shape && !first.config.input_shape
-        ? { ...first, config: { ...first.config, batch_input_shape: build as (number | null)[] } } : first;
+      const own = inputConfigOf(first);
+      const cfg: KerasLayerConfig = Array.isArray(build) && !own.config.batch_input_shape && !own.config.batch_shape && !own.config.input_shape
+        ? { ...own, config: { ...own.config, batch_input_shape: build as (number | null)[] } } : own;
       cur = makeInput(cfg, `${first.config.name ?? first.name}_input`);
     }
     for (const l of rest) {
@@ -162,6 +163,19 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
     producerName: 'enclave-nn import',
     metadata: { 'enclave-nn.import.format': src.format, ...(src.kerasVersion ? { 'enclave-nn.import.keras_version': src.kerasVersion } : {}) },
   });
+}
+
+/** The layer config that declares a Sequential's input: the first layer, or (a nested model first) that model's own input. */
+function inputConfigOf(layer: KerasLayerConfig): KerasLayerConfig {
+  const c = layer.config;
+  if (c.batch_input_shape || c.batch_shape || c.input_shape || !MODEL_CLASSES.has(layer.class_name)) return layer;
+  const inner = layer.config as unknown as KerasSequentialConfig | KerasFunctionalConfig;
+  if (Array.isArray(inner) || !('input_layers' in inner)) {
+    const first = (Array.isArray(inner) ? inner : inner.layers)[0];
+    return first ? inputConfigOf(first) : layer;
+  }
+  const name = refList(inner.input_layers)[0]?.[0];
+  return inner.layers.find((l) => (l.name ?? l.config.name) === name) ?? layer;
 }
 
 function modelName(m: KerasModelConfig): string | undefined {

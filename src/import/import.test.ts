@@ -134,14 +134,19 @@ async function writeKerasH5(m: tf.LayersModel, path: string, options: { withConf
     f.create_attribute('keras_version', '2.2.4-tf');
     const root = options.withConfig === false ? f : f.create_group('model_weights');
     const byLayer = new Map<string, { name: string; shape: number[]; values: Float32Array }[]>();
+    const topOf = new Map<string, string>();
+    for (const l of m.layers) if (l instanceof tf.LayersModel) for (const inner of l.layers) topOf.set(inner.name, l.name);
     let offset = 0;
     for (const w of a.weightSpecs ?? []) {
       const n = w.shape.reduce((x, y) => x * y, 1);
       const values = new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + n * 4));
       offset += n * 4;
-      const layer = w.name.split('/')[0]!;
-      // Keras 2.0 wrote a "_1" suffix into weight names inside the layer group (see fer2013_mini_XCEPTION).
-      byLayer.set(layer, [...(byLayer.get(layer) ?? []), { name: `${layer}_1/${w.name.split('/').slice(1).join('/')}:0`, shape: w.shape, values }]);
+      const first = w.name.split('/')[0]!;
+      const owner = topOf.get(first) ?? first;
+      // Keras 2.0 wrote a "_1" suffix into weight names inside the layer group (see fer2013_mini_XCEPTION);
+      // a nested model's group holds its inner layers' weights under their own names.
+      const name = owner === first ? `${first}_1/${w.name.split('/').slice(1).join('/')}:0` : `${w.name}:0`;
+      byLayer.set(owner, [...(byLayer.get(owner) ?? []), { name, shape: w.shape, values }]);
     }
     root.create_attribute('layer_names', m.layers.map((l) => l.name));
     for (const l of m.layers) {
@@ -288,4 +293,21 @@ test('a layer called twice (shared weights, siamese) converts each call; outputs
   // The two calls are emitted back to back, so split sees one layer 'shared' holding both.
   assert.deepEqual(names, ['shared', 'cosine']);
   assert.equal(onnx.graph!.node.filter((n) => n.opType === 'Gemm').length, 2);
+});
+
+test('Keras HDF5 with a nested model (a transfer-learning base): its group holds the inner layers\' weights', async () => {
+  await tfReady();
+  const base = tf.sequential({ name: 'base', layers: [tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'b_conv' }), tf.layers.batchNormalization({ name: 'b_bn' })] });
+  const m = tf.sequential({ name: 'top', layers: [base, tf.layers.globalAveragePooling2d({ name: 'gap' }), tf.layers.dense({ units: 3, name: 'head' })] });
+  randomizeWeights(m, 6);
+  const dir = tempDir();
+  try {
+    const path = join(dir, 'nested.h5');
+    await writeKerasH5(m, path);
+    const onnx = await importModel(path);
+    assert.deepEqual(groupLayers(new GraphView(onnx)).layers.map((l) => l.name), ['b_conv', 'b_bn', 'gap', 'head']);
+    await compareWithTfjs(onnx, m, { label: 'nested h5' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
