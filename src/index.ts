@@ -26,3 +26,9 @@ export async function listModelCuts(model: ModelProto): Promise<CutList> {
   await view.inferTypes();
   return listCuts(view);
 }
+
+export { importModel } from './import/index.ts';
+export { createBundle, readBundle, readBundleFile, openSealedTail, type Bundle, type BundleHeader, type ProviderKey } from './bundle/index.ts';
+export { Session, type SessionOptions } from './runtime/index.ts';
+export { runBench, type BenchOptions } from './bench/run.ts';
+export type { BenchReport } from './bench/types.ts';
