@@ -23,10 +23,14 @@ import { openPgDb } from '../src/license/store-pg.ts';
 import { LicenseStore } from '../src/license/store.ts';
 import { TEST_MRENCLAVE_HEX, TestEnclave, testProviderKey } from '../src/license/test-support.ts';
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, topups: { type: 'string' }, db: { type: 'string' }, grace: { type: 'string' } } });
+const { values } = parseArgs({ options: { clients: { type: 'string' }, topups: { type: 'string' }, db: { type: 'string' }, grace: { type: 'string' }, rate: { type: 'string' } } });
 const CLIENTS = Number(values.clients ?? 50);
 const TOPUPS = Number(values.topups ?? 20);
 const GRACE = Number(values.grace ?? 10);
+// --rate R paces the clients to R requests/s in total (each client sends on a fixed schedule,
+// one request in flight at most). Without it the clients are closed-loop: each sends its next
+// request as soon as the last one is answered, so mean latency = clients / throughput.
+const RATE = values.rate === undefined ? undefined : Number(values.rate);
 const db = values.db ?? process.env.ENCLAVE_NN_TEST_PG;
 if (!db) { console.error('license-load: needs --db postgres://… or ENCLAVE_NN_TEST_PG (scripts/with-postgres.sh starts one)'); process.exit(2); }
 
@@ -37,7 +41,7 @@ process.env.ENCLAVE_NN_HOME = home;
 const chain = loadOrCreateInsecureSimChain(join(home, 'insecure-sim'));
 
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['bin/enclave-nn.js', 'license-server', '--db', db!, '--data', join(dir, 'data'), '--port', '0', '--insecure-trust-sim'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.LICENSE_LOAD_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.LICENSE_LOAD_PROFILE] : []), 'bin/enclave-nn.js', 'license-server', '--db', db!, '--data', join(dir, 'data'), '--port', '0', '--insecure-trust-sim'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); if (process.env.ENCLAVE_NN_DEBUG) process.stderr.write(c); });
   return new Promise((resolve, reject) => {
@@ -71,9 +75,9 @@ function postgresCpuSeconds(): number {
 // node:http with a keep-alive agent: a lighter load generator than fetch, so more of the
 // shared CPU goes to the servers under test.
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-function post(base: string, path: string, body: string): Promise<{ status: number; body: string }> {
+function post(base: string, path: string, body: string, method = 'POST'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + path, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = http.request(base + path, { method, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -117,11 +121,19 @@ try {
   const latencies: number[] = [];
   let fivexx = 0;
   let refused = 0;
+  // Open the keep-alive connections before timing (connection setup is not what is measured).
+  await Promise.all(enclaves.map((_, i) => post(urls[i % 2]!, '/v1/health', '', 'GET')));
+  await Promise.all(enclaves.map((_, i) => post(urls[(i + 1) % 2]!, '/v1/health', '', 'GET')));
   const cpu0 = { servers: servers.reduce((a, x) => a + cpuSeconds(x.child.pid!), 0), pg: postgresCpuSeconds(), client: process.cpuUsage() };
   const t0 = performance.now();
   await Promise.all(enclaves.map(async (e, i) => {
     const enf = e.enforcer!;
     for (let k = 0; k < TOPUPS; k++) {
+      if (RATE) {
+        const due = t0 + ((k * CLIENTS + i) * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       const now = Math.floor(Date.now() / 1000);
       const left = enf.status().remaining;
       if (left > 0) enf.admit(left, now);
@@ -150,7 +162,7 @@ try {
   latencies.sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const rps = latencies.length / seconds;
-  console.log(`license-load: ${CLIENTS} clients × ${TOPUPS} top-ups, 2 server processes, PostgreSQL`);
+  console.log(`license-load: ${CLIENTS} clients × ${TOPUPS} top-ups, 2 server processes, PostgreSQL, ${RATE ? `paced at ${RATE} requests/s` : 'closed loop'}`);
   console.log(`  requests ${latencies.length}  in ${seconds.toFixed(2)} s  →  ${rps.toFixed(0)} requests/s`);
   console.log(`  latency ms: p50 ${q(0.5).toFixed(1)}  p90 ${q(0.9).toFixed(1)}  p99 ${q(0.99).toFixed(1)}  max ${latencies[latencies.length - 1]!.toFixed(1)}`);
   console.log(`  credits: license ${credits}, received by clients ${received}, ledger (sum of grants) ${ledger}, allocated ${allocated}`);
