@@ -67,7 +67,7 @@ test('nested models are inlined: a Sequential and a functional model used as lay
   assert.deepEqual(names, ['inner_a', 'inner_b', 'mid', 'inner_c']);
 });
 
-test('TF.js files: several shards, several groups, the old format without `format`, quantized uint8/uint16 weights', async () => {
+test('TF.js files: several shards, several groups, the old format without `format`, quantized uint8/uint16/float16 weights', async () => {
   await tfReady();
   const m = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, name: 'c1' }), tf.layers.flatten({ name: 'f' }), tf.layers.dense({ units: 5, name: 'd1' }), tf.layers.dense({ units: 2, name: 'd2' })] });
   randomizeWeights(m, 9);
@@ -100,6 +100,22 @@ test('TF.js files: several shards, several groups, the old format without `forma
     await compareWithTfjs(await importModel(join(dir, 'old2.json')), m, { label: 'old format (bare config)' });
 
     // Quantized weights (as tensorflowjs_converter --quantize_uint8/uint16 writes them); TF.js dequantizes on load.
+    const toHalf = (v: number): number => {
+      const f32 = new Float32Array([v]);
+      const x = new Uint32Array(f32.buffer)[0]!;
+      const sign = (x >>> 16) & 0x8000;
+      const e = ((x >>> 23) & 0xff) - 127 + 15;
+      if (e <= 0) return sign; // tiny values flush to zero (none here)
+      return sign | (e << 10) | ((x >>> 13) & 0x3ff);
+    };
+    {
+      const values = new Float32Array(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength));
+      writeFileSync(join(dir, 'q_f16.bin'), Buffer.from(Uint16Array.from(values, toHalf).buffer));
+      const weights = json.weightsManifest[0]!.weights.map((w) => ({ ...w, quantization: { dtype: 'float16', original_dtype: 'float32' } }));
+      const qpath = join(dir, 'q_f16.json');
+      writeFileSync(qpath, JSON.stringify({ ...json, weightsManifest: [{ paths: ['q_f16.bin'], weights }] }));
+      await compareWithTfjs(await importModel(qpath), await tf.loadLayersModel(fileLoadHandler(qpath)), { label: 'quantized float16' });
+    }
     for (const [dtype, levels] of [['uint8', 255], ['uint16', 65535]] as const) {
       const qparts: Buffer[] = [];
       const weights = json.weightsManifest[0]!.weights.map((w, i) => {
@@ -198,7 +214,13 @@ async function writeKerasZip(m: tf.LayersModel, path: string): Promise<void> {
     inbound_nodes: (l.inbound_nodes ?? []).map((n) => ({ args: n.length === 1 ? [tensor(n[0]!)] : [n.map(tensor)], kwargs: {} })),
   }));
   const outs = topo.config.output_layers as unknown[];
-  const config = { module: 'keras', class_name: 'Functional', registered_name: 'Functional', config: { ...topo.config, layers, output_layers: outs.length === 1 ? outs[0] : outs } };
+  const policy = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' } };
+  const config = topo.class_name === 'Sequential'
+    ? { module: 'keras', class_name: 'Sequential', registered_name: null, config: { name: topo.config.name, trainable: true, dtype: policy, layers: [
+      { module: 'keras.layers', class_name: 'InputLayer', registered_name: null, config: { batch_shape: layers[0]!.config.batch_input_shape, dtype: 'float32', sparse: false, name: 'input_layer' } },
+      ...layers.map((l) => ({ ...l, name: undefined, inbound_nodes: undefined, config: { ...l.config, batch_input_shape: undefined } })),
+    ], build_input_shape: layers[0]!.config.batch_input_shape } }
+    : { module: 'keras', class_name: 'Functional', registered_name: 'Functional', config: { ...topo.config, layers, output_layers: outs.length === 1 ? outs[0] : outs } };
   const tmp = `${path}.weights.h5`;
   const f = new h5wasm.File(tmp, 'w');
   try {
@@ -241,6 +263,12 @@ test('Keras 3 .keras zip: config.json (Keras 3 inbound nodes) + model.weights.h5
     const onnx = await importModel(path);
     assert.deepEqual(onnx.graph!.output.map((o) => o.name), ['probs', 'score']);
     await compareWithTfjs(onnx, m, { label: '.keras' });
+    const s = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, name: 'first' }), tf.layers.batchNormalization({ name: 'bn' }), tf.layers.flatten({ name: 'flat' }), tf.layers.dense({ units: 4, name: 'out' })] });
+    randomizeWeights(s, 8);
+    await writeKerasZip(s, join(dir, 'seq.keras'));
+    const seqOnnx = await importModel(join(dir, 'seq.keras'));
+    assert.deepEqual(seqOnnx.graph!.input.map((i) => i.name), ['input_layer']);
+    await compareWithTfjs(seqOnnx, s, { label: 'Sequential .keras' });
     writeFileSync(join(dir, 'bad.keras'), 'not a zip');
     await assert.rejects(importModel(join(dir, 'bad.keras')), (e: Error) => isErrorCode(e, 'IMPORT_FORMAT'));
     writeFileSync(join(dir, 'noconfig.keras'), zipSync({ 'model.weights.h5': new Uint8Array(8) }));
