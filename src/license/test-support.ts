@@ -6,6 +6,7 @@
 import { generateEd25519KeyPair, generateX25519KeyPair, randomBytes, sha256, type X25519KeyPair } from '../crypto/index.ts';
 import { createInsecureSimChain, createInsecureSimQuote, type InsecureSimChain } from '../attest/sim.ts';
 import { reportDataFor } from '../attest/report-data.ts';
+import type { PinnedRoot } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { LicenseEnforcer } from './enforcer.ts';
 import { provisionTranscript, unwrapProvisionPayload } from './provision.ts';
@@ -36,18 +37,18 @@ export class Fixture {
   readonly service: LicenseService;
   readonly server: LicenseServer;
 
-  private constructor(store: LicenseStore, chain: InsecureSimChain, masterKey: Uint8Array) {
+  private constructor(store: LicenseStore, chain: InsecureSimChain, masterKey: Uint8Array, roots: readonly PinnedRoot[]) {
     this.store = store;
     this.chain = chain;
-    this.service = new LicenseService({ store, masterKey, roots: [chain.root], now: () => this.clock });
+    this.service = new LicenseService({ store, masterKey, roots: [chain.root, ...roots], now: () => this.clock });
     this.server = new LicenseServer(this.service, TEST_ADMIN_TOKEN);
   }
 
-  /** Migrates `db` and builds the fixture. */
-  static async create(db: SqlDb, o: { chain?: InsecureSimChain; masterKey?: Uint8Array } = {}): Promise<Fixture> {
+  /** Migrates `db` and builds the fixture; the sim root is trusted, plus `roots`. */
+  static async create(db: SqlDb, o: { chain?: InsecureSimChain; masterKey?: Uint8Array; roots?: readonly PinnedRoot[] } = {}): Promise<Fixture> {
     const store = new LicenseStore(db);
     await store.migrate();
-    return new Fixture(store, o.chain ?? createInsecureSimChain(), o.masterKey ?? randomBytes(32));
+    return new Fixture(store, o.chain ?? createInsecureSimChain(), o.masterKey ?? randomBytes(32), o.roots ?? []);
   }
 
   /** Calls the HTTP handler in-process; resolves to status and parsed body. */
