@@ -74,19 +74,21 @@ test('no tail weight, tail name or model-key byte crosses the pipe, reaches stde
   assert.ok(findLeak(encodeModel(tail), secrets)?.startsWith('weight bytes'), 'positive control: the plaintext tail is found');
   assert.equal(findLeak(encodeModel(tail), { windows: new Set(), names, keyForms: [] }), `name '${names[0]}'`, 'positive control: names are found');
 
-  // The customer's side, in-process with a tap on the pipes.
+  // The customer's side, in-process with a tap on the pipes, with both engines.
   const traffic = { in: [] as Uint8Array[], out: [] as Uint8Array[], err: [] as Uint8Array[] };
-  const session = await Session.create({
-    bundle: join(out, 'mlp.enn'), keySource: { kind: 'insecure-dev-key', providerKey: keyFile },
-    enclave: { onTraffic: (dir, b) => traffic[dir].push(b.slice()), onStderr: (b) => traffic.err.push(b.slice()) },
-  });
-  try {
-    for (const batch of [1, 8]) await session.run(randomFeeds(inputs, batch, seededRandom(batch)));
-    session.enclaveProcess!.kill('SIGKILL'); // a restart goes through SEAL/UNSEAL bytes too
-    await session.enclaveProcess!.exited();
-    await session.run(randomFeeds(inputs, 2, seededRandom(3)));
-  } finally {
-    await session.close();
+  for (const engine of ['ort', 'wasm']) {
+    const session = await Session.create({
+      bundle: join(out, 'mlp.enn'), keySource: { kind: 'insecure-dev-key', providerKey: keyFile }, engine,
+      enclave: { onTraffic: (dir, b) => traffic[dir].push(b.slice()), onStderr: (b) => traffic.err.push(b.slice()) },
+    });
+    try {
+      for (const batch of [1, 8]) await session.run(randomFeeds(inputs, batch, seededRandom(batch)));
+      session.enclaveProcess!.kill('SIGKILL'); // a restart goes through SEAL/UNSEAL bytes too
+      await session.enclaveProcess!.exited();
+      await session.run(randomFeeds(inputs, 2, seededRandom(3)));
+    } finally {
+      await session.close();
+    }
   }
   assert.ok(traffic.out.length > 5 && traffic.in.length > 5, 'traffic was recorded');
 
