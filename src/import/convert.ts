@@ -139,16 +139,20 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
   const outRefs = src.model.class_name === 'Sequential' ? null : refList((src.model.config as KerasFunctionalConfig).output_layers);
   const seqLayers = src.model.class_name === 'Sequential' ? (Array.isArray(src.model.config) ? src.model.config : (src.model.config as { layers: KerasLayerConfig[] }).layers) : [];
   const lastSeq = seqLayers.at(-1);
+  const used = new Set(graphInputs.map((x) => x.name));
+  const renamed = new Map<string, string>();
   const outputs: TensorSpec[] = outs.map((t, i) => {
     const base = outRefs ? (outRefs.filter((r) => r[0] === outRefs[i]![0]).length > 1 ? `${outRefs[i]![0]}_${outRefs[i]![2]}` : outRefs[i]![0])
       : (lastSeq?.config.name ?? lastSeq?.name ?? 'output');
-    const produced = g.nodes.some((n) => n.output.includes(t.name));
-    const taken = graphInputs.some((x) => x.name === base) || g.nodes.some((n) => n.output.includes(base));
-    const name = taken ? g.unique(`${base}_output`) : (g.has(base) && !produced ? g.unique(base) : base);
-    if (produced && !outs.slice(0, i).some((o) => o.name === t.name) && !graphInputs.some((x) => x.name === t.name)) {
+    const name = used.has(base) ? g.unique(`${base}_output`) : base;
+    used.add(name);
+    // Rename the producing node's output, unless the tensor is a graph input or already an output.
+    const current = renamed.get(t.name) ?? t.name;
+    if (!renamed.has(t.name) && g.nodes.some((n) => n.output.includes(t.name))) {
       g.rename(t.name, name);
+      renamed.set(t.name, name);
     } else {
-      g.context({ className: 'Identity', name: base, config: {} }).node('Identity', [t.name], {}, { outputs: [name] });
+      g.context({ className: 'Identity', name: base, config: {} }).node('Identity', [current], {}, { outputs: [name] });
     }
     return { name, dtype: t.dtype, shape: dims(name, t.shape) };
   });

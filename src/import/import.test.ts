@@ -10,9 +10,10 @@ import { converters, importModel, importModelBytes, importTfjsArtifacts, support
 import { snakeCase } from './sources/keras-zip.ts';
 import { isErrorCode } from '../errors.ts';
 import { GraphView } from '../onnx/graph.ts';
+import { runOnnx } from '../onnx/ort.ts';
 import { groupLayers } from '../split/layers.ts';
 import {
-  compareWithTfjs, expectImportMatches, fileLoadHandler, randomizeWeights, saveTfjsArtifacts, saveTfjsModelToDir, tfReady,
+  compareWithTfjs, expectImportMatches, fileLoadHandler, randomizeWeights, relativeError, saveTfjsArtifacts, saveTfjsModelToDir, tfReady,
 } from './testing.ts';
 
 function tempDir(): string {
@@ -338,4 +339,22 @@ test('Keras HDF5 with a nested model (a transfer-learning base): its group holds
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an output repeated twice gets an Identity node with a name of its own', async () => {
+  await tfReady();
+  const x = tf.input({ shape: [3], name: 'x' });
+  const y = tf.layers.dense({ units: 2, name: 'y' }).apply(x) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: [y, y] });
+  randomizeWeights(m, 2);
+  const onnx = importTfjsArtifacts(await saveTfjsArtifacts(m));
+  const names = onnx.graph!.output.map((o) => o.name);
+  assert.equal(new Set(names).size, 2, `distinct output names: ${names}`);
+  assert.equal(names[0], 'y_0');
+  // TF.js cannot predict a model that repeats an output: compare each with the one-output model.
+  const single = tf.model({ inputs: x, outputs: y });
+  const xs = tf.randomUniform([2, 3], -1, 1, 'float32', 1);
+  const want = single.predict(xs) as tf.Tensor;
+  const got = await runOnnx(onnx, { x: { dtype: 'float32', dims: [2, 3], data: xs.dataSync() as Float32Array } });
+  for (const n of names) assert.ok(relativeError(got[n]!, { dims: want.shape, data: want.dataSync() }) < 1e-6, n);
 });
