@@ -30,6 +30,7 @@ export async function openStore(location: string): Promise<{ store: LicenseStore
   try {
     db = await engine(location);
   } catch (cause) {
+    if (cause instanceof EnclaveNnError) throw cause;
     throw new EnclaveNnError('STORE_OPEN', `Cannot open license store ${redact(location)}: ${(cause as Error).message}`, { cause, exitCode: 1 });
   }
   const store = new LicenseStore(db);

@@ -145,7 +145,8 @@ export class LicenseServer {
 
   /** Serves over HTTP on `host:port` (port 0 = any free port). */
   async listen(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
-    const server = createServer((req, res) => { void this.serveOne(req, res); });
+    // A client that hangs up mid-request must not take the server down (unhandled rejection).
+    const server = createServer((req, res) => { this.serveOne(req, res).catch(() => res.destroy()); });
     server.keepAliveTimeout = 65_000;
     this.http = server;
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
