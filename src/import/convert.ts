@@ -24,6 +24,17 @@ export interface KerasModelSource {
   kerasVersion?: string;
 }
 
+/**
+ * The flavor a Keras version string implies: `3.x` is Keras 3; a version before 2.3 (Keras with a
+ * TF 1.x backend) resized bilinearly with asymmetric coordinates.
+ */
+export function flavorOf(version: string | undefined, tfjs: boolean): KerasFlavor {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  const major = m ? Number(m[1]) : 2;
+  const minor = m ? Number(m[2]) : 99;
+  return { kerasMajor: major >= 3 ? 3 : 2, tfjs, legacyResize: !tfjs && major === 2 && minor < 3 };
+}
+
 /** The ONNX opset the importer emits (LayerNormalization needs 17; GELU is built from Erf/Tanh). */
 export const IMPORT_OPSET = 17;
 

@@ -57,6 +57,8 @@ export interface KerasFlavor {
   kerasMajor: 2 | 3;
   /** True when tfjs-layers itself wrote the model (its bilinear resize uses asymmetric coordinates). */
   tfjs: boolean;
+  /** True for Keras < 2.3 (TF 1.x era), whose bilinear resize also used asymmetric coordinates. */
+  legacyResize?: boolean;
 }
 
 /**

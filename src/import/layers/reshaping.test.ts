@@ -48,12 +48,16 @@ test('ZeroPadding1D, Cropping1D, UpSampling1D match TF.js ops', async () => {
   check(await runOne('UpSampling1D', { size: 3 }, x), tf.stack([x, x, x], 2).reshape([2, 18, 3]), 'upsample 3');
 });
 
-test('UpSampling2D bilinear from Keras uses half-pixel centres (tf.image.resize)', async () => {
+test('UpSampling2D bilinear from Keras 2.3+ uses half-pixel centres (tf.image.resize), before 2.3 asymmetric', async () => {
   await tfReady();
   const x = tf.randomUniform([1, 3, 4, 2], -1, 1, 'float32', 4);
   const got = await runOne('UpSampling2D', { size: [2, 3], interpolation: 'bilinear' }, x);
   const want = tf.image.resizeBilinear(x as tf.Tensor4D, [6, 12], false, true);
   assert.ok(relativeError(got, { dims: want.shape, data: want.dataSync() }) < 1e-5);
+  // Keras before 2.3 (TF 1.x) resized with asymmetric coordinates, like tfjs.
+  const old = await runOne('UpSampling2D', { size: [2, 3], interpolation: 'bilinear' }, x, '2.2.4-tf');
+  const wantOld = tf.image.resizeBilinear(x as tf.Tensor4D, [6, 12], false, false);
+  assert.ok(relativeError(old, { dims: wantOld.shape, data: wantOld.dataSync() }) < 1e-5);
 });
 
 test('ZeroPadding3D, Cropping3D, UpSampling3D match TF.js ops', async () => {

@@ -55,7 +55,8 @@ function cropping(n: number): LayerConverter {
 
 /**
  * UpSampling: nearest repeats each element (Resize nearest, asymmetric, floor); bilinear is Resize
- * linear with TF's coordinates: half-pixel for Keras 2.3+/3 (tf.image.resize), asymmetric for tfjs-layers.
+ * linear with TF's coordinates: half-pixel for Keras 2.3+/3 (tf.image.resize), asymmetric for tfjs-layers
+ * and Keras < 2.3 (TF 1.x resize_bilinear).
  */
 function upSampling(n: number): LayerConverter {
   return ([x], _w, ctx) => {
@@ -66,7 +67,7 @@ function upSampling(n: number): LayerConverter {
     const scales = x!.shape.map((_, i) => (axes.includes(i) ? size[axes.indexOf(i)]! : 1));
     const attrs: Record<string, AttrValue> = interpolation === 'nearest'
       ? { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') }
-      : { mode: attr.string('linear'), coordinate_transformation_mode: attr.string(ctx.flavor?.tfjs ? 'asymmetric' : 'half_pixel') };
+      : { mode: attr.string('linear'), coordinate_transformation_mode: attr.string(ctx.flavor?.tfjs || ctx.flavor?.legacyResize ? 'asymmetric' : 'half_pixel') };
     const y = ctx.node('Resize', [x!.name, '', ctx.float('scales', scales)], attrs)[0]!;
     const out: SymTensor = { ...x!, name: y, shape: x!.shape.map((d, i) => (d === null ? null : d * scales[i]!)) };
     return [out];

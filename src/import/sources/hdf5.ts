@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { EnclaveNnError } from '../../errors.ts';
-import type { KerasModelSource } from '../convert.ts';
+import { flavorOf, type KerasModelSource } from '../convert.ts';
 import type { KerasModelConfig } from '../keras-format.ts';
 import type { StoredWeight } from '../weights.ts';
 
@@ -121,7 +121,7 @@ export function readKerasH5(f: H5File, label: string): KerasModelSource {
     }
   }
   const kerasVersion = attrString(f, 'keras_version');
-  return { model, weights, flavor: { kerasMajor: /^3\./.test(kerasVersion ?? '') ? 3 : 2, tfjs: false }, format: 'hdf5', kerasVersion };
+  return { model, weights, flavor: flavorOf(kerasVersion, false), format: 'hdf5', kerasVersion };
 }
 
 /**

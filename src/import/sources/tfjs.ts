@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EnclaveNnError } from '../../errors.ts';
-import type { KerasModelSource } from '../convert.ts';
+import { flavorOf, type KerasModelSource } from '../convert.ts';
 import type { KerasModelConfig, TfjsModelJson, TfjsModelTopology, TfjsWeightEntry } from '../keras-format.ts';
 import { decodeTfjsWeights } from '../weights.ts';
 
@@ -27,7 +27,7 @@ export function readTfjsModel(json: TfjsModelJson, weightData: Uint8Array): Kera
   return {
     model,
     weights: decodeTfjsWeights(entries, weightData),
-    flavor: { kerasMajor: /^3\./.test(topo.keras_version ?? '') ? 3 : 2, tfjs },
+    flavor: flavorOf(topo.keras_version, tfjs),
     format: 'tfjs',
     kerasVersion: version,
   };
