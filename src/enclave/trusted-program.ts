@@ -6,8 +6,11 @@
  *
  * The file is cached in `node_modules/.cache/enclave-nn/` (so its bare imports resolve) and
  * rebuilt when any of its inputs changes: a manifest lists the inputs and their hash.
+ * (`programIn(dir, true)` is the fallback for read-only installs.)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { concatBytes, sha256 } from '../crypto/index.ts';
@@ -17,7 +20,6 @@ import { EnclaveNnError } from '../errors.ts';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = 'src/enclave/trusted-main.ts';
 const CACHE = join(REPO, 'node_modules', '.cache', 'enclave-nn');
-const MANIFEST = join(CACHE, 'trusted-main.manifest.json');
 
 interface Manifest { inputs: string[]; inputsHash: string; file: string }
 
@@ -36,6 +38,8 @@ let cached: string | undefined;
 
 /**
  * The absolute path of the bundled trusted program, building it when its sources changed.
+ * Built into `node_modules/.cache/enclave-nn/`; if that is not writable (a read-only install),
+ * into a per-user temporary directory, with the engine packages referenced by absolute path.
  *
  * @example
  * ```ts
@@ -45,8 +49,20 @@ let cached: string | undefined;
 export async function trustedProgramPath(): Promise<string> {
   if (cached && existsSync(cached)) return cached;
   try {
-    const m = JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest;
-    if (hashInputs(m.inputs) === m.inputsHash && existsSync(join(CACHE, m.file))) return (cached = join(CACHE, m.file));
+    return (cached = await programIn(CACHE, false));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw e;
+    return (cached = await programIn(join(tmpdir(), `enclave-nn-${process.getuid?.() ?? 'user'}`), true));
+  }
+}
+
+/** @internal Builds (or finds) the trusted program in `cache`; tests use the read-only-install fallback directly. */
+export async function programIn(cache: string, absoluteExternals: boolean): Promise<string> {
+  const manifestPath = join(cache, 'trusted-main.manifest.json');
+  try {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    if (hashInputs(m.inputs) === m.inputsHash && existsSync(join(cache, m.file))) return join(cache, m.file);
   } catch { /* no manifest yet, or unreadable: build */ }
   let esbuild: typeof import('esbuild');
   try {
@@ -54,42 +70,49 @@ export async function trustedProgramPath(): Promise<string> {
   } catch (cause) {
     throw new EnclaveNnError('ENCLAVE_BUILD', 'Cannot build the trusted program: esbuild is not installed', { cause, exitCode: 1 });
   }
+  const engines = ['onnxruntime-node', 'onnxruntime-web'];
+  const require = createRequire(join(REPO, 'package.json'));
   const r = await esbuild.build({
     // CommonJS: Node starts a CommonJS main module faster than an ES module (no ESM loader);
     // import.meta.url is rebuilt from __filename.
     entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
     define: { 'import.meta.url': '__enclaveNnImportMetaUrl' },
     banner: { js: 'const __enclaveNnImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    external: ['onnxruntime-node', 'onnxruntime-web', 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
+    external: [...engines, 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
+    // Outside node_modules the bare names would not resolve: point them at the installed files.
+    plugins: absoluteExternals ? [{
+      name: 'absolute-engines',
+      setup(b) { b.onResolve({ filter: /^onnxruntime-(node|web)$/ }, (a) => ({ path: require.resolve(a.path), external: true })); },
+    }] : [],
   });
   const code = r.outputFiles[0]!.contents;
   const inputs = Object.keys(r.metafile.inputs).sort();
   const file = `trusted-${toHex(sha256(code)).slice(0, 16)}.cjs`;
-  mkdirSync(CACHE, { recursive: true });
-  const out = join(CACHE, file);
+  mkdirSync(cache, { recursive: true, mode: 0o700 });
+  const out = join(cache, file);
   // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
   const tmp = `${out}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, out);
   const manifest: Manifest = { inputs, inputsHash: hashInputs(inputs)!, file };
-  writeFileSync(`${MANIFEST}.${process.pid}.tmp`, JSON.stringify(manifest));
-  renameSync(`${MANIFEST}.${process.pid}.tmp`, MANIFEST);
-  removeStale(file);
-  return (cached = out);
+  writeFileSync(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest));
+  renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
+  removeStale(cache, file);
+  return out;
 }
 
 /** Lists the sources bundled into the trusted program (the trusted code base, §8). */
 export async function trustedProgramInputs(): Promise<string[]> {
-  await trustedProgramPath();
-  return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest).inputs;
+  const path = await trustedProgramPath();
+  return (JSON.parse(readFileSync(join(dirname(path), 'trusted-main.manifest.json'), 'utf8')) as Manifest).inputs;
 }
 
 /** Removes older builds (an hour old: an enclave starting right now may still read its file). */
-function removeStale(keep: string): void {
-  for (const f of readdirSync(CACHE)) {
+function removeStale(cache: string, keep: string): void {
+  for (const f of readdirSync(cache)) {
     if (!/^trusted-[0-9a-f]{16}\.c?js$|^trusted-[0-9a-f]{16}\.mjs$/.test(f) || f === keep) continue;
     try {
-      if (Date.now() - statSync(join(CACHE, f)).mtimeMs > 3_600_000) unlinkSync(join(CACHE, f));
+      if (Date.now() - statSync(join(cache, f)).mtimeMs > 3_600_000) unlinkSync(join(cache, f));
     } catch { /* another process removed it */ }
   }
 }

@@ -1,12 +1,12 @@
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Engine } from './types.ts';
 import { ENGINE_LOG_SEVERITY, wrapSession, type OrtLikeSession } from './ort-engine.ts';
 
 /**
  * onnxruntime-web's WebAssembly backend, run in Node: a smaller trusted code base (no native
  * library), slower on convolutions. Single-threaded (no worker threads inside the enclave);
- * the .wasm file is loaded from the installed package, never from the network.
+ * the .wasm file is loaded from the installed package, never from the network: onnxruntime-web's
+ * Node build (`dist/ort.node.min.js`, the package's `node` export) reads the
+ * `ort-wasm-simd-threaded.wasm` beside it, so `env.wasm.wasmPaths` stays unset.
  */
 export const wasmEngine: Engine = {
   name: 'wasm',
@@ -15,8 +15,6 @@ export const wasmEngine: Engine = {
     ortWeb.env.wasm.numThreads = 1;
     ortWeb.env.wasm.proxy = false;
     ortWeb.env.logLevel = 'error';
-    const dist = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '/');
-    ortWeb.env.wasm.wasmPaths = dist;
     const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], logSeverityLevel: ENGINE_LOG_SEVERITY });
     return wrapSession(session as unknown as OrtLikeSession, ortWeb.Tensor as never);
   },
