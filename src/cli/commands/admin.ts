@@ -17,8 +17,10 @@ const usage = `usage: enclave-nn admin <subcommand> [--server URL] [--token T] [
 The provider's side of the license server (docs/license-protocol.md §8.2), over HTTP with the
 admin bearer token (--token, or $ENCLAVE_NN_ADMIN_TOKEN, or --token-file FILE).
 
-  models add <provider.key> (--mrenclave HEX… | --mrsigner HEX… | --bundle model.enn | --insecure-any-measurement)
-             [--allow-debug] [--min-isvsvn N]      register a model; its keys are stored encrypted
+  models add <provider.key> (--mrenclave HEX… | --mrsigner HEX… | --bundle model.enn | --local-sim-measurement
+             | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N]
+                                                       register a model; its keys are stored encrypted.
+             --local-sim-measurement accepts the sim measurement of the trusted program built here
   models list
   customers add <id> [--name NAME]
   licenses grant --customer C --model M --credits N [--id ID] [--days D]
@@ -55,7 +57,7 @@ const command: Command = {
     const { values, positionals } = parseCommandArgs('admin', argv, {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
       mrenclave: { type: 'string', multiple: true }, mrsigner: { type: 'string', multiple: true }, bundle: { type: 'string' },
-      'insecure-any-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
+      'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
       output: { type: 'string', short: 'o' }, data: { type: 'string' }, db: { type: 'string' }, 'insecure-trust-sim': { type: 'boolean' },
@@ -86,6 +88,10 @@ const command: Command = {
           const b = await readBundleFile(values.bundle);
           if (b.header.modelId !== key.modelId) throw new EnclaveNnError('USAGE', `Cannot register model: ${values.bundle} is model ${b.header.modelId}, the key file is for ${key.modelId}`);
           mrEnclave = [...new Set([...mrEnclave, ...b.header.policy.platforms.flatMap((p) => p.measurements.filter((m) => HEX32.test(m)))])];
+        }
+        if (values['local-sim-measurement']) {
+          const { localSimMeasurement } = await import('../../license/measurement.ts');
+          mrEnclave = [...new Set([...mrEnclave, await localSimMeasurement()])];
         }
         const mrSigner = list(values.mrsigner, '--mrsigner');
         if (mrEnclave.length === 0 && mrSigner.length === 0) {

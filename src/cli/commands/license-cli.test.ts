@@ -50,8 +50,11 @@ test('license-server, admin, run --server (quota), license request → admin ful
   let r = admin('models', 'add', join(dir, 'model.enn.key'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no accepted measurement/);
-  r = admin('models', 'add', join(dir, 'model.enn.key'), '--mrenclave', measurement, '--allow-debug');
+  r = cli('license', 'measurement');
+  assert.equal(r.stdout.trim(), measurement);
+  r = admin('models', 'add', join(dir, 'model.enn.key'), '--local-sim-measurement', '--allow-debug');
   assert.equal(r.code, 0, r.stderr);
+  assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}${measurement.slice(0, 16)} {2}debug allowed`));
   assert.equal(admin('customers', 'add', 'acme').code, 0);
   r = admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '2', '--id', 'lic-online');
   assert.equal(r.code, 0, r.stderr);

@@ -5,6 +5,7 @@ import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn license request <model.enn> --license ID -o request.json [--platform P] [--engine E]
        enclave-nn license checkin <model.enn> --server URL --license ID [--license-state FILE]
+       enclave-nn license measurement
 
 The customer's side of licensing (docs/license-protocol.md).
 
@@ -12,7 +13,9 @@ The customer's side of licensing (docs/license-protocol.md).
             request.json to the provider (enclave-nn admin licenses fulfill), then run with
             enclave-nn run model.enn --license-file license.json
   checkin   report usage to the license server and take a top-up, from the sealed license
-            state (default <model.enn>.license), without running inference`;
+            state (default <model.enn>.license), without running inference
+  measurement  the sim-platform measurement (MRENCLAVE) of the trusted program built here,
+            for the provider's model policy (admin models add --mrenclave)`;
 
 const command: Command = {
   name: 'license',
@@ -50,7 +53,12 @@ const command: Command = {
       }
       return 0;
     }
-    throw new EnclaveNnError('USAGE', `Cannot run 'license': unknown subcommand '${sub ?? ''}' (request, checkin)`);
+    if (sub === 'measurement') {
+      const { localSimMeasurement } = await import('../../license/measurement.ts');
+      io.stdout(`${await localSimMeasurement()}\n`);
+      return 0;
+    }
+    throw new EnclaveNnError('USAGE', `Cannot run 'license': unknown subcommand '${sub ?? ''}' (request, checkin, measurement)`);
   },
 };
 
