@@ -71,3 +71,15 @@ test('SpatialDropout2D/3D and ActivityRegularization (hand-written configs) are 
   assert.deepEqual(got.reg!.dims, [2, 6, 4, 2]);
   assert.deepEqual(Array.from(got.reg!.data as Float32Array), Array.from(data));
 });
+
+test('Rescaling (scalar, per channel) and Identity', async () => {
+  await expectImportMatches(seq([tf.layers.rescaling({ inputShape: [4, 4, 3], scale: 1 / 255, offset: -0.5 })]));
+  const layers = [
+    { class_name: 'InputLayer', config: { name: 'x', batch_shape: [null, 2, 3], dtype: 'float32' } },
+    { class_name: 'Rescaling', config: { name: 'r', scale: [1, 2, 3], offset: [0, 1, 0] } },
+    { class_name: 'Identity', config: { name: 'id' } },
+  ];
+  const onnx = importTfjsArtifacts({ modelTopology: { class_name: 'Sequential', config: { name: 's', layers }, keras_version: '3.3.0' } });
+  const got = await runOnnx(onnx, { x: { dtype: 'float32', dims: [1, 2, 3], data: Float32Array.from([1, 1, 1, 2, 2, 2]) } });
+  assert.deepEqual(Array.from(got.id!.data as Float32Array), [1, 3, 3, 2, 5, 6]);
+});

@@ -83,7 +83,21 @@ const embedding: LayerConverter = ([x], weights, ctx) => {
   return [out];
 };
 
-/** Core layers: Dense, Flatten, Reshape, Permute, RepeatVector, Embedding, InputLayer and the inference-time identities. */
+/** Rescaling (a preprocessing layer): `x · scale + offset`, scalars or per-channel lists. */
+const rescaling: LayerConverter = ([x], _w, ctx) => {
+  const list = (key: string, fallback: number) => {
+    const v = ctx.layer.config[key];
+    return Array.isArray(v) ? (v as number[]) : [typeof v === 'number' ? v : fallback];
+  };
+  const scale = list('scale', 1);
+  const offset = list('offset', 0);
+  const input = x!.dtype === 'float32' ? x!.name : ctx.node('Cast', [x!.name], { to: attr.int(ONNX_BY_DTYPE.float32) })[0]!;
+  const scaled = ctx.node('Mul', [input, ctx.float('scale', scale, scale.length === 1 ? [] : [scale.length])])[0]!;
+  const y = ctx.node('Add', [scaled, ctx.float('offset', offset, offset.length === 1 ? [] : [offset.length])])[0]!;
+  return [{ name: y, shape: x!.shape, dtype: 'float32' }];
+};
+
+/** Core layers: Dense, Flatten, Reshape, Permute, RepeatVector, Embedding, Rescaling, InputLayer and the inference-time identities. */
 export const coreConverters: Record<string, LayerConverter> = {
   InputLayer: inputLayer,
   Dense: dense,
@@ -100,4 +114,6 @@ export const coreConverters: Record<string, LayerConverter> = {
   GaussianDropout: passThrough,
   AlphaDropout: passThrough,
   ActivityRegularization: passThrough,
+  Identity: passThrough,
+  Rescaling: rescaling,
 };

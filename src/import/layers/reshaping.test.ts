@@ -69,3 +69,8 @@ test('ZeroPadding3D, Cropping3D, UpSampling3D match TF.js ops', async () => {
   const up = (t: tf.Tensor, axis: number, n: number) => tf.concat(tf.split(t, t.shape[axis]!, axis).flatMap((s) => Array.from({ length: n }, () => s)), axis);
   check(await runOne('UpSampling3D', { size: [2, 1, 3] }, x), up(up(x, 1, 2), 3, 3), 'upsample3d');
 });
+
+test('CenterCrop (odd and even margins)', async () => {
+  await expectImportMatches(seq([tf.layers.centerCrop({ inputShape: [7, 8, 2], height: 4, width: 5 })]));
+  await expectImportMatches(seq([tf.layers.centerCrop({ inputShape: [6, 6, 3], height: 3, width: 6 })]));
+});

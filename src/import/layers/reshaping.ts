@@ -1,5 +1,5 @@
 import { attr, type AttrValue } from '../../onnx/build.ts';
-import { channelsLast, configError, str, tuple } from '../config.ts';
+import { channelsLast, configError, num, str, tuple } from '../config.ts';
 import type { KerasLayer, LayerConverter, SymTensor } from '../types.ts';
 
 /**
@@ -74,6 +74,20 @@ function upSampling(n: number): LayerConverter {
   };
 }
 
+/** CenterCrop (a preprocessing layer) to `height` × `width`, when the input is at least that large. */
+const centerCrop: LayerConverter = ([x], _w, ctx) => {
+  const h = num(ctx.layer, 'height');
+  const w = num(ctx.layer, 'width');
+  const [ih, iw] = [x!.shape[1], x!.shape[2]];
+  if (x!.shape.length !== 4 || typeof ih !== 'number' || typeof iw !== 'number' || ih < h || iw < w) {
+    throw configError(ctx.layer, `needs a known NHWC input at least ${h}×${w}, got [${x!.shape}] (upscaling is not supported)`);
+  }
+  const top = Math.floor((ih - h) / 2);
+  const left = Math.floor((iw - w) / 2);
+  const y = ctx.node('Slice', [x!.name, ctx.int64('starts', [top, left]), ctx.int64('ends', [top + h, left + w]), ctx.int64('axes', [1, 2])])[0]!;
+  return [{ ...x!, name: y, shape: [x!.shape[0]!, h, w, x!.shape[3]!] }];
+};
+
 /** Padding, cropping and upsampling layers. */
 export const reshapingConverters: Record<string, LayerConverter> = {
   ZeroPadding1D: zeroPadding(1),
@@ -85,4 +99,5 @@ export const reshapingConverters: Record<string, LayerConverter> = {
   UpSampling1D: upSampling(1),
   UpSampling2D: upSampling(2),
   UpSampling3D: upSampling(3),
+  CenterCrop: centerCrop,
 };
