@@ -74,6 +74,8 @@ export class Session {
   #enclave: EnclaveProcess | undefined;
   #starting: Promise<EnclaveProcess> | undefined;
   #sealed: Uint8Array | undefined;
+  /** The enclave enforces a license: its sealed blob must follow the counters (see runTimed). */
+  #metered = false;
   #closed = false;
   /** Phases of the last enclave start. */
   startup: StartupTimings | undefined;
@@ -145,6 +147,12 @@ export class Session {
     const cutNames = new Set(this.bundle.header.inputs.map((t) => t.name));
     for (const [k, v] of Object.entries(headOut)) if (!cutNames.has(k)) outputs[k] = v; // model outputs made before the cut
     Object.assign(outputs, r.outputs);
+    if (this.#metered) {
+      // Re-seal after each licensed run, in the background (the enclave answers in order, so the
+      // blob holds this run's count): a restart after a crash then resumes from the current
+      // counters, not from the first blob's. At most one run is lost if it dies before answering.
+      enclave.seal().then((b) => { if (this.#enclave === enclave) this.#sealed = b; }, () => undefined);
+    }
     return { outputs, enclave: { roundTripNs: r.roundTripNs, computeNs: r.computeNs } };
   }
 
@@ -202,6 +210,7 @@ export class Session {
       const provisionedMs = performance.now() - t0;
       const { decryptedAt } = await e.load(this.bundle.headerBytes, this.bundle.signature, this.bundle.sealedTail.chunks);
       this.startup = { spawnMs: e.timings.spawnMs, helloMs: e.timings.helloMs, provisionedMs, decryptedMs: decryptedAt - t0, readyMs: performance.now() - t0, via };
+      this.#metered = (await e.status()).licensePresent === true;
       this.starts++;
       this.#enclave = e;
       return e;
