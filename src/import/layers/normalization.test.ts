@@ -44,3 +44,24 @@ test('BatchNormalization over a non-last axis matches (x − μ)/√(σ²+ε)·�
     assert.ok(relativeError(Object.values(got)[0]!, { dims: want.shape, data: want.dataSync() }) < 1e-4, `shape ${shape} axis ${axis}`);
   }
 });
+
+test('Normalization (preprocessing): adapted weights or config values, per feature, invert', async () => {
+  const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const run = async (config: Record<string, unknown>, weights: { name: string; shape: number[]; data: Float32Array }[]) => {
+    const layers = [
+      { class_name: 'InputLayer', config: { name: 'x', batch_input_shape: [null, 3], dtype: 'float32' } },
+      { class_name: 'Normalization', config: { name: 'n', axis: -1, ...config } },
+    ];
+    const onnx = importTfjsArtifacts({
+      modelTopology: { class_name: 'Sequential', config: { name: 's', layers }, keras_version: '2.15.0' },
+      weightSpecs: weights.map((w) => ({ name: `n/${w.name}`, shape: w.shape, dtype: 'float32' as const })),
+      weightData: new Uint8Array(Buffer.concat(weights.map((w) => Buffer.from(w.data.buffer)))),
+    });
+    return Array.from((await runOnnx(onnx, { x: { dtype: 'float32', dims: [2, 3], data: x } })).n!.data as Float32Array);
+  };
+  const close = (a: number[], b: number[]) => assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-5), `${a} vs ${b}`);
+  const adapted = [{ name: 'mean', shape: [3], data: Float32Array.from([1, 2, 3]) }, { name: 'variance', shape: [3], data: Float32Array.from([4, 1, 0]) }, { name: 'count', shape: [], data: Float32Array.from([10]) }];
+  close(await run({}, adapted), [0, 0, 0, 1.5, 3, 3e7]);
+  close(await run({ mean: [1, 2, 3], variance: [4, 1, 0.25] }, []), [0, 0, 0, 1.5, 3, 6]);
+  close(await run({ mean: 2, variance: 4, invert: true }, []), [4, 6, 8, 10, 12, 14]);
+});

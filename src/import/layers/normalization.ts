@@ -81,8 +81,41 @@ function decomposed(ctx: ConvertContext, x: SymTensor, axes: number[], eps: numb
   return { ...x, name: y };
 }
 
+/**
+ * Normalization (the preprocessing layer): `(x − mean) / max(√variance, 1e-7)` per feature along
+ * `axis` (or its inverse with `invert`). Mean and variance come from the config when given, else
+ * from the weights (mean, variance, count), as Keras stores an adapted layer.
+ */
+const featureNorm: LayerConverter = ([x], weights, ctx) => {
+  const rank = x!.shape.length;
+  const axes = axesOf(ctx.layer, rank, -1);
+  const given = (key: string) => ctx.layer.config[key];
+  let mean: number[];
+  let variance: number[];
+  if (given('mean') !== null && given('mean') !== undefined) {
+    const flat = (v: unknown): number[] => (Array.isArray(v) ? (v as unknown[]).flatMap(flat) : [v as number]);
+    mean = flat(given('mean'));
+    variance = flat(given('variance'));
+  } else {
+    const w = pickWeights(ctx.layer.name, weights, ['mean', 'variance', 'count']);
+    mean = Array.from(w.mean!.data);
+    variance = Array.from(w.variance!.data);
+  }
+  const sizes = axes.map((a) => x!.shape[a]);
+  const count = mean.length;
+  const shape = count === 1 ? [] : paramShape(x!, axes, sizes.every((d) => typeof d === 'number') ? sizes as number[] : [count]);
+  const std = variance.map((v) => Math.max(Math.sqrt(v), 1e-7));
+  const m = ctx.float('mean', mean, shape);
+  const sd = ctx.float('std', std, shape);
+  const y = ctx.layer.config.invert === true
+    ? ctx.node('Add', [ctx.node('Mul', [x!.name, sd])[0]!, m])[0]!
+    : ctx.node('Div', [ctx.node('Sub', [x!.name, m])[0]!, sd])[0]!;
+  return [{ ...x!, name: y, dtype: 'float32' }];
+};
+
 /** Normalization layers. */
 export const normalizationConverters: Record<string, LayerConverter> = {
   BatchNormalization: batchNorm,
   LayerNormalization: layerNorm,
+  Normalization: featureNorm,
 };
