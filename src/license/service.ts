@@ -4,7 +4,7 @@
  * operations. Every decision — accepted or refused — is written to the audit log with its
  * reason before the caller sees it.
  */
-import { randomBytes, zeroize } from '../crypto/index.ts';
+import { randomBytes, wrapToX25519, zeroize } from '../crypto/index.ts';
 import { ed25519Signer, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { verifyQuote } from '../attest/verify.ts';
 import { reportDataFor } from '../attest/report-data.ts';
@@ -227,10 +227,13 @@ export class LicenseService {
     // enclave can sign usage reports under it; the server keeps its public half only.
     const reportSeed = randomBytes(32);
     const enclaveId = enclaveIdOf(reportSeed);
-    const credit = await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now() });
+    // Everything that can fail comes before credits move: the secrets open, the key takes a wrap
+    // (a low-order X25519 key is refused here), so no allocation is ever stranded.
     const { modelKey, signingSeed } = openModelSecrets(this.masterKey, model.id, model.secrets);
     let pkg: Uint8Array | undefined;
     try {
+      wrapToX25519(keyPub, new Uint8Array(0), new Uint8Array(0));
+      const credit = await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now() });
       const grant = signGrant({ licenseId, enclaveId, seq: 0, allowance: credit.allowance, issuedAt: this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
