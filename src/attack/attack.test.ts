@@ -20,7 +20,8 @@ import { architectureOf } from './skeleton.ts';
 import { gaussianInputs, linearTailModel } from './test-support.ts';
 import { initTf } from './tf-backend.ts';
 import { TfGraph } from './tf-graph.ts';
-import { architectureSubstitute } from './substitute.ts';
+import { architectureSubstitute, genericSubstitute } from './substitute.ts';
+import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { trainSubstitute } from './train.ts';
 import type { AttackSurface, QueryFn, SplitProtection } from './types.ts';
 
@@ -184,6 +185,29 @@ test('the architecture substitute of an embedding + separable conv1d tail trains
   assert.ok(Number.isFinite(loss));
   sub.variables.forEach((v, i) => assert.ok(v.dataSync().some((x, j) => x !== before[i]![j]), `variable ${v.name} did not move`));
   sub.dispose();
+});
+
+test('generic substitutes by cut shape: conv for rank 4, conv1d for rank 3, embedding for integer ids, MLP otherwise; each trains', async () => {
+  await initTf();
+  const rand = seededRandom(4);
+  const cases: [TensorSpec, TensorData, RegExp][] = [
+    [{ name: 'c', dtype: 'float32', shape: ['N', 6, 6, 3] }, { dtype: 'float32', dims: [16, 6, 6, 3], data: Float32Array.from({ length: 1728 }, rand) }, /^conv 3x3 16 .*NHWC/],
+    [{ name: 'c', dtype: 'float32', shape: ['N', 3, 6, 6] }, { dtype: 'float32', dims: [16, 3, 6, 6], data: Float32Array.from({ length: 1728 }, rand) }, /NCHW/],
+    [{ name: 'c', dtype: 'float32', shape: ['N', 5, 4] }, { dtype: 'float32', dims: [16, 5, 4], data: Float32Array.from({ length: 320 }, rand) }, /^conv1d/],
+    [{ name: 'c', dtype: 'float32', shape: ['N', 5] }, { dtype: 'float32', dims: [16, 5], data: Float32Array.from({ length: 80 }, () => Math.floor(rand() * 9)) }, /^embedding 9x32/],
+    [{ name: 'c', dtype: 'float32', shape: ['N', 5] }, { dtype: 'float32', dims: [16, 5], data: Float32Array.from({ length: 80 }, rand) }, /^mlp 5-128-3/],
+  ];
+  for (const [spec, t, want] of cases) {
+    const max = Math.max(...Array.from(t.data as Float32Array));
+    const integer = Array.from(t.data as Float32Array).every((v) => Number.isInteger(v));
+    const sub = genericSubstitute([spec], 3, { integer: { c: integer }, max: { c: max } }, seededRandom(1));
+    assert.match(sub.description, want);
+    const y: TensorData = { dtype: 'float32', dims: [16, 3], data: Float32Array.from({ length: 48 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0)) };
+    const before = sub.variables.map((v) => v.dataSync().slice());
+    await trainSubstitute(sub, { tensors: { c: t }, count: 16 }, y, { count: 16, epochs: 2, seed: 1, scales: {} });
+    sub.variables.forEach((v, i) => assert.ok(v.dataSync().some((x, j) => x !== before[i]![j]), `${sub.description}: a variable did not move`));
+    sub.dispose();
+  }
 });
 
 test('recommend: the fewest private layers under the target; none when no split is under it', () => {
