@@ -227,6 +227,26 @@ export function licenseServerSuite(name: string, openDb: () => Promise<SqlDb>, s
     assert.equal((await fx.call('POST', '/v1/admin/customers', { id: 'x' }, null)).status, 401);
   });
 
+  t('junk is refused with a 4xx and a clear message, never a 5xx', async () => {
+    const raw = await fx.server.handle({ method: 'POST', url: '/v1/provision', body: new TextEncoder().encode('{not json') });
+    assert.equal(raw.status, 400);
+    assert.match(JSON.stringify(raw.body), /body is not JSON/);
+    const cases: [string, string, unknown, number, RegExp][] = [
+      ['POST', '/v1/provision', { licenseId: 'lic-x', nonce: 'AA', evidence: 'AA', keyPub: 'AA' }, 400, /nonce is 1 bytes, not 32/],
+      ['POST', '/v1/provision', { licenseId: '../etc', nonce: 'AA' }, 400, /licenseId must match/],
+      ['POST', '/v1/usage', { report: 'garbage' }, 403, /expected 2 dot-separated parts/],
+      ['POST', '/v1/usage', {}, 400, /report must be a string/],
+      ['POST', '/v1/challenge', { licenseId: 'lic-does-not-exist' }, 404, /does not exist/],
+      ['GET', '/v1/nothing-here', undefined, 404, /no such endpoint/],
+      ['POST', '/v1/admin/licenses', { customerId: 'nobody', modelId: 'nothing', credits: -1 }, 400, /credits must be a non-negative integer/],
+    ];
+    for (const [method, url, body, status, re] of cases) {
+      const r = await fx.call(method, url, body);
+      assert.equal(r.status, status, `${method} ${url}: ${JSON.stringify(r.body)}`);
+      assert.match((r.body.error as { message: string }).message, re);
+    }
+  });
+
   t('model secrets are encrypted at rest under the master key', async () => {
     const s = await setup();
     const m = await fx.store.getModel(s.modelId);
