@@ -13,7 +13,7 @@ The customer's side of licensing (docs/license-protocol.md).
             request.json to the provider (enclave-nn admin licenses fulfill), then run with
             enclave-nn run model.enn --license-file license.json
   checkin   report usage to the license server and take a top-up, from the sealed license
-            state (default <model.enn>.license), without running inference
+            state (default <model.enn>.<license id>.license, as run writes it), without running inference
   measurement  the sim-platform measurement (MRENCLAVE) of the trusted program built here,
             for the provider's model policy (admin models add --mrenclave)`;
 
@@ -41,9 +41,10 @@ const command: Command = {
       const path = required('license checkin', 'the bundle file', bundlePath);
       const bundle = await readBundleFile(path);
       const server = required('license checkin', '--server', values.server);
-      const stateFile = values['license-state'] ?? `${path}.license`;
+      const licenseId = required('license checkin', '--license', values.license);
+      const stateFile = values['license-state'] ?? `${path}.${licenseId}.license`;
       const [{ Session }, { checkIn, licenseServerKeyProvider }] = await Promise.all([import('../../runtime/session.ts'), import('../../license/client.ts')]);
-      const session = await Session.create({ bundle, keySource: licenseServerKeyProvider({ server, licenseId: required('license checkin', '--license', values.license), stateFile }), platform: values.platform, engine: values.engine });
+      const session = await Session.create({ bundle, keySource: licenseServerKeyProvider({ server, licenseId, stateFile }), platform: values.platform, engine: values.engine });
       try {
         const r = await checkIn(session.enclaveProcess!, server, { stateFile });
         const st = (await session.status()).license as { used: number; allowance: number } | null;

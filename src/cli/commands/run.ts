@@ -13,7 +13,10 @@ Runs the model: the public head here, the private tail in an enclave. Prints eve
 and, for classifiers, the argmax of each row. --output writes the output as .npy (several
 outputs: y.<name>.npy). Input: .npy (float32/float64/int64/int32/uint8/bool, C order) or JSON
 ({"<input>": nested arrays}, or a nested array for a single-input model).
---insecure-dev-key reads the provider's key on this machine: INSECURE, for development only.`;
+--insecure-dev-key reads the provider's key on this machine: INSECURE, for development only.
+With a license, the enclave's sealed license state (counters) is kept in --license-state
+(default <model.enn>.<license id>.license, or <license.json>.state): later runs start offline
+from it; on an exhausted quota, run checks in with --server once and retries.`;
 
 const command: Command = {
   name: 'run',
@@ -45,13 +48,13 @@ const command: Command = {
       keySource = { kind: 'insecure-dev-key' as const, providerKey: devKey };
     } else if (values['license-file'] !== undefined) {
       const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
-      licensed = { stateFile: values['license-state'] ?? `${bundlePath}.license` };
+      licensed = { stateFile: values['license-state'] ?? `${values['license-file']}.state` };
       keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile });
     } else {
       const { licenseServerKeyProvider } = await import('../../license/client.ts');
-      // The sealed license state lives next to the bundle by default: the next run starts offline from it.
+      // The sealed license state lives next to the bundle (or the license file) by default: the next run starts offline from it.
       const server = values.server!;
-      licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.license` };
+      licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${required('run', '--license', values.license)}.license` };
       keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId: required('run', '--license', values.license) });
     }
     const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform });
