@@ -94,6 +94,7 @@ export class EnclaveProcess implements EnclaveHandle {
   readonly #onTraffic: EnclaveStartOptions['onTraffic'];
   #nextId = 1;
   #dead: Error | undefined;
+  readonly #closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #hello: HelloOk | undefined;
   /** Timings of the start. */
   timings: StartTimings = { spawnMs: NaN, helloMs: NaN };
@@ -105,7 +106,12 @@ export class EnclaveProcess implements EnclaveHandle {
     child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
     const onStderr = options.onStderr ?? stderrForwarder();
     child.stderr.on('data', (chunk: Buffer) => onStderr(chunk));
-    child.on('exit', (code, signal) => this.#die(`it exited (${signal ? `signal ${signal}` : `status ${code}`})`));
+    // 'close' (not 'exit'): answers written just before the exit (BAD_FRAME, CLOSE_OK) are
+    // read from the pipe first.
+    this.#closed = new Promise((resolve) => child.on('close', (code, signal) => {
+      this.#die(`it exited (${signal ? `signal ${signal}` : `status ${code}`})`);
+      resolve({ code, signal });
+    }));
     child.on('error', (e) => this.#die(`it could not be started (${e.message})`));
     child.stdin.on('error', () => undefined); // EPIPE after death: reported through 'exit'
   }
@@ -208,13 +214,12 @@ export class EnclaveProcess implements EnclaveHandle {
   /** CLOSE (§4.8), then waits for the exit; kills the process if it does not answer. */
   async close(): Promise<void> {
     if (!this.alive) return;
-    const exited = new Promise<void>((r) => this.#child.once('exit', () => r()));
     try {
       await this.#request(MSG.CLOSE, [], 5000);
     } catch {
       this.kill();
     }
-    await exited;
+    await this.#closed;
   }
 
   /** Kills the process (tests use SIGKILL to simulate a crash). */
@@ -241,10 +246,9 @@ export class EnclaveProcess implements EnclaveHandle {
     });
   }
 
-  /** Resolves once the process has exited, with its exit code and signal. */
+  /** Resolves once the process has exited and its pipes are closed, with its exit code and signal. */
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return Promise.resolve({ code: this.#child.exitCode, signal: this.#child.signalCode });
-    return new Promise((r) => this.#child.once('exit', (code, signal) => r({ code, signal })));
+    return this.#closed;
   }
 
   #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs): Promise<Frame> {
