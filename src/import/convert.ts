@@ -11,6 +11,12 @@ import { converterFor } from './registry.ts';
 import type { KerasFlavor, SymTensor } from './types.ts';
 import { WeightStore, type StoredWeight } from './weights.ts';
 
+type MaybeMasked = SymTensor & { mask?: string };
+/** Layers that apply a Keras mask (recurrent-mask.ts). */
+const MASK_CONSUMERS = new Set(['LSTM', 'GRU', 'SimpleRNN', 'RNN', 'Bidirectional']);
+/** Layers that are the identity at inference and pass a mask on unchanged, as Keras does. */
+const MASK_PASSTHROUGH = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization', 'Identity']);
+
 /** A Keras model as read from any source: its config and its weights. */
 export interface KerasModelSource {
   /** The model config: `{ class_name: 'Sequential' | 'Model' | 'Functional', config }`. */
@@ -67,7 +73,16 @@ export function convertKerasModel(src: KerasModelSource): ModelProto {
     if (!name) throw new EnclaveNnError('IMPORT_CONFIG', `Cannot import model: a ${cfg.class_name} layer has no name`);
     const layer = { className: cfg.class_name, name, config: cfg.config };
     const convert = converterFor(layer);
-    return convert(inputs, store.take(name), g.context(layer));
+    const masked = inputs.some((t) => (t as MaybeMasked).mask);
+    // A Keras mask (Embedding mask_zero, Masking) changes what later layers compute. The
+    // recurrent converters apply it and identities pass it on; any other layer that receives one
+    // is refused rather than converted into something that silently differs on padded inputs.
+    if (masked && !MASK_CONSUMERS.has(layer.className) && !MASK_PASSTHROUGH.has(layer.className)) {
+      throw new EnclaveNnError('IMPORT_MASK', `Cannot import layer '${name}' (${layer.className}): it receives a Keras mask (Embedding mask_zero), which the importer applies only in ${[...MASK_CONSUMERS].join(', ')}`);
+    }
+    const out = convert(inputs, store.take(name), g.context(layer));
+    if (masked && MASK_PASSTHROUGH.has(layer.className)) (out[0] as MaybeMasked).mask = (inputs[0] as MaybeMasked).mask;
+    return out;
   };
 
   const sequential = (config: KerasSequentialConfig, bound?: SymTensor[]): SymTensor[] => {

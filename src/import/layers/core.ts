@@ -79,7 +79,12 @@ const embedding: LayerConverter = ([x], weights, ctx) => {
   const table = ctx.weight('embeddings', [vocab, dim], embeddings!.data);
   const ids = x!.dtype === 'int64' ? x!.name : ctx.node('Cast', [x!.name], { to: attr.int(ONNX_BY_DTYPE.int64) })[0]!;
   const y = ctx.node('Gather', [table, ids], { axis: attr.int(0) })[0]!;
-  const out: SymTensor = { name: y, shape: [...x!.shape, dim], dtype: 'float32' };
+  const out: SymTensor & { mask?: string } = { name: y, shape: [...x!.shape, dim], dtype: 'float32' };
+  // mask_zero: id 0 is padding; Keras masks those steps for the layers after it (recurrent-mask.ts).
+  if (ctx.layer.config.mask_zero === true) {
+    const zero = ctx.int64('mask_zero_id', [0], []);
+    out.mask = ctx.node('Not', [ctx.node('Equal', [ids, zero], {}, { name: 'mask_equal' })[0]!], {}, { name: 'mask' })[0]!;
+  }
   return [out];
 };
 
