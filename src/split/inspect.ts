@@ -82,7 +82,8 @@ export function inspectModel(view: GraphView): Inspection {
       flops += estimateFlops(view, n);
       for (const name of n.input) {
         const t = view.initializers.get(name);
-        if (!t || counted.has(name)) continue;
+        // int64 initializers are shapes, axes and pads (Reshape targets), not parameters.
+        if (!t || counted.has(name) || DTYPE_BY_ONNX[t.dataType] === 'int64') continue;
         counted.add(name);
         const count = t.dims.reduce((a, d) => a * Number(d), 1);
         paramCount += count;
