@@ -153,3 +153,34 @@ test('a provider key for another bundle is refused', async () => {
     (e) => isErrorCode(e, 'ENCLAVE_BUNDLE') && /not this bundle's key/.test((e as Error).message));
   assert.ok(readdirSync(home).length >= 1);
 });
+
+test('a shared enclave serves sessions in turn and stays up on close; when it dies, a session starts its own', async () => {
+  const model = mlpModel();
+  const { view, splits } = await everySplit(model);
+  const feeds = randomFeeds(view.inputs, 2, seededRandom(11));
+  const want = (await runOnnx(model, feeds)).y!;
+  const e = await EnclaveProcess.start(quiet);
+  try {
+    for (const split of splits.slice(0, 2)) {
+      const { bytes, providerKey } = bundleOfSplit(split);
+      const s = await Session.create({ bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: e, enclave: quiet });
+      assert.equal(s.enclaveProcess, e);
+      assert.ok(maxAbsDiff((await s.run(feeds)).y!, want) <= 1e-5);
+      await s.close();
+      assert.ok(e.alive, 'the shared enclave outlives the session');
+    }
+    const { bytes, providerKey } = bundleOfSplit(splits[2]!);
+    const s = await Session.create({ bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: e, enclave: quiet });
+    try {
+      e.kill('SIGKILL');
+      await e.exited();
+      assert.ok(maxAbsDiff((await s.run(feeds)).y!, want) <= 1e-5);
+      assert.notEqual(s.enclaveProcess, e);
+      assert.equal(s.startup!.via, 'unsealed');
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await e.close();
+  }
+});
