@@ -87,42 +87,48 @@ const V1 = `
 `;
 
 /**
- * The check-in as one server-side function (docs/license-protocol.md §5.3, §7): the enclave
- * row and then the license row are locked only while it runs, never across client round trips,
- * so top-ups on one license from any number of server processes serialise for microseconds.
- * On OK it also writes the decision's audit entry. Returns a code: OK, REVOKED (revoked meanwhile: usage recorded, nothing granted), or a refusal
- * that changed nothing: UNKNOWN, SEQ (not above last_seq), USED_DOWN, USED_OVER.
+ * The check-in as one server-side function (docs/license-protocol.md §5.3, §7): one round trip
+ * per top-up, and the enclave row and then the license row are locked only while it runs,
+ * never across client round trips, so top-ups on one license from any number of server
+ * processes serialise for microseconds. The caller has verified the report's signature.
+ * Returns a code — OK (its audit entry is written here, in the same transaction); REVOKED,
+ * EXPIRED, NOT_YET_VALID (usage recorded, nothing granted); or a refusal that changed nothing:
+ * UNKNOWN, LICENSE_MISMATCH, ALLOWANCE_OVER, SEQ, USED_DOWN, USED_OVER — with `last_value`
+ * the stored value the report contradicts.
  */
 const V2_CHECK_IN = `
-CREATE FUNCTION enn_check_in(p_enclave text, p_seq int8, p_used int8, p_now int8, p_grant boolean, p_actor text)
-RETURNS TABLE (code text, granted int8, allowance int8, license_id text, last_value int8)
+CREATE FUNCTION enn_check_in(p_enclave text, p_license text, p_seq int8, p_used int8, p_allowance int8, p_now int8, p_actor text)
+RETURNS TABLE (code text, granted int8, allowance int8, model_id text, last_value int8, reason text)
 LANGUAGE plpgsql AS $$
 DECLARE
   e enclaves%ROWTYPE;
+  l licenses%ROWTYPE;
   g int8 := 0;
   c text := 'OK';
 BEGIN
   SELECT * INTO e FROM enclaves WHERE id = p_enclave FOR UPDATE;
-  IF NOT FOUND THEN RETURN QUERY SELECT 'UNKNOWN'::text, 0::int8, 0::int8, NULL::text, 0::int8; RETURN; END IF;
-  IF p_seq <= e.last_seq THEN RETURN QUERY SELECT 'SEQ'::text, 0::int8, e.allowance, e.license_id, e.last_seq; RETURN; END IF;
-  IF p_used < e.used THEN RETURN QUERY SELECT 'USED_DOWN'::text, 0::int8, e.allowance, e.license_id, e.used; RETURN; END IF;
-  IF p_used > e.allowance THEN RETURN QUERY SELECT 'USED_OVER'::text, 0::int8, e.allowance, e.license_id, e.allowance; RETURN; END IF;
-  IF p_grant THEN
-    SELECT greatest(0, least(l.offline_max_inferences - (e.allowance - p_used), l.credits_total - l.credits_allocated)) INTO g
-      FROM licenses l WHERE l.id = e.license_id AND l.revoked_at IS NULL FOR NO KEY UPDATE;
-    IF NOT FOUND THEN g := 0; c := 'REVOKED';
-    ELSE UPDATE licenses SET credits_allocated = credits_allocated + g WHERE id = e.license_id;
-    END IF;
+  IF NOT FOUND THEN RETURN QUERY SELECT 'UNKNOWN'::text, 0::int8, 0::int8, NULL::text, 0::int8, NULL::text; RETURN; END IF;
+  IF e.license_id <> p_license THEN RETURN QUERY SELECT 'LICENSE_MISMATCH'::text, 0::int8, e.allowance, NULL::text, 0::int8, e.license_id; RETURN; END IF;
+  IF p_allowance > e.allowance THEN RETURN QUERY SELECT 'ALLOWANCE_OVER'::text, 0::int8, e.allowance, NULL::text, e.allowance, NULL::text; RETURN; END IF;
+  IF p_seq <= e.last_seq THEN RETURN QUERY SELECT 'SEQ'::text, 0::int8, e.allowance, NULL::text, e.last_seq, NULL::text; RETURN; END IF;
+  IF p_used < e.used THEN RETURN QUERY SELECT 'USED_DOWN'::text, 0::int8, e.allowance, NULL::text, e.used, NULL::text; RETURN; END IF;
+  IF p_used > e.allowance THEN RETURN QUERY SELECT 'USED_OVER'::text, 0::int8, e.allowance, NULL::text, e.allowance, NULL::text; RETURN; END IF;
+  SELECT * INTO l FROM licenses WHERE id = e.license_id FOR NO KEY UPDATE;
+  IF l.revoked_at IS NOT NULL THEN c := 'REVOKED';
+  ELSIF p_now > l.not_after THEN c := 'EXPIRED';
+  ELSIF p_now < l.not_before THEN c := 'NOT_YET_VALID';
+  ELSE
+    g := greatest(0, least(l.offline_max_inferences - (e.allowance - p_used), l.credits_total - l.credits_allocated));
+    UPDATE licenses SET credits_allocated = credits_allocated + g WHERE id = l.id;
   END IF;
   INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES (e.id, p_seq, e.license_id, p_used, p_used - e.used, p_now);
   UPDATE enclaves SET used = p_used, last_seq = p_seq, allowance = e.allowance + g, last_checkin = p_now WHERE id = e.id;
   INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES (e.license_id, e.id, p_seq, g, e.allowance + g, p_now);
-  -- The decision's audit entry commits with it (a granted top-up is never unaudited).
   IF c = 'OK' THEN
     INSERT INTO audit (at, actor, action, subject, outcome, code, reason) VALUES (p_now, p_actor, 'usage', e.license_id, 'ok', 'OK',
       format('report %s: %s used, %s credits granted%s, allowance %s', p_seq, p_used, g, CASE WHEN g = 0 THEN ' (none left on the license)' ELSE '' END, e.allowance + g));
   END IF;
-  RETURN QUERY SELECT c, g, e.allowance + g, e.license_id, 0::int8;
+  RETURN QUERY SELECT c, g, e.allowance + g, l.model_id, l.not_after, l.revoked_reason;
 END
 $$`;
 

@@ -271,23 +271,14 @@ export class LicenseService {
     let subject = 'unknown';
     try { subject = peekUsageReport(token).licenseId; } catch { /* audited below as malformed */ }
     return this.decide('enclave', 'usage', subject, async () => {
+      // The enclave id is the report key itself (§5.1), which reached only the attested enclave:
+      // a valid signature means that enclave made this report; any modified byte fails here.
       const peek = peekUsageReport(token);
-      const found = await this.store.getEnclaveWithLicense(peek.enclaveId);
-      if (!found) throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
-      const enc = found.enclave;
-      // The report key reached only the attested enclave (§5.1): a valid signature means the
-      // enclave made this report; any modified byte fails here.
-      const r = openUsageReport(token, new Uint8Array(Buffer.from(enc.id, 'hex')));
-      if (r.licenseId !== enc.licenseId) throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${enc.licenseId}`);
-      if (r.allowance > enc.allowance) throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${enc.allowance} ever granted`);
-      let refusal: EnclaveNnError | undefined;
-      const lic: LicenseRecord = found.license;
-      try { this.checkUsable(lic); } catch (e) { if (e instanceof EnclaveNnError) refusal = e; else throw e; }
-      const res = await this.store.checkIn({ enclaveId: enc.id, seq: r.seq, used: r.used, now: this.now(), grant: refusal === undefined });
-      if (res.revoked) refusal = new EnclaveNnError('LICENSE_REVOKED', `Cannot use license ${r.licenseId}: it was revoked`);
+      const r = openUsageReport(token, new Uint8Array(Buffer.from(peek.enclaveId, 'hex')));
+      const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
       // A revoked or expired license: the usage is recorded, no credits are granted.
-      if (refusal) throw new EnclaveNnError(refusal.code, `${refusal.message}; usage recorded (${r.used} samples), no top-up`);
-      const g = signGrant({ licenseId: r.licenseId, enclaveId: enc.id, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(lic.modelId));
+      if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
+      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });

@@ -60,19 +60,6 @@ export interface LicenseRecord {
   createdAt: number;
 }
 
-/** An enclave instance provisioned under a license. */
-export interface EnclaveRecord {
-  id: string;
-  licenseId: string;
-  keyPub: Uint8Array;
-  mrEnclave: string;
-  allowance: number;
-  used: number;
-  lastSeq: number;
-  lastCheckin: number;
-  createdAt: number;
-}
-
 /** One decision of the server, with its reason (the audit log). */
 export interface AuditEntry {
   at: number;
@@ -106,12 +93,6 @@ function licenseRow(r: Record<string, unknown>): LicenseRecord {
   };
 }
 
-function enclaveRow(r: Record<string, unknown>): EnclaveRecord {
-  return {
-    id: r.id as string, licenseId: r.license_id as string, keyPub: bytes(r.key_pub), mrEnclave: r.mr_enclave as string,
-    allowance: num(r.allowance), used: num(r.used), lastSeq: num(r.last_seq), lastCheckin: num(r.last_checkin), createdAt: num(r.created_at),
-  };
-}
 
 /**
  * The license store: every table access of the server, over any {@link SqlDb}.
@@ -274,40 +255,33 @@ export class LicenseStore {
     return num(r.granted);
   }
 
-  /** An enclave by id (its report key, hex), or undefined. */
-  async getEnclave(id: string): Promise<EnclaveRecord | undefined> {
-    const [r] = await this.db.query('SELECT * FROM enclaves WHERE id = $1', [id]);
-    return r ? enclaveRow(r) : undefined;
-  }
 
-  /** An enclave and its license in one round trip (the top-up path), or undefined. */
-  async getEnclaveWithLicense(id: string): Promise<{ enclave: EnclaveRecord; license: LicenseRecord } | undefined> {
-    const [r] = await this.db.query(
-      `SELECT row_to_json(e.*)::text AS e, row_to_json(l.*)::text AS l FROM enclaves e JOIN licenses l ON l.id = e.license_id WHERE e.id = $1`, [id]);
-    if (!r) return undefined;
-    const e = JSON.parse(r.e as string) as Record<string, unknown>;
-    e.key_pub = Buffer.from((e.key_pub as string).replace(/^\\x/, ''), 'hex');
-    return { enclave: enclaveRow(e), license: licenseRow(JSON.parse(r.l as string) as Record<string, unknown>) };
-  }
 
   /**
-   * Records a verified usage report and tops the enclave up (§5.3), atomically, with its audit
-   * entry when it succeeds:
-   * locks the enclave row, refuses a sequence number that does not increase
-   * (`USAGE_ROLLBACK`) or counters that go backwards or beyond the allowance
-   * (`USAGE_INCONSISTENT`), records the usage, then — if `grant` — takes credits from the
-   * license. Resolves to the grant (0 credits when none are left or `grant` is false).
+   * Records a usage report whose signature the caller verified, and tops the enclave up
+   * (§5.3), atomically, in one statement (`enn_check_in`): refuses a report for another license
+   * (`USAGE_INVALID`), claiming more allowance or usage than ever granted (`USAGE_INCONSISTENT`),
+   * or whose sequence number or used count does not increase (`USAGE_ROLLBACK`); records the
+   * usage; grants from the license unless it is revoked or outside its window (then `refused`
+   * names why: nothing granted). A successful check-in's audit entry commits with it.
    */
-  async checkIn(r: { enclaveId: string; seq: number; used: number; now: number; grant: boolean }): Promise<CreditResult & { licenseId: string; revoked: boolean }> {
-    // One statement (enn_check_in, migration 2): the locks live only while it runs.
-    const [row] = await this.db.query('SELECT * FROM enn_check_in($1, $2, $3, $4, $5, $6)', [r.enclaveId, r.seq, r.used, r.now, r.grant, 'enclave']);
+  async checkIn(r: { enclaveId: string; licenseId: string; seq: number; used: number; allowance: number; now: number }): Promise<CreditResult & { modelId: string; refused?: { code: string; detail: string } }> {
+    const [row] = await this.db.query('SELECT * FROM enn_check_in($1, $2, $3, $4, $5, $6, $7)', [r.enclaveId, r.licenseId, r.seq, r.used, r.allowance, r.now, 'enclave']);
     const code = row!.code as string;
     const last = num(row!.last_value);
-    if (code === 'UNKNOWN') throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
-    if (code === 'SEQ') throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${last} (replay or rollback of sealed state)`);
-    if (code === 'USED_DOWN') throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${last} (rollback of sealed state)`);
-    if (code === 'USED_OVER') throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${last} credits ever granted`);
-    return { granted: num(row!.granted), allowance: num(row!.allowance), licenseId: row!.license_id as string, revoked: code === 'REVOKED' };
+    switch (code) {
+      case 'UNKNOWN': throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+      case 'LICENSE_MISMATCH': throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${row!.reason as string}`);
+      case 'ALLOWANCE_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${last} ever granted`);
+      case 'SEQ': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${last} (replay or rollback of sealed state)`);
+      case 'USED_DOWN': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${last} (rollback of sealed state)`);
+      case 'USED_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${last} credits ever granted`);
+    }
+    const out = { granted: num(row!.granted), allowance: num(row!.allowance), modelId: row!.model_id as string };
+    if (code === 'REVOKED') return { ...out, refused: { code: 'LICENSE_REVOKED', detail: `it was revoked (${(row!.reason as string | null) ?? 'no reason given'})` } };
+    if (code === 'EXPIRED') return { ...out, refused: { code: 'LICENSE_EXPIRED', detail: `it expired at ${new Date(last * 1000).toISOString()}` } };
+    if (code === 'NOT_YET_VALID') return { ...out, refused: { code: 'LICENSE_NOT_YET_VALID', detail: 'it is not valid yet' } };
+    return out;
   }
 
   /** Usage per customer and model: credits bought, granted to enclaves, reported used. */
