@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
+import { seededRandom } from '../../src/util/random.ts';
 
 /**
  * Selects the 'wasm' backend (falls back to nothing: failure raises) and registers the
@@ -27,21 +28,8 @@ export async function initTfWasm(): Promise<string> {
   return tf.getBackend();
 }
 
-/**
- * A small, fast, seeded PRNG (mulberry32) returning floats in [0, 1).
- *
- * @param seed any 32-bit integer
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seeded PRNG (mulberry32) returning floats in [0, 1): the library's one. */
+export const mulberry32 = seededRandom;
 
 /**
  * Runs `fn` with `Math.random` replaced by a seeded generator and restores it afterwards

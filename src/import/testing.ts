@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelProto } from 'onnx-buf';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
 import { importTfjsArtifacts, type TfjsArtifacts } from './index.ts';
+import { seededRandom } from '../util/random.ts';
 
 let backendReady: Promise<boolean> | undefined;
 /** Selects TF.js's pure-JS CPU backend once (deterministic, no native addon). */
@@ -23,17 +24,7 @@ export function tfReady(): Promise<boolean> {
   return backendReady;
 }
 
-/** A small seeded PRNG (mulberry32) → [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /**
  * Sets every weight of a TF.js model to seeded uniform values in [-scale, scale); weights named

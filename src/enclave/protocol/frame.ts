@@ -1,3 +1,4 @@
+import { concatBytes } from '../../crypto/hash.ts';
 /**
  * Frames of the enclave protocol (docs/enclave-protocol.md §2):
  * `u32 L ‖ u8 type ‖ u32 request id ‖ payload`, little-endian, 5 ≤ L ≤ MAX_FRAME_SIZE.
@@ -48,12 +49,7 @@ export function encodeFrame(type: number, id: number, payload: readonly Uint8Arr
 
 /** Concatenates frame parts into one buffer (tests, small frames). */
 export function frameBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.byteLength; }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**
