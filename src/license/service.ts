@@ -14,7 +14,8 @@ import { EnclaveNnError } from '../errors.ts';
 import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from './provision.ts';
 import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
-import { checkId, checkWindow, openLicense, openUsageReport, peekLicenseId, peekUsageReport, signGrant, signLicense } from './token.ts';
+import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from './token.ts';
+import type { UsageReport } from './types.ts';
 
 /** Options of {@link LicenseService}. */
 export interface LicenseServiceOptions {
@@ -268,13 +269,16 @@ export class LicenseService {
   async usage(body: { report?: unknown }): Promise<{ grant: string; allowance: number; granted: number }> {
     if (typeof body.report !== 'string') throw new EnclaveNnError('BAD_REQUEST', 'Cannot read request: report must be a string');
     const token = body.report;
+    // The audit subject is the license the report names, once it decodes (even if forged).
     let subject = 'unknown';
-    try { subject = peekUsageReport(token).licenseId; } catch { /* audited below as malformed */ }
+    let report: UsageReport | undefined;
+    let bad: unknown;
+    try { report = openSelfNamedUsageReport(token, (d) => { subject = d.licenseId; }); } catch (e) { bad = e; }
     return this.decide('enclave', 'usage', subject, async () => {
       // The enclave id is the report key itself (§5.1), which reached only the attested enclave:
       // a valid signature means that enclave made this report; any modified byte fails here.
-      const peek = peekUsageReport(token);
-      const r = openUsageReport(token, new Uint8Array(Buffer.from(peek.enclaveId, 'hex')));
+      if (!report) throw bad;
+      const r = report;
       const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
       // A revoked or expired license: the usage is recorded, no credits are granted.
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);

@@ -65,7 +65,7 @@ export function signObject(label: string, value: Record<string, unknown>, key: U
  */
 export function openSigned(token: string, label: string, publicKey: Uint8Array, what: string, code: string): SignedObject {
   const o = decodeSigned(token, what, code);
-  if (!verifierFor(publicKey)(signedMessage(label, o.body), o.signature)) {
+  if (!verifySigned(label, o, publicKey)) {
     throw new EnclaveNnError(code, `Cannot accept ${what}: its signature does not verify`);
   }
   return o;
@@ -83,6 +83,11 @@ function verifierFor(publicKey: Uint8Array): (m: Uint8Array, s: Uint8Array) => b
     verifiers.set(k, v);
   }
   return v;
+}
+
+/** True when a decoded object's signature verifies under `label` with `publicKey`. */
+export function verifySigned(label: string, o: SignedObject, publicKey: Uint8Array): boolean {
+  return verifierFor(publicKey)(signedMessage(label, o.body), o.signature);
 }
 
 /** Decodes a signed object without verifying it (to find which key should verify it). */

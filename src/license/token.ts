@@ -5,7 +5,7 @@
  */
 import type { Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { decodeSigned, openSigned, signObject, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT } from './signed.ts';
+import { decodeSigned, openSigned, signObject, verifySigned, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT } from './signed.ts';
 import type { Grant, License, LicenseTerms, UsageReport } from './types.ts';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -169,10 +169,19 @@ export function signUsageReport(r: Omit<UsageReport, 'token'>, seed: Uint8Array 
   return { ...r, token };
 }
 
-/** Decodes a usage report without verifying it (the server looks up the enclave key first). */
-export function peekUsageReport(token: string): Omit<UsageReport, 'token'> {
+/**
+ * Verifies a usage report whose signer is the enclave it names: the enclave id is the report
+ * key (§5.1). Decodes once; throws `USAGE_INVALID`. Returns the report (its license id is
+ * readable even when the signature fails, for the audit log: see `onDecoded`).
+ */
+export function openSelfNamedUsageReport(token: string, onDecoded?: (r: Omit<UsageReport, 'token'>) => void): UsageReport {
   const o = decodeSigned(token, 'usage report', 'USAGE_INVALID');
-  return usageFields(o.value);
+  const r = usageFields(o.value);
+  onDecoded?.(r);
+  if (!verifySigned(LABEL_USAGE_REPORT, o, new Uint8Array(Buffer.from(r.enclaveId, 'hex')))) {
+    throw new EnclaveNnError('USAGE_INVALID', 'Cannot accept usage report: its signature does not verify');
+  }
+  return { ...r, token };
 }
 
 /** Verifies a usage report's signature with the enclave's report key, and its format (§5). */
