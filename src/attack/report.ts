@@ -97,12 +97,12 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 /** The charts as SVG: stolen accuracy per split for each Q (with victim and target), and TEE impact per split. */
 export function attackCharts(r: ProtectionReport): Record<string, string> {
   // Each split's cost in its label: k and its TEE impact.
-  const cats = r.splits.map((s) => (s.k === 0 ? 'k=0' : `k=${s.k} ${s.teeImpact !== undefined && Number.isFinite(s.teeImpact) ? `(${s.teeImpact.toFixed(1)}x)` : ''}`.trim()));
+  const cats = r.splits.map((s) => (s.k === 0 ? 'k=0' : `k=${s.k} ${s.teeImpact !== undefined && Number.isFinite(s.teeImpact) ? `(${+s.teeImpact.toPrecision(2)}x)` : ''}`.trim()));
   const palette = ['#f28e2b', '#e15759', '#b07aa1', '#76b7b2', '#59a14f'];
   const refs = r.recommendation ? [{ name: `target ${pct(r.recommendation.maxStolenAccuracy)}`, value: r.recommendation.maxStolenAccuracy, color: '#e15759', dashed: true }] : [];
   return {
     'protection-vs-cost': lines({
-      title: 'Protection versus cost per split (k = private layers, TEE impact)', categories: cats, yLabel: 'test accuracy (stolen: best attacker)',
+      title: 'Protection versus cost per split (k = private layers, TEE impact)', categories: cats, width: Math.max(760, 260 + 95 * cats.length), yLabel: 'test accuracy (stolen: best attacker)',
       series: [
         { name: 'victim accuracy', color: '#333', values: r.splits.map((s) => s.victimAccuracy) },
         ...r.options.queries.map((q, i) => ({ name: `stolen, Q=${q}`, color: palette[i % palette.length]!, values: r.splits.map((s) => (s.k === 0 ? s.victimAccuracy : bestAt(s, q)?.substituteAccuracy ?? NaN)) })),
