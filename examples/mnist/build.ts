@@ -7,8 +7,8 @@
  * `node --import tsx examples/mnist/build.ts --out DIR [--epochs N] [--quick] [--seed S]`
  * writes DIR/tfjs/model.json + weights (and DIR/model.onnx when the importer exists) and
  * prints the test accuracy. Full: 60,000 images, Adam 1e-3, batch 128, 2 epochs by default.
- * `--quick`: the first 6,000 training images, 1 epoch at batch 64, evaluated on the first 2,000
- * test images (for the README's demo: about a minute on 2 cores).
+ * `--quick`: the first 5,000 training images, 1 epoch at batch 64 with Adam 2e-3, evaluated on the
+ * first 2,000 test images (for the README's demo: under a minute on 2 cores).
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
@@ -66,12 +66,13 @@ export async function buildMnistModel(opts: BuildOptions): Promise<BuildResult> 
   const seed = opts.seed ?? 42;
   const epochs = opts.epochs ?? (opts.quick ? 1 : 2);
   await initTfWasm();
-  const train = loadMnist('train', opts.quick ? 6000 : undefined);
+  const train = loadMnist('train', opts.quick ? 5000 : undefined);
   const test = loadMnist('test', opts.quick ? 2000 : undefined);
   const batchSize = opts.quick ? 64 : 128;
   const model = await withSeededRandom(seed, async () => {
     const m = createMnistModel(seed);
-    m.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    // quick: a larger step size makes up for the fewer steps (79 instead of 938)
+    m.compile({ optimizer: tf.train.adam(opts.quick ? 2e-3 : 1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const x = tf.tensor4d(train.images, train.shape);
     const y = tf.oneHot(tf.tensor1d(train.labels, 'int32'), 10);
     log(`mnist: training on ${train.count} images, ${epochs} epoch(s), batch ${batchSize}, backend ${tf.getBackend()}`);
