@@ -36,6 +36,16 @@ test('enclave-nn attack as a process: table, recommendation, attack.json/csv, ch
   assert.equal(csv[0]!.split(',')[0], 'k');
   assert.equal(csv.length, 1 + 1 + 4 + 4);
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /Protection against model stealing/);
+
+  // Reusing that bench report: no new measurement, the same costs.
+  const again = join(dir, 'report2');
+  const r2 = runCli(['attack', join(dir, 'model.onnx'), '--data', join(dir, 'data.npy'), '--test', join(dir, 'test-x.npy'), '--labels', join(dir, 'test-y.npy'),
+    '--queries', '0', '--splits', '0,1', '--bench', join(out, 'report.json'), '--out', again], { env: { ENCLAVE_NN_HOME: home }, timeoutMs: 180_000 });
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.doesNotMatch(r2.stderr, /measuring the cost/);
+  const j2 = JSON.parse(readFileSync(join(again, 'attack.json'), 'utf8'));
+  assert.deepEqual(j2.splits.map((s: { k: number }) => s.k), [0, 1]);
+  assert.equal(j2.splits[1].teeImpact, j.splits[1].teeImpact);
 });
 
 test('enclave-nn attack: bad input is one line on stderr, exit 2, nothing written', () => {
