@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EnclaveNnError, errorLine } from '../../src/errors.ts';
 
 /** Options every example build accepts. */
 export interface BuildOptions {
@@ -45,6 +46,21 @@ export function parseBuildArgs(argv: string[], name: string): BuildOptions {
   } catch (e) {
     process.stderr.write(`Cannot parse arguments: ${(e as Error).message}\n${usage}\n`);
     process.exit(2);
+  }
+}
+
+/**
+ * Runs a build script's main function: on failure prints one line on stderr (no stack) and exits
+ * with the error's exit code (an EnclaveNnError's, else 1).
+ *
+ * @param main the script's body
+ */
+export async function runMain(main: () => Promise<unknown>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    process.stderr.write(`${errorLine(e)}\n`);
+    process.exit(e instanceof EnclaveNnError ? e.exitCode : 1);
   }
 }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './build-cli.ts';
+import { EnclaveNnError } from '../../src/errors.ts';
 
 /**
  * The directory of one shared dataset; throws a one-line error naming it when absent.
@@ -15,6 +16,6 @@ import { repoRoot } from './build-cli.ts';
 export function datasetDir(name: string): string {
   const base = process.env.ENCLAVE_NN_DATASETS ?? resolve(repoRoot, '..', 'shared', 'datasets');
   const dir = join(base, name);
-  if (!existsSync(dir)) throw new Error(`Cannot find dataset ${name}: ${dir} does not exist (set ENCLAVE_NN_DATASETS)`);
+  if (!existsSync(dir)) throw new EnclaveNnError('DATASET_MISSING', `Cannot find dataset ${name}: ${dir} does not exist (set ENCLAVE_NN_DATASETS)`);
   return dir;
 }

@@ -8,6 +8,6 @@ export { initTfWasm, mulberry32, seededPermutation, withSeededRandom } from './t
 export { registerWasmTrainingKernels } from './wasm-kernels.ts';
 export { loadTfjsModel, saveTfjsModel, WEIGHTS_FILE } from './save-tfjs.ts';
 export { SeparableConv1D, type SeparableConv1DArgs } from './separable-conv1d.ts';
-export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, type BuildOptions } from './build-cli.ts';
+export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, runMain, type BuildOptions } from './build-cli.ts';
 export { datasetDir } from './datasets.ts';
 export { accuracy, cpuSeconds, progressCallbacks } from './train-utils.ts';

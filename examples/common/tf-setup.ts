@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 import { seededRandom } from '../../src/util/random.ts';
+import { EnclaveNnError } from '../../src/errors.ts';
 
 /**
  * Selects the 'wasm' backend (falls back to nothing: failure raises) and registers the
@@ -22,7 +23,7 @@ export async function initTfWasm(): Promise<string> {
   registerWasmTrainingKernels();
   if (tf.getBackend() !== 'wasm') {
     const ok = await tf.setBackend('wasm');
-    if (!ok) throw new Error('Cannot initialise TF.js: the wasm backend failed to start');
+    if (!ok) throw new EnclaveNnError('TFJS_BACKEND_FAILED', 'Cannot initialise TF.js: the wasm backend failed to start', { exitCode: 1 });
   }
   await tf.ready();
   return tf.getBackend();

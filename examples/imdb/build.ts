@@ -17,9 +17,10 @@ import { pathToFileURL } from 'node:url';
 import { initTfWasm, seededPermutation, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
 import { cpuSeconds } from '../common/train-utils.ts';
-import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
+import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 import { datasetDir } from '../common/datasets.ts';
 import { densify, fitTfidf, transformTfidf, type SparseRow } from './tfidf.ts';
+import { EnclaveNnError } from '../../src/errors.ts';
 
 /** Number of TF-IDF features (the model's input width). */
 export const IMDB_FEATURES = 20000;
@@ -80,7 +81,7 @@ export async function buildImdbModel(opts: BuildOptions): Promise<{ testAccuracy
   const test = loadImdb('test', opts.quick ? 2000 : undefined);
   const vectorizer = fitTfidf(train.map((r) => r.text), { maxFeatures: IMDB_FEATURES });
   if (vectorizer.vocabulary.length < IMDB_FEATURES) {
-    throw new Error(`Cannot build the IMDB model: only ${vectorizer.vocabulary.length} terms have df ≥ 2 (need ${IMDB_FEATURES})`);
+    throw new EnclaveNnError('DATASET_TOO_SMALL', `Cannot build the IMDB model: only ${vectorizer.vocabulary.length} terms have df ≥ 2 (need ${IMDB_FEATURES})`);
   }
   const trainRows = train.map((r) => transformTfidf(vectorizer, r.text));
   const testRows = test.map((r) => transformTfidf(vectorizer, r.text));
@@ -119,5 +120,5 @@ export async function buildImdbModel(opts: BuildOptions): Promise<{ testAccuracy
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await buildImdbModel(parseBuildArgs(process.argv.slice(2), 'imdb'));
+  await runMain(() => buildImdbModel(parseBuildArgs(process.argv.slice(2), 'imdb')));
 }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
-import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
+import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
 import { loadMnist } from './data.ts';
 
@@ -93,5 +93,5 @@ export async function buildMnistModel(opts: BuildOptions): Promise<BuildResult> 
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await buildMnistModel(parseBuildArgs(process.argv.slice(2), 'mnist'));
+  await runMain(() => buildMnistModel(parseBuildArgs(process.argv.slice(2), 'mnist')));
 }

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { EnclaveNnError } from '../../src/errors.ts';
 
 /** One split of MNIST. */
 export interface MnistSplit {
@@ -37,12 +38,12 @@ export function mnistDataDir(): string {
 function readIdx(path: string, magic: number): { dims: number[]; bytes: Uint8Array } {
   const buf = readFileSync(path);
   const got = buf.readUInt32BE(0);
-  if (got !== magic) throw new Error(`Cannot read MNIST file ${path}: magic 0x${got.toString(16)} is not 0x${magic.toString(16)}`);
+  if (got !== magic) throw new EnclaveNnError('MNIST_DATA_INVALID', `Cannot read MNIST file ${path}: magic 0x${got.toString(16)} is not 0x${magic.toString(16)}`);
   const rank = magic & 0xff;
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const start = 4 + 4 * rank;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.length !== start + size) throw new Error(`Cannot read MNIST file ${path}: ${buf.length} bytes, expected ${start + size}`);
+  if (buf.length !== start + size) throw new EnclaveNnError('MNIST_DATA_INVALID', `Cannot read MNIST file ${path}: ${buf.length} bytes, expected ${start + size}`);
   return { dims, bytes: new Uint8Array(buf.buffer, buf.byteOffset + start, size) };
 }
 
@@ -58,7 +59,7 @@ export function loadMnist(split: 'train' | 'test', limit?: number): MnistSplit {
   const img = readIdx(join(dir, `${prefix}-images-idx3-ubyte`), 0x803);
   const lab = readIdx(join(dir, `${prefix}-labels-idx1-ubyte`), 0x801);
   if (img.dims[0] !== lab.dims[0] || img.dims[1] !== 28 || img.dims[2] !== 28) {
-    throw new Error(`Cannot read MNIST ${split}: images [${img.dims}] and labels [${lab.dims}] disagree`);
+    throw new EnclaveNnError('MNIST_DATA_INVALID', `Cannot read MNIST ${split}: images [${img.dims}] and labels [${lab.dims}] disagree`);
   }
   const count = Math.min(img.dims[0], limit ?? Infinity);
   const images = new Float32Array(count * 784);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
-import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
+import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
 import { SeparableConv1D } from '../common/separable-conv1d.ts';
 import { loadRtPolarity } from './data.ts';
@@ -88,5 +88,5 @@ export async function buildRtModel(opts: BuildOptions): Promise<{ testAccuracy: 
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await buildRtModel(parseBuildArgs(process.argv.slice(2), 'rt-polarity'));
+  await runMain(() => buildRtModel(parseBuildArgs(process.argv.slice(2), 'rt-polarity')));
 }

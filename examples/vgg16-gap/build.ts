@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { initTfWasm } from '../common/tf-setup.ts';
 import { saveTfjsModel } from '../common/save-tfjs.ts';
 import { cpuSeconds } from '../common/train-utils.ts';
-import { exportOnnxIfAvailable, parseBuildArgs, type BuildOptions } from '../common/build-cli.ts';
+import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 
 /** VGG16's blocks: [block number, conv layers, filters]. */
 const VGG16_BLOCKS: Array<[number, number, number]> = [[1, 2, 64], [2, 2, 128], [3, 3, 256], [4, 3, 512], [5, 3, 512]];
@@ -77,5 +77,5 @@ export async function buildVgg16GapModel(opts: BuildOptions): Promise<{ modelJso
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await buildVgg16GapModel(parseBuildArgs(process.argv.slice(2), 'vgg16-gap'));
+  await runMain(() => buildVgg16GapModel(parseBuildArgs(process.argv.slice(2), 'vgg16-gap')));
 }
