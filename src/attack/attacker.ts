@@ -50,6 +50,7 @@ export class PublicHead {
     return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, concatRows(v)]));
   }
 
+  /** Releases the head's session. */
   async close(): Promise<void> {
     await this.#session?.release();
   }

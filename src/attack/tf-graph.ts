@@ -17,7 +17,7 @@ import { decodeModel } from '../onnx/codec.ts';
 import { tensorFromProto } from '../onnx/tensor-proto.ts';
 import type { TensorData } from '../onnx/ort.ts';
 
-/** Raised for an ONNX op the interpreter does not implement. */
+/** Raised for an ONNX op the interpreter does not implement (the attacker is then reported as skipped). */
 export class UnsupportedOpError extends Error {
   constructor(readonly op: string) {
     super(`op ${op} is not supported by the TF.js interpreter`);
