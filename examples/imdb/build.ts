@@ -19,7 +19,7 @@ import { saveTfjsModel } from '../common/save-tfjs.ts';
 import { cpuSeconds } from '../common/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 import { datasetDir } from '../common/datasets.ts';
-import { densify, fitTfidf, transformTfidf, type SparseRow } from './tfidf.ts';
+import { densify, fitTfidf, transformTfidf, type SparseRow, type TfidfVectorizer } from './tfidf.ts';
 import { EnclaveNnError } from '../../src/errors.ts';
 
 /** Number of TF-IDF features (the model's input width). */
@@ -40,6 +40,24 @@ export function loadImdb(split: 'train' | 'test', limit?: number): Review[] {
     const r = JSON.parse(l) as { text: string; label: number };
     return { text: r.text, label: r.label };
   });
+}
+
+/**
+ * The IMDB test set as model input, for the bench and attack tools: the reviews vectorised
+ * with a saved vectorizer (`DIR/vectorizer.json` of a build), float32 [count, 20000], and labels.
+ *
+ * @param vectorizerPath path of vectorizer.json
+ * @param limit at most this many reviews (the first ones; any even prefix is balanced)
+ */
+export function loadImdbTestVectors(vectorizerPath: string, limit?: number): { x: Float32Array; labels: Uint8Array; count: number; shape: [number, number] } {
+  const v = JSON.parse(readFileSync(vectorizerPath, 'utf8')) as TfidfVectorizer;
+  if (v.kind !== 'enclave-nn/tfidf' || v.version !== 1) {
+    throw new EnclaveNnError('VECTORIZER_INVALID', `Cannot read vectorizer ${vectorizerPath}: not an enclave-nn/tfidf v1 file`);
+  }
+  const test = loadImdb('test', limit);
+  const width = v.vocabulary.length;
+  return { x: densify(test.map((r) => transformTfidf(v, r.text)), width), labels: Uint8Array.from(test, (r) => r.label),
+    count: test.length, shape: [test.length, width] };
 }
 
 /**
