@@ -49,6 +49,7 @@ const md = `# ${PAPER[model]!.title}: the paper's evaluation, reproduced
 
 Command: \`${command}\` (${new Date(report.startedAt).toISOString().slice(0, 16)}Z, ${(report.durationMs / 1000).toFixed(0)} s).
 Machine: ${report.machine.cpus} × ${report.machine.cores}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${report.machine.node}, onnxruntime-node ${report.versions['onnxruntime-node'] ?? '?'}; a shared, noisy machine: read medians and ratios.
+Model: \`out/examples/${model}/model.onnx\`, built by \`examples/${model}/build.ts\` (accuracy and training cost: [training.md](training.md)).
 Enclave: the INSECURE \`sim\` platform (a separate process; no SGX hardware here), model key through the development key path.
 
 ## Against the paper (ratios; the machines differ)
