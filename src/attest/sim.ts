@@ -9,7 +9,7 @@
  * the DEBUG attribute set, so a production policy (allowDebug: false) refuses it even if the sim
  * root were pinned by mistake.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EnclaveNnError } from '../errors.ts';
@@ -21,6 +21,7 @@ import { certificateToPem, parseCertificate, parsePemCertificates } from '../cry
 import { createCertificate } from '../crypto/x509-build.ts';
 import { QUOTE, encodeQuote, encodeReportBody } from './quote.ts';
 import type { PinnedRoot } from './types.ts';
+import { createFileOnce } from '../util/create-once.ts';
 
 /** An INSECURE simulated PCK chain with its PCK leaf key. */
 export interface InsecureSimChain {
@@ -140,7 +141,6 @@ export function loadOrCreateInsecureSimChain(dir: string = defaultInsecureSimDir
   announceInsecureSim();
   const path = join(dir, CHAIN_FILE);
   if (existsSync(path)) return readChainFile(dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fresh = createInsecureSimChain();
   const file: ChainFile = {
     format: 'enclave-nn-insecure-sim-chain/1',
@@ -148,15 +148,7 @@ export function loadOrCreateInsecureSimChain(dir: string = defaultInsecureSimDir
     chainPem: fresh.chainPem,
     pckKeyPem: exportP256PrivateKeyPem(fresh.pckKey),
   };
-  const tmp = join(dir, `.${CHAIN_FILE}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
+  createFileOnce(path, JSON.stringify(file, null, 2) + '\n');
   return readChainFile(dir);
 }
 

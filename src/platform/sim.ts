@@ -4,13 +4,14 @@
  * its sealing secret and its quoting key. It protects nothing; it exists so the whole path —
  * attestation, key wrapping, sealing — runs byte for byte on any machine.
  */
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
 import { hkdfSha256, LABEL_SEAL, randomBytes, sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { enclaveNnHome } from './home.ts';
 import type { Platform, PlatformOptions } from './types.ts';
+import { createFileOnce } from '../util/create-once.ts';
 
 /** The one line every use of the sim platform prints on stderr (STYLE.md 11). */
 export const SIM_WARNING = 'enclave-nn: INSECURE: simulated TEE (sim platform) — protects nothing; for development only';
@@ -41,16 +42,7 @@ export function loadOrCreateSimSecret(dir: string): Uint8Array {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${SECRET_FILE}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, randomBytes(SECRET_SIZE), { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
+  createFileOnce(path, randomBytes(SECRET_SIZE));
   return readSecret(path);
 }
 
