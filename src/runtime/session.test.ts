@@ -91,9 +91,10 @@ test('SIGKILL during a forward: the run fails with ENCLAVE_DIED, the next run su
     const feeds = randomFeeds(view.inputs, 8, seededRandom(5));
     const want = await runOnnx(model, feeds);
     const first = session.enclaveProcess!;
-    // Kill it right after the FORWARD frame is written: the request is in flight.
+    // Freeze it, write the FORWARD frame, then kill it: the request is in flight and cannot have
+    // been answered (without the SIGSTOP a fast tail sometimes answers before the kill lands).
     const forward = first.forward.bind(first);
-    first.forward = (f) => { const p = forward(f); first.kill('SIGKILL'); return p; };
+    first.forward = (f) => { first.kill('SIGSTOP'); const p = forward(f); first.kill('SIGKILL'); return p; };
     const pending = session.run(feeds);
     await assert.rejects(pending, (e) => isErrorCode(e, 'ENCLAVE_DIED') && /SIGKILL/.test((e as Error).message));
     const got = await session.run(feeds);
