@@ -163,7 +163,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
       continue;
     }
     const cut = list.cuts.find((c) => c.privateLayers === k)!;
-    const split = extractAt(view, list, cut);
+    const split = extractAt(view, cut);
     log(`k=${k}: tail from '${cut.firstPrivateLayer}', cut ${split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ')}`);
     const { bytes, providerKey } = createBundle({
       head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),

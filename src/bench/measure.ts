@@ -14,10 +14,6 @@ export class PublicModel {
     return new PublicModel(await ort.InferenceSession.create(model instanceof Uint8Array ? model : encodeModel(model), ORT_SESSION_OPTIONS));
   }
 
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
   async run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     const picked = Object.fromEntries(this.session.inputNames.map((n) => [n, feeds[n]!]));
     return fromOrtResults(await this.session.run(toOrtFeeds(picked)));

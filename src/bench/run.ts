@@ -103,7 +103,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         continue;
       }
       const cut = list.cuts.find((c) => c.privateLayers === k)!;
-      const split = extractAt(view, list, cut);
+      const split = extractAt(view, cut);
       const head = split.head ? await PublicModel.create(split.head) : null;
       const headOut = head ? await head.run(feeds) : {};
       const cutFeeds = Object.fromEntries(split.cutTensors.map((t) => [t.name, headOut[t.name] ?? feeds[t.name]!]));

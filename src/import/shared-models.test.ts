@@ -45,7 +45,7 @@ async function checkEveryCut(onnx: ModelProto, integerInputs?: number): Promise<
   }
   const want = await runOnnx(onnx, feeds);
   for (const cut of list.cuts) {
-    const got = await runSplit(extractAt(view, list, cut), feeds);
+    const got = await runSplit(extractAt(view, cut), feeds);
     for (const [name, w] of Object.entries(want)) {
       const err = relativeError(got[name]!, { dims: w.dims, data: w.data as Float32Array });
       assert.ok(err <= 1e-5, `--private ${cut.privateLayers} (after ${cut.afterLayer}): output ${name} differs by ${err}`);

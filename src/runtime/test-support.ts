@@ -27,7 +27,7 @@ export async function everySplit(model: ModelProto, allowSharedWeights = false):
   const view = new GraphView(model);
   await view.inferTypes();
   const list = listCuts(view);
-  return { view, splits: list.cuts.map((c) => extractAt(view, list, c, { allowSharedWeights })) };
+  return { view, splits: list.cuts.map((c) => extractAt(view, c, { allowSharedWeights })) };
 }
 
 /** A fresh ENCLAVE_NN_HOME for a test file, so tests never touch the user's ~/.enclave-nn. */

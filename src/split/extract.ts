@@ -4,7 +4,7 @@ import { EnclaveNnError } from '../errors.ts';
 import { GraphView, nodeInputs } from '../onnx/graph.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { valueInfoFromSpec } from '../onnx/types.ts';
-import { listCuts, selectCut, type Cut, type CutList } from './cuts.ts';
+import { listCuts, selectCut, type Cut } from './cuts.ts';
 
 /** Which cut to make: `privateLayers` (the last N layers private) or `at` (after a layer or tensor). */
 export interface CutChoice {
@@ -60,11 +60,11 @@ export async function splitModel(model: ModelProto, options: SplitOptions): Prom
   await view.inferTypes();
   const list = listCuts(view);
   const cut = selectCut(list, view, options);
-  return extractAt(view, list, cut, options);
+  return extractAt(view, cut, options);
 }
 
-/** As {@link splitModel}, for a cut from a list already computed on `view` (bench splits many). */
-export function extractAt(view: GraphView, _list: CutList, cut: Cut, options: { allowSharedWeights?: boolean } = {}): SplitResult {
+/** As {@link splitModel}, for a cut from `listCuts(view)` (bench and tests split many). */
+export function extractAt(view: GraphView, cut: Cut, options: { allowSharedWeights?: boolean } = {}): SplitResult {
   const headNodes = view.order.slice(0, cut.boundary);
   const tailNodes = view.order.slice(cut.boundary);
   const used = (nodes: readonly NodeProto[]) => new Set(nodes.flatMap((n) => nodeInputs(n)));

@@ -55,7 +55,7 @@ const command: Command = {
         head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
         inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
         modelId: values['model-id'], licenseServer: values['license-server'],
-      } as Parameters<typeof createBundle>[0]);
+      });
       files.push({ path: values.out, bytes }, { path: keyOut, bytes: encodeProviderKeyFile(providerKey), mode: 0o600 });
     }
     if (values.head && split.head) files.push({ path: values.head, bytes: encodeModel(split.head) });
