@@ -5,7 +5,7 @@
  * @module
  */
 import { writeReport } from '../bench/report.ts';
-import { lines, svgToPng } from '../bench/svg-chart.ts';
+import { escapeHtml, lines, svgToPng } from '../bench/svg-chart.ts';
 import type { BenchReport } from '../bench/types.ts';
 import type { ProtectionReport, SplitProtection } from './types.ts';
 
@@ -92,7 +92,7 @@ export function attackMarkdown(r: ProtectionReport): string {
   ].join('\n') + '\n';
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = escapeHtml;
 
 /** The charts as SVG: stolen accuracy per split for each Q (with victim and target), and TEE impact per split. */
 export function attackCharts(r: ProtectionReport): Record<string, string> {

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { EnclaveNnError } from '../errors.ts';
 import { verifyChain } from './chain.ts';
 import { parseCollateralJson, verifyCollateral } from './collateral.ts';
 import { rawJsonMember } from './raw-json.ts';
 import { INTEL_SGX_ROOT_CA, parseQuote, verifyQuote, type Collateral, type VerifyOptions } from './index.ts';
-import { SHARED_ATTESTATION_DIR, SKIP_REASON, sharedFile } from './test-material.ts';
+import { SHARED_ATTESTATION_DIR, SKIP_REASON, codeOf, sharedFile } from './test-material.ts';
 
 const AT = new Date('2025-06-20T00:00:00Z');
 const load = (): Collateral => parseCollateralJson(readFileSync(`${SHARED_ATTESTATION_DIR}/dcap-qvl_sgx_quote_collateral.json`, 'utf8'));
@@ -14,15 +13,6 @@ const opts = (collateral: Collateral, over: Partial<VerifyOptions> = {}): Verify
   roots: [INTEL_SGX_ROOT_CA], at: AT, policy: {}, collateral, tcbPolicy: { acceptedStatuses: ['ConfigurationAndSWHardeningNeeded'] }, ...over,
 });
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof EnclaveNnError, String(e));
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 
 test('the dcap-qvl quote with its collateral verifies at 2025-06-20 to ConfigurationAndSWHardeningNeeded', { skip: SKIP_REASON }, () => {
   const v = verifyQuote(sharedFile('dcap-qvl_sgx_quote.bin'), opts(load()));

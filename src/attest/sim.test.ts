@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnclaveNnError } from '../errors.ts';
 import { generateP256KeyPair } from '../crypto/ecdsa.ts';
 import { certificateToPem, parseCertificate } from '../crypto/x509.ts';
 import { createCertificate } from '../crypto/x509-build.ts';
+import { codeOf } from './test-material.ts';
 import {
   INTEL_SGX_ROOT_CA, createInsecureSimChain, createInsecureSimQuote, loadInsecureSimChain, loadOrCreateInsecureSimChain,
   parseQuote, reportDataFor, simRootFingerprint, verifyQuote, type InsecureSimChain,
@@ -16,15 +16,6 @@ const mrEnclave = new Uint8Array(32).fill(0xaa);
 const mrSigner = new Uint8Array(32).fill(0xbb);
 const reportData = reportDataFor(new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof EnclaveNnError, String(e));
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 
 test('a sim quote round-trips: verifies with the sim root pinned and debug allowed, binding REPORTDATA', () => {
   const chain = createInsecureSimChain();

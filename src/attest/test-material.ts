@@ -4,6 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { EnclaveNnError } from '../errors.ts';
 
 /** /work/shared/attestation, reached from the repository as ../shared/attestation. */
 export const SHARED_ATTESTATION_DIR = fileURLToPath(new URL('../../../shared/attestation', import.meta.url));
@@ -41,3 +43,14 @@ export const REAL_QUOTES = [
 
 /** A time within every real quote's certificate validity. */
 export const REAL_QUOTE_TIME = new Date('2025-06-20T00:00:00Z');
+
+/** The EnclaveNnError code `fn` throws, or 'ACCEPTED' when it returns (tests assert either). */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof EnclaveNnError, `expected EnclaveNnError, got ${String(e)}`);
+    return e.code;
+  }
+  return 'ACCEPTED';
+}

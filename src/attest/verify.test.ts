@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnclaveNnError } from '../errors.ts';
 import { INTEL_SGX_ROOT_CA, QUOTE, createInsecureSimChain, parseQuote, verifyQuote, type VerifyOptions } from './index.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from './test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, codeOf, sharedFile } from './test-material.ts';
 
 const intel = (over: Partial<VerifyOptions> = {}): VerifyOptions => ({ roots: [INTEL_SGX_ROOT_CA], at: REAL_QUOTE_TIME, policy: { allowDebug: true }, ...over });
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof EnclaveNnError, `expected EnclaveNnError, got ${String(e)}`);
-    return e.code;
-  }
-  return 'ACCEPTED';
-}
 
 for (const q of REAL_QUOTES) {
   test(`real quote ${q.file} verifies against the pinned Intel root with its documented fields`, { skip: SKIP_REASON }, () => {

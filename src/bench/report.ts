@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:f
 import { dirname, basename, join } from 'node:path';
 import { EnclaveNnError } from '../errors.ts';
 import { formatMs, type Stat } from './stats.ts';
-import { lines, stackedBars, svgToPng } from './svg-chart.ts';
+import { escapeHtml, lines, stackedBars, svgToPng } from './svg-chart.ts';
 import type { BenchReport } from './types.ts';
 
 /** The CSV columns, in order; documented in docs/bench.md. */
@@ -82,7 +82,7 @@ export function plots(r: BenchReport): Record<string, string> {
   };
 }
 
-const escHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escHtml = escapeHtml;
 
 /** A self-contained HTML page: plots inline, the table, targets, machine, versions, command. */
 export function toHtml(r: BenchReport, svgs: Record<string, string>, extraSections: string[] = []): string {

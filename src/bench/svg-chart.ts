@@ -22,7 +22,9 @@ export interface ChartOptions {
   height?: number;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Escapes text for HTML and SVG: `&`, `<`, `>`. */
+export const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = escapeHtml;
 
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
