@@ -18,7 +18,7 @@ import { randomFeeds, runOnnx } from '../onnx/ort.ts';
 import { listCuts } from '../split/cuts.ts';
 import { extractAt } from '../split/extract.ts';
 import { runSplit } from '../split/split-runner.ts';
-import { compareWithTfjs, fileLoadHandler, relativeError, seededRandom, tfReady } from './testing.ts';
+import { compareWithTfjs, fileLoadHandler, relativeError, seededRandom, tfReady } from './support.testkit.ts';
 
 const MODELS = new URL('../../../shared/models/', import.meta.url).pathname;
 const TFJS = join(MODELS, 'tfjs');

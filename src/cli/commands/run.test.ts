@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../../onnx/codec.ts';
 import { maxAbsDiff, runOnnx } from '../../onnx/ort.ts';
-import { cnnModel, twoOutputModel } from '../../onnx/test-models.ts';
+import { cnnModel, twoOutputModel } from '../../onnx/models.testkit.ts';
 import { readNpy, writeNpy } from '../../runtime/npy.ts';
-import { runCli } from '../cli-testing.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-run-'));
 const env = { ENCLAVE_NN_HOME: join(dir, 'home') };
