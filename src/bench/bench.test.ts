@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../onnx/codec.ts';
 import { mlpModel } from '../onnx/models.testkit.ts';
 import { isErrorCode } from '../errors.ts';
-import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
+import { childNodeProcesses, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { runCli } from '../cli/cli.testkit.ts';
 import { runBench } from './run.ts';
 import { CSV_COLUMNS, toCsv, writeReport } from './report.ts';
@@ -15,15 +14,6 @@ import { summarize } from './stats.ts';
 
 useTempEnclaveHome();
 const dir = mkdtempSync(join(tmpdir(), 'enn-bench-'));
-
-/** Node processes whose parent is this test process (enclaves left running). */
-function childNodes(): string[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /node/.test(l));
-  } catch {
-    return [];
-  }
-}
 
 test('summarize gives the median and the 10th/90th percentiles', () => {
   const s = summarize([5, 1, 3, 2, 4]);
@@ -51,7 +41,7 @@ test('a sweep over every split measures each through the enclave, correctly, and
   assert.equal(report.splits[1]!.tail_weight_bytes, (32 * 4 + 4) * 4, 'dense3 weights');
   assert.ok(progress.some((l) => /repeat 3\/3/.test(l)), 'progress shown');
   assert.ok(report.targets.some((t) => t.name.startsWith('Correctness') && t.met));
-  assert.deepEqual(childNodes(), [], 'every enclave shut down');
+  assert.deepEqual(childNodeProcesses(), [], 'every enclave shut down');
 
   const out = join(dir, 'report');
   const html = await writeReport(report, out);
@@ -79,7 +69,7 @@ test('bad input: splits out of range, wrong input shape, unwritable output, inte
   let seen = 0;
   const p = runBench(mlpModel(), { repeat: 50, warmup: 1, signal: controller.signal, progress: () => { if (++seen === 4) controller.abort(); } });
   await assert.rejects(p, (e) => isErrorCode(e, 'BENCH_INTERRUPTED'));
-  assert.deepEqual(childNodes(), [], 'enclaves shut down after the interruption');
+  assert.deepEqual(childNodeProcesses(), [], 'enclaves shut down after the interruption');
 });
 
 test('enclave-nn bench runs as a process and prints the table and the report path', () => {
