@@ -14,10 +14,10 @@ import { mlpModel, seededRandom } from '../onnx/test-models.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/test-support.ts';
 import { EnclaveProcess } from './host.ts';
-import { encodeProvisionPayload, provisionTranscript } from './provision-transcript.ts';
+import { encodeProvisionPayload, provisionTranscript } from '../enclave-protocol/provision-transcript.ts';
 import {
   ERROR_CODES, MSG, PayloadReader, PayloadWriter, decodeError, encodeFrame, encodeHello, frameBytes, type Frame,
-} from './protocol/index.ts';
+} from '../enclave-protocol/index.ts';
 
 useTempEnclaveHome();
 const quiet = { onStderr: () => undefined };

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Bundle } from '../bundle/types.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions } from '../enclave/host.ts';
-import { decodeBytes, encodeBytes, PayloadReader } from '../enclave/protocol/index.ts';
+import { decodeBytes, encodeBytes, PayloadReader } from '../enclave-protocol/index.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { KeyProvider } from '../runtime/key-provider.ts';
 import { saveLicenseState } from './client.ts';

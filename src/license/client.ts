@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Bundle } from '../bundle/types.ts';
 import { writeFileAtomic } from '../bundle/file.ts';
 import type { EnclaveHandle } from '../enclave/host.ts';
-import { decodeStr, encodeStr, PayloadReader } from '../enclave/protocol/index.ts';
+import { decodeStr, encodeStr, PayloadReader } from '../enclave-protocol/index.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { KeyProvider } from '../runtime/key-provider.ts';
 import type { TensorData } from '../onnx/ort.ts';

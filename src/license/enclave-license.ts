@@ -7,8 +7,8 @@
 import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, concatBytes, randomBytes, x25519PublicKeyOf, zeroize, type X25519KeyPair } from '../crypto/index.ts';
 import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../crypto/x25519-raw.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { ProtocolError } from '../enclave/protocol/errors.ts';
-import { PayloadReader, PayloadWriter } from '../enclave/protocol/payload.ts';
+import { ProtocolError } from '../enclave-protocol/errors.ts';
+import { PayloadReader, PayloadWriter } from '../enclave-protocol/payload.ts';
 import { LicenseEnforcer, type EnforcerStatus } from './enforcer.ts';
 
 /** Enclave message types of the license protocol (§6.3); responses are `type | 0x80`. */

@@ -11,7 +11,7 @@ import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { randomBytes, timingSafeEqual, wrapToX25519, zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { encodeProvisionPayload, provisionTranscript } from '../enclave/provision-transcript.ts';
+import { encodeProvisionPayload, provisionTranscript } from '../enclave-protocol/provision-transcript.ts';
 import type { InsecureDevKeySource, KeyProvider } from './key-provider.ts';
 
 /** The line every use of the development key path prints on stderr (STYLE.md 11). */
