@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** Cycles the refactor of issue 15 has not broken yet (each a sorted folder list); they warn. */
-const NOT_YET = [['enclave', 'gramine', 'license', 'runtime']];
+const NOT_YET = [];
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const src = join(root, 'src');
