@@ -10,7 +10,7 @@
  *
  * @module
  */
-export type { Platform, PlatformFactory, PlatformOptions } from './types.ts';
+export type { Launcher, Platform, PlatformFactory, PlatformOptions } from './types.ts';
 export { PLATFORMS, createPlatform, platformNames } from './registry.ts';
 export { createSimPlatform, announceSimPlatform, loadOrCreateSimSecret, SIM_WARNING } from './sim.ts';
 export { enclaveNnHome } from './home.ts';
