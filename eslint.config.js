@@ -30,7 +30,6 @@ const NOT_YET = {
   'src/attack/report.ts': ['bench'],
   'src/attack/standin-rt.ts': ['examples'],
   'src/attack/tf-backend.ts': ['examples'],
-  'src/runtime/session.ts': ['gramine'],
 };
 
 const OUTSIDE = ['examples', 'bench', 'scripts'];

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Launcher } from '../platform/types.ts';
+import type { Launcher } from './types.ts';
 
 /**
  * How the host starts the enclave on SGX: `gramine-sgx <dir>/enclave-nn`, where `<dir>` holds the
