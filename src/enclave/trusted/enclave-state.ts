@@ -5,7 +5,7 @@
  * contains them. I/O lives in `trusted-main.ts`; tests drive this class in-process too.
  */
 import { reportDataFor } from '../../attest/report-data.ts';
-import { parseJsonLoose } from '../../bundle/canonical-json.ts';
+import { parseJsonLoose } from '../../util/canonical-json.ts';
 import { fromHex, toHex } from '../../bundle/format.ts';
 import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
