@@ -13,9 +13,9 @@ import { makeModel, node } from '../onnx/build.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
-import { residualModel } from '../onnx/test-models.ts';
+import { residualModel } from '../onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
-import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/test-support.ts';
+import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveProcess } from './host.ts';
 
 useTempEnclaveHome();

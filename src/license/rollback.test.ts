@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isErrorCode } from '../errors.ts';
-import { LicenseEnforcer } from './enforcer.ts';
+import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import { openPgliteDb } from './store-pglite.ts';
-import { Fixture } from './test-support.ts';
+import { Fixture } from './support.testkit.ts';
 
 let fx: Fixture;
 before(async () => { fx = await Fixture.create(await openPgliteDb()); });

@@ -16,10 +16,10 @@ import { makeModel, node, tensor } from '../onnx/build.ts';
 import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { randomFeeds } from '../onnx/ort.ts';
-import { mlpModel, randomFloats, seededRandom } from '../onnx/test-models.ts';
+import { mlpModel, randomFloats, seededRandom } from '../onnx/models.testkit.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { splitModel } from '../split/extract.ts';
-import { runCli } from '../cli/cli-testing.ts';
+import { runCli } from '../cli/cli.testkit.ts';
 import { Session } from './session.ts';
 import { writeNpy } from './npy.ts';
 
