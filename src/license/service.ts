@@ -235,7 +235,8 @@ export class LicenseService {
     try {
       wrapToX25519(keyPub, new Uint8Array(0), new Uint8Array(0));
       const credit = await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now() });
-      const grant = signGrant({ licenseId, enclaveId, seq: 0, allowance: credit.allowance, issuedAt: this.now() }, signingSeed);
+      // seq 0 echoes the challenge nonce: the wrap's transcript already binds the package to it (§5.4).
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: Buffer.from(nonce).toString('hex'), allowance: credit.allowance, issuedAt: this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
@@ -282,7 +283,8 @@ export class LicenseService {
       const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
       // A revoked or expired license: the usage is recorded, no credits are granted.
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
-      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
+      // The grant echoes the report's nonce: the enclave takes it only as the answer to that report (§5.4).
+      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });

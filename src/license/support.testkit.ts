@@ -8,6 +8,7 @@ import { createInsecureSimChain, createInsecureSimQuote, type InsecureSimChain }
 import { reportDataFor } from '../attest/report-data.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
+import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import { provisionTranscript, unwrapProvisionPayload } from '../license-format/provision.ts';
 import { LicenseServer } from './server.ts';
@@ -58,6 +59,32 @@ export class Fixture {
       ...(body !== undefined ? { body: utf8.encode(JSON.stringify(body)) } : {}),
     });
     return { status: r.status, body: r.body as Record<string, unknown> };
+  }
+
+  /** Registers a model (test measurement), a customer `id` and a license over HTTP; throws unless each answers 200. */
+  async licensed(id: string, o: { credits: number; maxInferences: number }): Promise<{ modelId: string; key: ProviderKey; licenseId: string }> {
+    const key = testProviderKey(`model-${id}`);
+    const ok = async (method: string, url: string, body: unknown): Promise<Record<string, unknown>> => {
+      const r = await this.call(method, url, body);
+      if (r.status !== 200) throw new Error(`${method} ${url} answered ${r.status}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await ok('POST', '/v1/admin/models', { providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))), policy: { mrEnclave: [TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 } });
+    await ok('POST', '/v1/admin/customers', { id: `cust-${id}`, name: id });
+    const lic = await ok('POST', '/v1/admin/licenses', { customerId: `cust-${id}`, modelId: key.modelId, credits: o.credits, offline: { maxInferences: o.maxInferences, maxSeconds: 86400 } });
+    return { modelId: key.modelId, key, licenseId: lic.licenseId as string };
+  }
+
+  /** Challenge + provision of a fresh {@link TestEnclave} over HTTP; returns its enforcer. */
+  async provision(s: { modelId: string; key: ProviderKey; licenseId: string }): Promise<LicenseEnforcer> {
+    const c = await this.call('POST', '/v1/challenge', { licenseId: s.licenseId });
+    const nonce = new Uint8Array(Buffer.from(c.body.nonce as string, 'base64url'));
+    const enclave = new TestEnclave(this.chain);
+    const a = enclave.attest(nonce);
+    const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+    const p = await this.call('POST', '/v1/provision', { licenseId: s.licenseId, nonce: b64u(nonce), evidence: b64u(a.evidence), keyPub: b64u(a.keyPub) });
+    if (p.status !== 200) throw new Error(`provision answered ${p.status}: ${JSON.stringify(p.body)}`);
+    return enclave.provision({ modelId: s.modelId, nonce, evidence: a.evidence, wrapped: new Uint8Array(Buffer.from(p.body.wrapped as string, 'base64url')), providerKey: s.key.signingPublicKey, now: this.clock });
   }
 }
 
