@@ -66,7 +66,8 @@ export async function prepareGramine(o: PrepareOptions): Promise<{ manifest: str
     staged.push(...copyTree(join(nm, 'onnxruntime-node'), join(stageDir, 'node_modules', 'onnxruntime-node'),
       (rel) => rel === 'package.json' || (rel.startsWith('dist/') && rel.endsWith('.js')) || /^bin\/napi-v\d+\/linux\/x64\//.test(rel)));
     staged.push(...copyTree(join(nm, 'onnxruntime-common'), join(stageDir, 'node_modules', 'onnxruntime-common'),
-      (rel) => rel === 'package.json' || (rel.startsWith('dist/') && /\.(c?js|mjs)$/.test(rel))));
+      // dist/cjs/package.json says `"type": "commonjs"` for the CommonJS build: without it Node reads those files as ES modules.
+      (rel) => rel === 'package.json' || (rel.startsWith('dist/') && /(\.(c?js|mjs)|\/package\.json)$/.test(rel))));
     const native = staged.filter((f) => f.endsWith('.node') || /\.so(\.\d+)*$/.test(f));
     const libraries = [...new Set([process.execPath, ...native].flatMap((b) => sharedLibraries(b)))].filter((l) => !l.startsWith(stageDir)).sort();
     const programFiles = staged.map((f) => relative(tmp, f));
