@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxAbsDiff, type TensorData } from '../onnx/ort.ts';
 import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { EnclaveNnError } from '../errors.ts';
 import { Batcher, concatFeeds, splitOutputs } from './batcher.ts';
 import type { ServeRequest, ServeResponse } from './routes.ts';
 import { InferenceServer } from './server.ts';
@@ -179,6 +180,28 @@ test('the batcher: max batch respected, arrival order kept, a request queued too
   assert.ok(performance.now() - t0 >= 140);
   release();
   await busy;
+  await new Promise((r) => setTimeout(r, 30)); // the worker is free again: a request left queued would run now
   assert.deepEqual(seen, [1, 4, 4, 4], 'the timed-out request never ran');
   assert.deepEqual(b.stats, { forwards: 4, requests: 6, samples: 13 });
+});
+
+test('the batcher: a batch refused for want of credits is run request by request, so those that fit are answered', async () => {
+  // A stand-in for the enclave's enforcer: admits a FORWARD whole or refuses it whole, counting samples.
+  let credits = 5;
+  let forwards = 0;
+  const runner = {
+    run: async (f: Record<string, TensorData>) => {
+      forwards++;
+      const n = f.x!.dims[0]!;
+      if (n > credits) throw new EnclaveNnError('ENCLAVE_QUOTA', `quota exhausted (${n} requested, ${credits} left)`);
+      credits -= n;
+      return { y: f.x! };
+    },
+  };
+  const b = new Batcher([runner], { maxBatch: 8, maxWaitMs: 10 });
+  const results = await Promise.allSettled([2, 2, 2, 1].map((n) => b.submit({ x: mlpInput(n, n) }, n)));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(credits, 0, 'the 5 credits went to the requests of 2, 2 and 1 samples');
+  assert.equal(forwards, 5, 'the batch of 7, then each of the four alone');
+  assert.deepEqual(b.stats, { forwards: 5, requests: 3, samples: 5 });
 });
