@@ -20,9 +20,9 @@ import { LicenseStore } from '../license/store.ts';
 import { openPgliteDb } from '../license/store-pglite.ts';
 import { maxAbsDiff } from '../onnx/ort.ts';
 import { enclaveNnHome } from '../platform/home.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { InferenceServer } from './server.ts';
-import { mlpBundle, mlpInput, reference } from './test-support.ts';
+import { mlpBundle, mlpInput, reference } from './support.testkit.ts';
 
 useTempEnclaveHome();
 const ADMIN = 'serve-admin-token-0123456789abcdef';

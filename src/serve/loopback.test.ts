@@ -11,11 +11,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, REPO_ROOT } from '../cli/cli-testing.ts';
+import { BIN, REPO_ROOT } from '../cli/cli.testkit.ts';
 import { maxAbsDiff, type TensorData } from '../onnx/ort.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { InferenceServer } from './server.ts';
-import { mlpBundle, mlpInput, reference, writeMlpFiles } from './test-support.ts';
+import { mlpBundle, mlpInput, reference, writeMlpFiles } from './support.testkit.ts';
 
 const home = useTempEnclaveHome();
 const run = promisify(execFile);

@@ -7,12 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxAbsDiff, type TensorData } from '../onnx/ort.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { Batcher, concatFeeds, splitOutputs } from './batcher.ts';
 import type { ServeRequest, ServeResponse } from './routes.ts';
 import { InferenceServer } from './server.ts';
-import { mlpBundle, mlpInput, reference } from './test-support.ts';
+import { mlpBundle, mlpInput, reference } from './support.testkit.ts';
 
 useTempEnclaveHome();
 const utf8 = new TextEncoder();

@@ -12,7 +12,7 @@ import type { Bundle } from '../bundle/types.ts';
 import { EnclaveNnError, errorLine, isErrorCode } from '../errors.ts';
 import { checkIn, saveLicenseState } from '../license/client.ts';
 import type { TensorData } from '../onnx/ort.ts';
-import type { KeySource } from '../runtime/key-provider.ts';
+import type { KeySource } from '../enclave/key-provider.ts';
 import { Session, type SessionOptions } from '../runtime/session.ts';
 import { Batcher, type BatchRunner } from './batcher.ts';
 import { createRoutes, errorResponse, type ServeRequest, type ServeResponse } from './routes.ts';

@@ -8,8 +8,8 @@ import type { ModelProto } from 'onnx-buf';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
-import { mlpModel, seededRandom } from '../onnx/test-models.ts';
-import { bundleOfSplit, everySplit } from '../runtime/test-support.ts';
+import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
+import { bundleOfSplit, everySplit } from '../runtime/support.testkit.ts';
 import { readBundle } from '../bundle/read.ts';
 import type { Bundle } from '../bundle/types.ts';
 
