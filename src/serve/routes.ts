@@ -81,7 +81,7 @@ export function errorResponse(e: unknown, log: (line: string) => void = (l) => p
   const code = e instanceof EnclaveNnError ? e.code : 'INTERNAL';
   const status = statusOf(code);
   // An unexpected failure's text may come from a library: the client gets its code only, the log gets the line.
-  const message = e instanceof EnclaveNnError && status < 500 ? errorLine(e) : e instanceof EnclaveNnError && status === 503 ? errorLine(e) : `Cannot run inference: internal error (${code})`;
+  const message = e instanceof EnclaveNnError && status !== 500 ? errorLine(e) : `Cannot run inference: internal error (${code})`;
   if (status >= 500) log(`enclave-nn serve: ${errorLine(e)}`);
   const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : status === 405 ? { allow: (e as EnclaveNnError & { allow?: string }).allow ?? '' } : {};
   return jsonResponse(status, { error: message }, extra);
