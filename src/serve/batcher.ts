@@ -5,10 +5,12 @@
  * them along the first dimension into one FORWARD and splits the outputs back.
  *
  * Metering stays exact: the enclave counts the samples of each FORWARD it answers, and every
- * request sits in exactly one FORWARD that succeeds or fails whole. When a batch is refused for
- * want of credits (the enclave admits a FORWARD whole or not at all), its requests are run one
- * by one, so each gets its own answer and only the answered ones are counted. A request that
- * times out while still queued is removed before any worker sees it: it costs nothing.
+ * request is answered by exactly one FORWARD. When a batch is refused for want of credits (the
+ * enclave admits a FORWARD whole or not at all, and a refused one costs nothing), its requests
+ * are run one by one, so those that still fit are answered; a request refused alone goes back
+ * to the queue for the other enclaves of the pool (each has its own allowance) and is refused
+ * only when all have refused it. A request that times out while queued is removed before any
+ * worker sees it: it costs nothing.
  */
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { TensorData } from '../onnx/ort.ts';
@@ -42,6 +44,8 @@ interface Job {
   resolve: (o: Record<string, TensorData>) => void;
   reject: (e: unknown) => void;
   timer: NodeJS.Timeout;
+  /** Workers whose enclave refused this request for want of credits; another may still have some. */
+  refusedBy: Set<Worker>;
 }
 
 interface Worker {
@@ -90,7 +94,9 @@ export class Batcher {
     if (this.#queue.length >= this.#maxQueue) return Promise.reject(new EnclaveNnError('SERVE_UNAVAILABLE', `Cannot run inference: ${this.#queue.length} requests are already waiting`));
     return new Promise((resolve, reject) => {
       const job: Job = {
-        feeds, samples, at: performance.now(), resolve, reject,
+        feeds, samples, at: performance.now(), refusedBy: new Set(),
+        resolve: (o) => { clearTimeout(job.timer); resolve(o); },
+        reject: (e) => { clearTimeout(job.timer); reject(e); },
         // Still queued after the timeout: refused unrun, so it costs nothing.
         timer: setTimeout(() => {
           const i = this.#queue.indexOf(job);
@@ -133,9 +139,9 @@ export class Batcher {
       const chore = w.chores.shift();
       if (chore) { this.#occupy(w, chore()); continue; }
       if (this.#queue.length === 0) return;
-      const jobs = this.#take();
-      if (!jobs) return;
-      this.#occupy(w, this.#runJobs(w.runner, jobs));
+      const jobs = this.#take(w);
+      if (jobs === 'wait') return;
+      if (jobs) this.#occupy(w, this.#runJobs(w, jobs));
     }
   }
 
@@ -144,8 +150,11 @@ export class Batcher {
     void work.finally(() => { w.busy = false; this.#pump(); });
   }
 
-  /** The next batch, or undefined (and a timer) while it may still grow. */
-  #take(): Job[] | undefined {
+  /**
+   * The next batch for `w`: the oldest requests it has not refused, in arrival order; `'wait'`
+   * (and a timer) while the batch may still grow; undefined when every queued request was refused by `w`.
+   */
+  #take(w: Worker): Job[] | 'wait' | undefined {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const q = this.#queue;
@@ -154,28 +163,41 @@ export class Batcher {
       const waited = performance.now() - q[0]!.at;
       if (queued < this.#maxBatch && waited < this.#maxWaitMs) {
         this.#timer = setTimeout(() => this.#pump(), Math.max(0, this.#maxWaitMs - waited));
-        return undefined;
+        return 'wait';
       }
     }
-    const jobs = [q.shift()!];
+    const first = q.findIndex((j) => !j.refusedBy.has(w));
+    if (first < 0) return undefined;
+    const jobs = q.splice(first, 1);
     let samples = jobs[0]!.samples;
-    while (this.#concat && q.length > 0 && samples + q[0]!.samples <= this.#maxBatch) {
-      samples += q[0]!.samples;
-      jobs.push(q.shift()!);
+    for (let i = first; this.#concat && i < q.length;) {
+      const j = q[i]!;
+      if (j.refusedBy.has(w)) { i++; continue; }
+      if (samples + j.samples > this.#maxBatch) break;
+      samples += j.samples;
+      jobs.push(...q.splice(i, 1));
     }
-    for (const j of jobs) clearTimeout(j.timer);
     return jobs;
   }
 
-  async #runJobs(runner: BatchRunner, jobs: Job[]): Promise<void> {
+  async #runJobs(w: Worker, jobs: Job[]): Promise<void> {
     let outputs: Record<string, TensorData>;
     try {
-      outputs = await this.#forward(runner, concatFeeds(jobs.map((j) => j.feeds)));
+      outputs = await this.#forward(w.runner, concatFeeds(jobs.map((j) => j.feeds)));
     } catch (e) {
-      // Credits are admitted per FORWARD: one by one, the requests that still fit are answered.
-      if (jobs.length > 1 && isErrorCode(e, 'ENCLAVE_QUOTA')) {
-        for (const j of jobs) await this.#runJobs(runner, [j]);
-        return;
+      if (isErrorCode(e, 'ENCLAVE_QUOTA')) {
+        // Credits are admitted per FORWARD: one by one, the requests that still fit are answered.
+        if (jobs.length > 1) {
+          for (const j of jobs) await this.#runJobs(w, [j]);
+          return;
+        }
+        // Each enclave has its own allowance: another one may still have credits for it.
+        const j = jobs[0]!;
+        j.refusedBy.add(w);
+        if (j.refusedBy.size < this.#workers.length && !this.#closed) {
+          this.#queue.unshift(j);
+          return;
+        }
       }
       for (const j of jobs) j.reject(e);
       return;

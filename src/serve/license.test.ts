@@ -53,7 +53,7 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
     server = await InferenceServer.create({
       bundle: fx.bundle, name: 'mlp', enclaves: 2, maxBatch: 4, maxWaitMs: 10,
       keySource: (i) => licenseServerKeyProvider({ server: url, licenseId, stateFile: stateFile(i) }),
-      license: { server: url, stateFile, checkinIntervalMs: 3_600_000 },
+      license: { server: url, stateFile, checkinIntervalMs: 250 },
       session: { enclave: { onStderr: () => undefined } }, log: (l) => logs.push(l),
     });
     const s = server;
@@ -85,9 +85,13 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
     assert.equal(await used(), served, 'the enclaves counted exactly the samples answered');
     assert.ok(served <= 12 && served >= 12 - 2 * 2, `served ${served} of 12 credits`);
 
-    // The customer buys 10 more; the background check-in (run now) tops both enclaves up.
+    // The customer buys 10 more; the background check-in (every 250 ms here) tops the enclaves
+    // up without any inference request asking for it.
     await admin.request('POST', `/v1/admin/licenses/${licenseId}/credits`, { credits: 10 });
-    await s.checkInAll();
+    const granted = async (): Promise<number> => (await admin.request<{ usage: { creditsGranted: number }[] }>('GET', '/v1/admin/usage?customer=acme')).usage[0]!.creditsGranted;
+    const t0 = performance.now();
+    while (await granted() <= 12 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await granted() > 12, 'a background check-in took the new credits');
     assert.deepEqual(logs.filter((l) => /check-in/.test(l) && /failed/.test(l)), []);
     const more = await post(3, 900);
     assert.equal(more.status, 200, JSON.stringify(more.json));

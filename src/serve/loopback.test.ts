@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, REPO_ROOT } from '../cli/cli.testkit.ts';
+import { BIN, REPO_ROOT, runCli } from '../cli/cli.testkit.ts';
 import { maxAbsDiff, type TensorData } from '../onnx/ort.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { InferenceServer } from './server.ts';
@@ -161,4 +161,20 @@ test('CLI: serve as a real process warns beyond loopback, answers with the token
   }
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 0, stderr);
+});
+
+test('CLI: bad usage is one line naming what is wrong, exit 2, nothing started', () => {
+  const { bundlePath, keyPath } = writeMlpFiles(dir, fx);
+  const env = { ENCLAVE_NN_HOME: home };
+  const cases: [string[], RegExp][] = [
+    [['serve', bundlePath], /give one of --insecure-dev-key provider\.key \(development\), --server URL --license ID, or --license-file/],
+    [['serve', bundlePath, '--insecure-dev-key', keyPath, '--max-batch', '0'], /--max-batch must be ≥ 1, got 0/],
+    [['serve', bundlePath, '--insecure-dev-key', keyPath, '--token', 'short'], /--token must be at least 16 characters/],
+    [['serve', bundlePath, '--insecure-dev-key', keyPath, '--port', 'x'], /--port must be an integer/],
+  ];
+  for (const [args, re] of cases) {
+    const r = runCli(args, { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.split('\n')[0]!, re);
+  }
 });

@@ -205,3 +205,26 @@ test('the batcher: a batch refused for want of credits is run request by request
   assert.equal(forwards, 5, 'the batch of 7, then each of the four alone');
   assert.deepEqual(b.stats, { forwards: 5, requests: 3, samples: 5 });
 });
+
+test('the batcher: a request one enclave of the pool refuses for want of credits goes to another', async () => {
+  const credits = [1, 5];
+  const ran: number[] = [];
+  const runner = (i: number) => ({
+    run: async (f: Record<string, TensorData>) => {
+      const n = f.x!.dims[0]!;
+      ran.push(i);
+      if (n > credits[i]!) throw new EnclaveNnError('ENCLAVE_QUOTA', `quota exhausted on ${i}`);
+      credits[i]! -= n;
+      return { y: f.x! };
+    },
+  });
+  const b = new Batcher([runner(0), runner(1)], { maxBatch: 1, maxWaitMs: 0 });
+  const out = await b.submit({ x: mlpInput(3, 3) }, 3);
+  assert.equal(out.y!.dims[0], 3);
+  assert.deepEqual(credits, [1, 2]);
+  assert.deepEqual(ran, [0, 1], 'enclave 0 refused, enclave 1 answered');
+  await assert.rejects(b.submit({ x: mlpInput(3, 4) }, 3), /quota exhausted on/, 'refused by both: the client gets the refusal');
+  assert.deepEqual(credits, [1, 2], 'refusals cost nothing');
+  await b.submit({ x: mlpInput(1, 5) }, 1);
+  assert.equal(credits[0]! + credits[1]!, 2);
+});
