@@ -228,3 +228,20 @@ test('the batcher: a request one enclave of the pool refuses for want of credits
   await b.submit({ x: mlpInput(1, 5) }, 1);
   assert.equal(credits[0]! + credits[1]!, 2);
 });
+
+test('the enclave dies: a request in flight gets 503 with the error body, the next one is answered by a restarted enclave', async () => {
+  const session = server.sessions[0]!;
+  const first = session.enclaveProcess!;
+  // Freeze it, send the FORWARD, kill it: the request is in flight and cannot have been answered.
+  const forward = first.forward.bind(first);
+  first.forward = (f) => { first.kill('SIGSTOP'); const p = forward(f); first.kill('SIGKILL'); return p; };
+  const x = mlpInput(1, 41);
+  const dead = await call('POST', '/v2/models/mlp/infer', infer(x));
+  assert.equal(dead.status, 503, JSON.stringify(dead.json));
+  assert.match(dead.json.error as string, /Cannot use the enclave/);
+  const again = await call('POST', '/v2/models/mlp/infer', infer(x));
+  assert.equal(again.status, 200, JSON.stringify(again.json));
+  const out = (again.json.outputs as { shape: number[]; data: number[] }[])[0]!;
+  assert.ok(maxAbsDiff({ dtype: 'float32', dims: out.shape, data: Float32Array.from(out.data) }, await reference(fx.model, x)) <= 1e-5);
+  assert.notEqual(session.enclaveProcess!.pid, first.pid);
+});
