@@ -9,6 +9,7 @@ import type { TensorData } from '../onnx/ort.ts';
 import { announceSimPlatform } from '../platform/sim.ts';
 import { DEFAULT_ENGINE, getEngine } from './engines/index.ts';
 import { platformNames } from '../platform/registry.ts';
+import type { Launcher } from '../platform/types.ts';
 import {
   FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
@@ -35,7 +36,7 @@ export interface EnclaveStartOptions {
    * returns the command to spawn (e.g. `gramine-sgx enclave-nn …` for the SGX platform).
    * @defaultValue `node <program> <args>` with this process's Node
    */
-  launcher?: (program: string, args: string[]) => { file: string; args: string[] };
+  launcher?: Launcher;
 }
 
 /** Timings of a start, in ms. */

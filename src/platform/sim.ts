@@ -53,6 +53,19 @@ function readSecret(path: string): Uint8Array {
 }
 
 /**
+ * The sim measurement of a trusted program file: SHA-256 of its bytes (§7), what its quotes
+ * report as MRENCLAVE and what a model policy names (docs/license-protocol.md §4.5).
+ *
+ * @example
+ * ```ts
+ * const mrEnclave = simMeasurement(await trustedProgramPath()); // 32 bytes
+ * ```
+ */
+export function simMeasurement(programPath: string): Uint8Array {
+  return sha256(new Uint8Array(readFileSync(programPath)));
+}
+
+/**
  * Creates the sim platform for the trusted program at `programPath`.
  *
  * @example
@@ -64,8 +77,7 @@ function readSecret(path: string): Uint8Array {
 export function createSimPlatform(options: PlatformOptions): Platform {
   announceSimPlatform();
   const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
-  // Measurement = SHA-256 of the one bundled trusted program file (§7).
-  const measurement = sha256(new Uint8Array(readFileSync(options.programPath)));
+  const measurement = simMeasurement(options.programPath);
   let chain: InsecureSimChain | undefined;
   let sealKey: Uint8Array | undefined;
   return {
