@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { generateEd25519KeyPair } from '../crypto/index.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { LicenseEnforcer } from './enforcer.ts';
+import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import type { SqlDb } from './store.ts';
 import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './support.testkit.ts';
-import { signLicense } from './token.ts';
+import { signLicense } from '../license-format/token.ts';
 
 const fromB64u = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(s as string, 'base64url'));
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
@@ -109,9 +109,10 @@ export function licenseServerSuite(name: string, openDb: () => Promise<SqlDb>, s
     assert.throws(() => enforcer.applyGrant(u.body.grant as string), /replayed or stale/, 'a grant applies once');
   });
 
-  t('refused with an audit entry: replayed nonce', async () => {
+  t('refused with an audit entry: replayed nonce (once the enclave checked in; before, a retry is answered again: provisioning.ts)', async () => {
     const s = await setup();
-    const { nonce, attestation } = await provision(s);
+    const { nonce, attestation, enforcer } = await provision(s);
+    assert.equal((await fx.call('POST', '/v1/usage', { report: enforcer.usageReport(fx.clock) })).status, 200);
     const r = await fx.call('POST', '/v1/provision', { licenseId: s.licenseId, nonce: b64u(nonce), evidence: b64u(attestation.evidence), keyPub: b64u(attestation.keyPub) });
     assert.equal(r.status, 409);
     assert.match((r.body.error as { message: string }).message, /already used \(replay\)/);
