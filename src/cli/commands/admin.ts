@@ -71,9 +71,9 @@ const command: Command = {
       return Number(v);
     };
     const client = (): LicenseClient => {
-      const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.ENCLAVE_NN_ADMIN_TOKEN);
+      const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (io.env ?? process.env).ENCLAVE_NN_ADMIN_TOKEN);
       if (!token) throw new EnclaveNnError('USAGE', "Cannot run 'admin': no admin token (--token, --token-file or $ENCLAVE_NN_ADMIN_TOKEN)");
-      return new LicenseClient(values.server ?? process.env.ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token);
+      return new LicenseClient(values.server ?? (io.env ?? process.env).ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token);
     };
     const filter = `${values.customer ? `customer=${encodeURIComponent(values.customer)}&` : ''}${values.model ? `model=${encodeURIComponent(values.model)}` : ''}`;
     const licenseLine = (l: Record<string, unknown>): string =>
@@ -167,7 +167,7 @@ const command: Command = {
           }
           const { store } = await openStore(values.db ?? join(data, 'db'));
           try {
-            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots }).fulfill(request) as unknown as Record<string, unknown>;
+            response = await new LicenseService({ store, masterKey: loadMasterKey(data, io.env), roots }).fulfill(request) as unknown as Record<string, unknown>;
           } finally {
             await store.close();
           }

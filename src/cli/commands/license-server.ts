@@ -7,7 +7,7 @@ import { loadAdminToken, loadMasterKey } from '../../license/secrets.ts';
 import { LicenseServer } from '../../license/server.ts';
 import { LicenseService } from '../../license/service.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import { untilStopped, type Command } from '../command.ts';
 
 const usage = `usage: enclave-nn license-server [--data DIR] [--db URL] [--port P] [--host H] [--insecure-trust-sim]
 
@@ -45,18 +45,14 @@ const command: Command = {
       roots.push(chain.root);
       io.stderr(`enclave-nn: INSECURE: license-server trusts the simulated SGX root ${chain.root.sha256} (${chain.dir}): sim quotes protect nothing\n`);
     }
-    const masterKey = loadMasterKey(data);
-    const admin = loadAdminToken(data);
+    const masterKey = loadMasterKey(data, io.env);
+    const admin = loadAdminToken(data, io.env);
     const { store, label } = await openStore(values.db ?? join(data, 'db'));
     const server = new LicenseServer(new LicenseService({ store, masterKey, roots }), admin.token);
     const { url } = await server.listen(port, values.host ?? '127.0.0.1');
     io.stdout(`license-server: listening on ${url}\n`);
     io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${roots.map((r) => r.name).join(', ')}\n`);
-    await new Promise<void>((done) => {
-      const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopped(io);
     await server.close();
     await store.close();
     io.stderr('license-server: stopped\n');
