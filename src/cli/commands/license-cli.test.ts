@@ -1,11 +1,12 @@
 /**
- * The licensing commands as real processes (STYLE.md 15): license-server, admin, run with
- * --server and --license-file, license request/checkin, on the embedded store and the INSECURE
- * sim platform.
+ * The licensing commands: license-server, admin, run with --server and --license-file, license
+ * request/checkin, on the embedded store and the INSECURE sim platform. The whole flow runs
+ * in-process through the CLI's main() (STYLE.md 15: in-process first); the last test runs
+ * license-server, admin and license once each as real processes.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,17 +15,27 @@ import { sha256 } from '../../crypto/index.ts';
 import { trustedProgramPath } from '../../enclave/trusted-program.ts';
 import { mlpModel } from '../../onnx/models.testkit.ts';
 import { bundleOfSplit, everySplit } from '../../runtime/support.testkit.ts';
+import { BIN, runCli, runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-license-cli-'));
-const env: NodeJS.ProcessEnv = { ...process.env, ENCLAVE_NN_HOME: join(dir, 'home'), ENCLAVE_NN_ADMIN_TOKEN: 'cli-admin-token-0123456789abcdef' };
-delete env.ENCLAVE_NN_LICENSE_SERVER;
-const BIN = new URL('../../../bin/enclave-nn.js', import.meta.url).pathname;
+process.env.ENCLAVE_NN_HOME = join(dir, 'home'); // process-wide: the in-process commands and their enclaves
+delete process.env.ENCLAVE_NN_LICENSE_SERVER;
+const env: NodeJS.ProcessEnv = { ENCLAVE_NN_ADMIN_TOKEN: 'cli-admin-token-0123456789abcdef' };
+const stopServer = new AbortController();
 let server: ChildProcess | undefined;
-after(() => { server?.kill('SIGTERM'); });
+after(() => { stopServer.abort(); server?.kill('SIGTERM'); });
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+const cli = (...args: string[]) => runMain(args, { env });
+
+/** Starts `enclave-nn license-server` in-process; resolves to its URL and its run (ends when stopped). */
+async function startServer(data: string): Promise<{ url: string; done: ReturnType<typeof runMain> }> {
+  let listening: (url: string) => void;
+  const url = new Promise<string>((resolve) => { listening = resolve; });
+  let out = '';
+  const done = runMain(['license-server', '--data', data, '--port', '0', '--insecure-trust-sim'], {
+    env, stop: stopServer.signal, onStdout: (t) => { out += t; const m = /listening on (\S+)/.exec(out); if (m) listening(m[1]!); },
+  });
+  return { url: await Promise.race([url, done.then((r) => { throw new Error(`license-server exited ${r.code}: ${r.stderr}`); })]), done };
 }
 
 test('license-server, admin, run --server (quota), license request → admin fulfill → run --license-file, replayed request refused', async () => {
@@ -36,67 +47,87 @@ test('license-server, admin, run --server (quota), license request → admin ful
   writeFileSync(join(dir, 'x.json'), JSON.stringify({ x: [Array.from({ length: 16 }, (_, i) => i / 16)] }));
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
 
-  server = spawn(process.execPath, [BIN, 'license-server', '--data', join(dir, 'data'), '--port', '0', '--insecure-trust-sim'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let serverErr = '';
-  server.stderr!.on('data', (c: Buffer) => { serverErr += c.toString(); });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server!.stdout!.on('data', (c: Buffer) => { out += c.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
-    server!.once('exit', (code) => reject(new Error(`license-server exited ${code}`)));
-  });
-  assert.match(serverErr, /INSECURE: license-server trusts the simulated SGX root/);
+  const { url, done } = await startServer(join(dir, 'data'));
   const admin = (...a: string[]) => cli('admin', ...a, '--server', url);
 
-  let r = admin('models', 'add', join(dir, 'model.enn.key'));
+  let r = await admin('models', 'add', join(dir, 'model.enn.key'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no accepted measurement/);
-  r = cli('license', 'measurement');
+  r = await cli('license', 'measurement');
   assert.equal(r.stdout.trim(), measurement);
-  r = admin('models', 'add', join(dir, 'model.enn.key'), '--local-sim-measurement', '--allow-debug');
+  r = await admin('models', 'add', join(dir, 'model.enn.key'), '--local-sim-measurement', '--allow-debug');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}${measurement.slice(0, 16)} {2}debug allowed`));
-  assert.equal(admin('customers', 'add', 'acme').code, 0);
-  r = admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '2', '--id', 'lic-online');
+  assert.match((await admin('models', 'list')).stdout, new RegExp(`${providerKey.modelId} {2}${measurement.slice(0, 16)} {2}debug allowed`));
+  assert.equal((await admin('customers', 'add', 'acme')).code, 0);
+  r = await admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '2', '--id', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /lic-online {2}acme/);
 
   // Online license: 2 credits, the third run is refused with the quota error (exit 2, one line).
   for (let i = 0; i < 2; i++) {
-    r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
+    r = await cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
     assert.equal(r.code, 0, r.stderr);
   }
-  r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
+  r = await cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /enclave-nn run: Cannot run inference: license lic-online quota exhausted \(2 of 2 samples used/);
   // a purchase, then a check-in restores service
-  assert.equal(admin('licenses', 'credit', 'lic-online', '--credits', '5').code, 0);
-  r = cli('license', 'checkin', model, '--server', url, '--license', 'lic-online');
+  assert.equal((await admin('licenses', 'credit', 'lic-online', '--credits', '5')).code, 0);
+  r = await cli('license', 'checkin', model, '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /checked in: 2 credits granted; 2 inferences available/);
-  r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
+  r = await cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
 
   // Air-gapped: request → fulfil → run from the file.
-  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '10', '--id', 'lic-offline').code, 0);
-  r = cli('license', 'request', model, '--license', 'lic-offline', '-o', join(dir, 'request.json'));
+  assert.equal((await admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '10', '--id', 'lic-offline')).code, 0);
+  r = await cli('license', 'request', model, '--license', 'lic-offline', '-o', join(dir, 'request.json'));
   assert.equal(r.code, 0, r.stderr);
-  r = admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'license.json'));
+  r = await admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'license.json'));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /license lic-offline, 10 inferences/);
-  r = admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'again.json'));
+  r = await admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'again.json'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /fulfilled before \(replay\)/);
-  r = cli('run', model, '--input', join(dir, 'x.json'), '--license-file', join(dir, 'license.json'), '--license-state', join(dir, 'offline.state'), '--json');
+  r = await cli('run', model, '--input', join(dir, 'x.json'), '--license-file', join(dir, 'license.json'), '--license-state', join(dir, 'offline.state'), '--json');
   assert.equal(r.code, 0, r.stderr);
   assert.ok(JSON.parse(r.stdout).y, 'outputs printed');
 
-  r = admin('audit', '--refused');
+  r = await admin('audit', '--refused');
   assert.equal(r.code, 0);
   assert.match(r.stdout, /refused {2}fulfill +lic-offline {2}PROVISION_NONCE/);
   // used = what enclaves reported at check-ins (2); the runs since are reported at the next one.
-  r = admin('usage', '--customer', 'acme');
+  r = await admin('usage', '--customer', 'acme');
   assert.match(r.stdout, /acme {2}\S+ {2}licenses 2 {2}credits 17 {2}granted 14 {2}used 2 {2}enclaves 2/);
-  r = cli('admin', 'licenses', 'list', '--server', url, '--token', 'wrong-token-0123456789');
+  r = await cli('admin', 'licenses', 'list', '--server', url, '--token', 'wrong-token-0123456789');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wrong admin token/);
+
+  stopServer.abort();
+  const s = await done;
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stderr, /INSECURE: license-server trusts the simulated SGX root/);
+  assert.match(s.stderr, /license-server: stopped\n$/);
+});
+
+test('license-server, admin and license as real processes: listening, an admin call, the measurement, a clean stop', async () => {
+  const realEnv = { ...process.env, ...env };
+  server = spawn(process.execPath, [BIN, 'license-server', '--data', join(dir, 'data-real'), '--port', '0', '--insecure-trust-sim'], { env: realEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let serverErr = '';
+  server.stderr!.on('data', (c: Buffer) => { serverErr += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => server!.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server!.stdout!.on('data', (c: Buffer) => { out += c.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
+    void exited.then((code) => reject(new Error(`license-server exited ${code}: ${serverErr}`)));
+  });
+  assert.match(serverErr, /INSECURE: license-server trusts the simulated SGX root/);
+  const r = runCli(['admin', 'customers', 'add', 'acme', '--server', url], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const m = runCli(['license', 'measurement']);
+  assert.equal(m.code, 0, m.stderr);
+  assert.equal(m.stdout.trim(), Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex'));
+  server.kill('SIGTERM');
+  assert.equal(await exited, 0, serverErr);
+  assert.match(serverErr, /license-server: stopped/);
 });
