@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isErrorCode } from '../errors.ts';
 import { licenseServerSuite } from './conformance.testkit.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 
-licenseServerSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);
+licenseServerSuite('license server on PGlite (embedded)', async () => openPgliteDb(await freshPgliteDir()), false);
 
-test('one process per embedded database: a second open of the directory is refused while the first is open', async () => {
+test('one process per embedded database (a new directory: PGlite makes the cluster): a second open is refused while the first is open', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'enn-pglite-lock-'));
   const db = await openPgliteDb(dir);
   try {
