@@ -14,6 +14,7 @@ import { writeProviderKeyFile } from '../../bundle/provider-key.ts';
 import { sha256 } from '../../crypto/index.ts';
 import { trustedProgramPath } from '../../enclave/trusted-program.ts';
 import { mlpModel } from '../../onnx/models.testkit.ts';
+import { freshPgliteDir } from '../../license/pglite.testkit.ts';
 import { bundleOfSplit, everySplit } from '../../runtime/support.testkit.ts';
 import { BIN, runCli, runMain } from '../cli.testkit.ts';
 
@@ -21,6 +22,8 @@ const dir = mkdtempSync(join(tmpdir(), 'enn-license-cli-'));
 process.env.ENCLAVE_NN_HOME = join(dir, 'home'); // process-wide: the in-process commands and their enclaves
 delete process.env.ENCLAVE_NN_LICENSE_SERVER;
 const env: NodeJS.ProcessEnv = { ENCLAVE_NN_ADMIN_TOKEN: 'cli-admin-token-0123456789abcdef' };
+const data = join(dir, 'data');
+const db = await freshPgliteDir(); // an empty cluster copied, not made: PGlite's initdb costs seconds
 const stopServer = new AbortController();
 let server: ChildProcess | undefined;
 after(() => { stopServer.abort(); server?.kill('SIGTERM'); });
@@ -28,11 +31,11 @@ after(() => { stopServer.abort(); server?.kill('SIGTERM'); });
 const cli = (...args: string[]) => runMain(args, { env });
 
 /** Starts `enclave-nn license-server` in-process; resolves to its URL and its run (ends when stopped). */
-async function startServer(data: string): Promise<{ url: string; done: ReturnType<typeof runMain> }> {
+async function startServer(): Promise<{ url: string; done: ReturnType<typeof runMain> }> {
   let listening: (url: string) => void;
   const url = new Promise<string>((resolve) => { listening = resolve; });
   let out = '';
-  const done = runMain(['license-server', '--data', data, '--port', '0', '--insecure-trust-sim'], {
+  const done = runMain(['license-server', '--data', data, '--db', db, '--port', '0', '--insecure-trust-sim'], {
     env, stop: stopServer.signal, onStdout: (t) => { out += t; const m = /listening on (\S+)/.exec(out); if (m) listening(m[1]!); },
   });
   return { url: await Promise.race([url, done.then((r) => { throw new Error(`license-server exited ${r.code}: ${r.stderr}`); })]), done };
@@ -47,7 +50,7 @@ test('license-server, admin, run --server (quota), license request → admin ful
   writeFileSync(join(dir, 'x.json'), JSON.stringify({ x: [Array.from({ length: 16 }, (_, i) => i / 16)] }));
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
 
-  const { url, done } = await startServer(join(dir, 'data'));
+  const { url, done } = await startServer();
   const admin = (...a: string[]) => cli('admin', ...a, '--server', url);
 
   let r = await admin('models', 'add', join(dir, 'model.enn.key'));
@@ -110,9 +113,9 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.match(s.stderr, /license-server: stopped\n$/);
 });
 
-test('license-server, admin and license as real processes: listening, an admin call, the measurement, a clean stop', async () => {
+test('license-server, admin and license as real processes: the store kept across a restart, the measurement, a clean stop', async () => {
   const realEnv = { ...process.env, ...env };
-  server = spawn(process.execPath, [BIN, 'license-server', '--data', join(dir, 'data-real'), '--port', '0', '--insecure-trust-sim'], { env: realEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, [BIN, 'license-server', '--data', data, '--db', db, '--port', '0', '--insecure-trust-sim'], { env: realEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let serverErr = '';
   server.stderr!.on('data', (c: Buffer) => { serverErr += c.toString(); });
   const exited = new Promise<number | null>((resolve) => server!.once('exit', resolve));
@@ -122,8 +125,9 @@ test('license-server, admin and license as real processes: listening, an admin c
     void exited.then((code) => reject(new Error(`license-server exited ${code}: ${serverErr}`)));
   });
   assert.match(serverErr, /INSECURE: license-server trusts the simulated SGX root/);
-  const r = runCli(['admin', 'customers', 'add', 'acme', '--server', url], { env });
+  const r = runCli(['admin', 'licenses', 'list', '--server', url], { env });
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^lic-online {2}acme/m, 'the license the first test granted');
   const m = runCli(['license', 'measurement']);
   assert.equal(m.code, 0, m.stderr);
   assert.equal(m.stdout.trim(), Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex'));
