@@ -3,7 +3,10 @@
 // 2. the layers of src/ (docs/architecture.md): a top-level folder of src/ imports only folders of
 //    a LOWER layer (never its own layer's peers, never a higher one), and nothing in src/ imports
 //    examples/, bench/ or scripts/. scripts/check-folder-cycles.mjs adds what eslint cannot see
-//    (dynamic imports) by failing on any cycle between the folders.
+//    (dynamic imports) by failing on any cycle between the folders;
+// 3. only tests (*.test.ts) and test helpers (*.testkit.ts) import test helpers or node:test, so
+//    nothing the package ships (src/index.ts and what it reaches) pulls in test code. bench/ and
+//    scripts/ are development tools outside the package and may use test helpers.
 import tseslint from 'typescript-eslint';
 
 /**
@@ -31,12 +34,21 @@ const NOT_YET = {
 };
 
 const OUTSIDE = ['examples', 'bench', 'scripts'];
-// Tests may reach across the layers (an enclave test drives a Session); the rule is about the code.
-const TESTS = ['**/*.test.ts'];
+// Tests and their helpers may reach across the layers (an enclave test drives a Session); the rule
+// is about the code.
+const TESTS = ['**/*.test.ts', '**/*.testkit.ts'];
 const CRYPTO = [
   { name: 'node:crypto', message: 'Only src/crypto/ imports node:crypto (STYLE.md 7).' },
   { name: 'crypto', message: 'Only src/crypto/ imports node:crypto (STYLE.md 7).' },
 ];
+const TEST_ONLY = {
+  paths: [
+    { name: 'node:test', message: 'Only *.test.ts and *.testkit.ts files import node:test.' },
+    { name: 'test', message: 'Only *.test.ts and *.testkit.ts files import node:test.' },
+  ],
+  patterns: [{ regex: '\\.testkit(\\.ts)?$', message: 'Only *.test.ts and *.testkit.ts files import test helpers (*.testkit.ts).' }],
+};
+const TEST_FILES = ['**/*.test.ts', '**/*.testkit.ts', 'bench/**', 'scripts/**'];
 const esc = (s) => s.replace(/[.]/g, '\\.');
 const layerOf = (entry) => LAYERS.findIndex((l) => l.includes(entry));
 
@@ -64,7 +76,7 @@ function patterns(entry, depth, allowed = []) {
 }
 
 function rule(entry, depth, allowed) {
-  return ['error', { paths: entry === 'crypto' ? [] : CRYPTO, patterns: patterns(entry, depth, allowed) }];
+  return ['error', { paths: [...(entry === 'crypto' ? [] : CRYPTO), ...TEST_ONLY.paths], patterns: [...patterns(entry, depth, allowed), ...TEST_ONLY.patterns] }];
 }
 
 const layerConfigs = [];
@@ -88,9 +100,12 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { paths: CRYPTO }],
+      'no-restricted-imports': ['error', { paths: [...CRYPTO, ...TEST_ONLY.paths], patterns: TEST_ONLY.patterns }],
     },
   },
-  { files: ['src/crypto/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // Later entries replace the rule's options for the files they match, so each keeps the half that applies.
+  { files: ['src/crypto/**/*.ts'], rules: { 'no-restricted-imports': ['error', TEST_ONLY] } },
   ...layerConfigs,
+  { files: TEST_FILES, rules: { 'no-restricted-imports': ['error', { paths: CRYPTO }] } },
+  { files: ['src/crypto/**/*.test.ts', 'src/crypto/**/*.testkit.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -10,9 +10,9 @@ import { createBundle } from '../bundle/create.ts';
 import { randomBytes, wrapToX25519 } from '../crypto/index.ts';
 import { isErrorCode } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
-import { mlpModel, seededRandom } from '../onnx/test-models.ts';
+import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
-import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/test-support.ts';
+import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveProcess } from './host.ts';
 import { encodeProvisionPayload, provisionTranscript } from '../enclave-protocol/provision-transcript.ts';
 import {

@@ -3,7 +3,7 @@
  * outcome a reader must reach, as text files in `testdata/vectors/license/` (STYLE.md 2).
  * Deterministic: fixed seeds, and Ed25519 signatures are deterministic.
  *
- *   npx tsx src/license/test-vectors.ts --write
+ *   npx tsx src/license/vectors.testkit.ts --write
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -12,7 +12,7 @@
  * comment: …
  * ```
  *
- * `npx tsx src/enclave-protocol/test-vectors.ts --write` regenerates the committed files.
+ * `npx tsx src/enclave-protocol/vectors.testkit.ts --write` regenerates the committed files.
  */
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ERROR_CODES, type ProtocolErrorName } from './errors.ts';
