@@ -10,8 +10,8 @@ import { isErrorCode } from '../errors.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { runCli } from '../cli/cli.testkit.ts';
 import { runBench } from './run.ts';
-import { CSV_COLUMNS, toCsv, writeReport } from './report.ts';
-import { summarize } from './stats.ts';
+import { CSV_COLUMNS, toCsv, writeReport } from '../report/bench-report.ts';
+import { summarize } from '../report/stats.ts';
 
 useTempEnclaveHome();
 const dir = mkdtempSync(join(tmpdir(), 'enn-bench-'));

@@ -14,9 +14,9 @@ import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
 import { ProgressBar } from './progress.ts';
 import { checkFeeds } from '../runtime/session.ts';
-import { nowMs, summarize } from './stats.ts';
+import { nowMs, summarize } from '../report/stats.ts';
 import { evaluateTargets } from './targets.ts';
-import type { BenchReport, SplitMeasurement } from './types.ts';
+import type { BenchReport, SplitMeasurement } from '../report/types.ts';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
