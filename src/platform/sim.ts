@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
 import { hkdfSha256, LABEL_SEAL, randomBytes, sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { enclaveNnHome } from './home.ts';
+import { enclaveNnHome } from '../util/home.ts';
 import type { Platform, PlatformOptions } from './types.ts';
 import { createFileOnce } from '../util/create-once.ts';
 

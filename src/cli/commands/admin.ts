@@ -8,7 +8,7 @@ import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
 import { LicenseService, type LicenseRequest } from '../../license/service.ts';
-import { enclaveNnHome } from '../../platform/home.ts';
+import { enclaveNnHome } from '../../util/home.ts';
 import { parseCommandArgs, required } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { INTEL_SGX_ROOT_CA, loadOrCreateInsecureSimChain, type PinnedRoot } from '../../attest/index.ts';
-import { enclaveNnHome } from '../../platform/home.ts';
+import { enclaveNnHome } from '../../util/home.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadAdminToken, loadMasterKey } from '../../license/secrets.ts';
 import { LicenseServer } from '../../license/server.ts';
