@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
+import { createInsecureSimQuote, defaultInsecureSimDir, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
 import { hkdfSha256, LABEL_SEAL, randomBytes, sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { enclaveNnHome } from '../util/home.ts';
 import type { Platform, PlatformOptions } from './types.ts';
 import { createFileOnce } from '../util/create-once.ts';
 
@@ -76,7 +75,7 @@ export function simMeasurement(programPath: string): Uint8Array {
  */
 export function createSimPlatform(options: PlatformOptions): Platform {
   announceSimPlatform();
-  const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
+  const dir = defaultInsecureSimDir(options.home);
   const measurement = simMeasurement(options.programPath);
   let chain: InsecureSimChain | undefined;
   let sealKey: Uint8Array | undefined;

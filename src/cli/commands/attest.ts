@@ -18,7 +18,7 @@ naming the failed check.
   --root               trust anchor, pinned by SHA-256: 'intel' (the default), a certificate file
                        (PEM or DER) or a fingerprint; repeatable
   --insecure-trust-sim also trust this installation's INSECURE simulated root (the sim platform;
-                       DIR defaults to ~/.enclave-nn/insecure-sim). Sim quotes protect nothing.
+                       DIR defaults to $ENCLAVE_NN_HOME/insecure-sim, home ~/.enclave-nn). Sim quotes protect nothing.
   --policy FILE        JSON: {"mrEnclave":[hex],"mrSigner":[hex],"isvProdId":n,"minIsvSvn":n,
                        "allowDebug":bool,"reportData":hex,"acceptedTcbStatuses":["UpToDate",…]}
   --allow-debug        accept DEBUG enclaves (their memory is readable by the host)
