@@ -15,7 +15,7 @@ import {
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
 } from '../enclave-protocol/index.ts';
-import { trustedProgramPath } from './trusted-program.ts';
+import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
 export interface EnclaveStartOptions {
@@ -126,7 +126,8 @@ export class EnclaveProcess implements EnclaveHandle {
     if (!platformNames().includes(platform)) {
       throw new EnclaveNnError('PLATFORM_UNKNOWN', `Cannot start enclave: unknown platform '${platform}'; known: ${platformNames().join(', ')}`);
     }
-    const program = await trustedProgramPath();
+    // One program per platform: each holds only its own platform's code (trusted-program.ts).
+    const program = await trustedProgramPath(platform as ProgramPlatform);
     // A clean environment for the trusted program: NODE_OPTIONS could inject code into it.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;

@@ -24,7 +24,7 @@ useTempEnclaveHome();
 
 async function fakeGramine(attestationDir: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'enn-fake-gramine-'));
-  const program = await trustedProgramPath();
+  const program = await trustedProgramPath('gramine-sgx');
   const script = join(dir, 'gramine-sgx');
   // What the signed manifest fixes: node, the program, --platform gramine-sgx --engine ort.
   writeFileSync(script, `#!/bin/sh\nexport ENCLAVE_NN_ATTESTATION_DIR=${JSON.stringify(attestationDir)}\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(program)} --platform gramine-sgx --engine ort\n`);
