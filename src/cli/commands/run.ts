@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy] [--json]
                 [--engine ort|wasm] [--platform sim]
                 (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
-                [--license-state FILE]
+                [--license-state FILE] [--allow-nonfinite]
 
 Runs the model: the public head here, the private tail in an enclave. Prints every output
 and, for classifiers, the argmax of each row. --output writes the output as .npy (several
@@ -16,7 +16,9 @@ outputs: y.<name>.npy). Input: .npy (float32/float64/int64/int32/uint8/bool, C o
 --insecure-dev-key reads the provider's key on this machine: INSECURE, for development only.
 With a license, the enclave's sealed license state (counters) is kept in --license-state
 (default <model.enn>.<license id>.license, or <license.json>.state): later runs start offline
-from it; on an exhausted quota, run checks in with --server once and retries.`;
+from it; on an exhausted quota, run checks in with --server once and retries.
+A NaN or Inf in a float input is refused (naming the tensor and the first index) unless
+--allow-nonfinite is given.`;
 
 const command: Command = {
   name: 'run',
@@ -27,7 +29,9 @@ const command: Command = {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
       server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
+      'allow-nonfinite': { type: 'boolean' },
     });
+    const allowNonfinite = values['allow-nonfinite'] ?? false;
     const bundlePath = required('run', 'the bundle file', positionals[0]);
     const inputs = required('run', '--input', values.input);
     const devKey = values['insecure-dev-key'];
@@ -41,7 +45,7 @@ const command: Command = {
     // Read and check the inputs before starting an enclave: a bad input costs nothing.
     const feeds = readInputs(inputs, bundle.header.headInputs);
     const { checkFeeds } = await import('../../runtime/session.ts');
-    checkFeeds(bundle.header.headInputs, feeds);
+    checkFeeds(bundle.header.headInputs, feeds, { allowNonfinite });
     let keySource;
     let licensed: { server?: string; stateFile: string } | undefined;
     if (devKey !== undefined) {
@@ -57,7 +61,7 @@ const command: Command = {
       licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${required('run', '--license', values.license)}.license` };
       keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId: required('run', '--license', values.license) });
     }
-    const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform });
+    const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite });
     let outputs;
     try {
       outputs = licensed ? await (await import('../../license/client.ts')).runLicensed(session, feeds, licensed) : await session.run(feeds);
