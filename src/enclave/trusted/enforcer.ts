@@ -6,7 +6,7 @@
  */
 import { concatBytes, ed25519PublicKeyOf, randomBytes, zeroize } from '../../crypto/index.ts';
 import { ed25519Signer, type Ed25519Signer } from '../../crypto/ed25519-keys.ts';
-import { canonicalJson, parseCanonicalJson } from '../../bundle/canonical-json.ts';
+import { canonicalJson, parseCanonicalJson } from '../../util/canonical-json.ts';
 import { EnclaveNnError } from '../../errors.ts';
 import { decodeLicensePackage, enclaveIdOf } from '../../license-format/provision.ts';
 import { checkWindow, openGrant, signUsageReport, verifyLicense } from '../../license-format/token.ts';
