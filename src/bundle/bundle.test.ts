@@ -10,7 +10,7 @@ import {
   bucketSize, createBundle, decodeProviderKeyFile, encodeProviderKeyFile, openSealedTail, policyAccepts,
   readBundle, readBundleFile, TailOpener, writeBundleFile, writeProviderKeyFile, type CreateBundleOptions,
 } from './index.ts';
-import { canonicalJson, parseCanonicalJson } from './canonical-json.ts';
+import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { padTail, unpadTail } from './padding.ts';
 
 const spec = (name: string, shape: (number | string)[]): TensorSpec => ({ name, dtype: 'float32', shape });

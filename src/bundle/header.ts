@@ -1,5 +1,5 @@
 import { DTYPE_SIZE, type TensorSpec } from '../onnx/tensor-spec.ts';
-import { canonicalJson, parseCanonicalJson } from './canonical-json.ts';
+import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import {
   BUNDLE_FORMAT_VERSION, MAX_CHUNK_SIZE, MAX_HEADER_SIZE, MAX_PADDED_SIZE, MIN_CHUNK_SIZE, MIN_PADDED_SIZE, TAIL_AEAD, bundleError,
 } from './format.ts';

@@ -9,11 +9,12 @@ import type { TensorData } from '../onnx/ort.ts';
 import { announceSimPlatform } from '../platform/sim.ts';
 import { DEFAULT_ENGINE, getEngine } from './engines/index.ts';
 import { platformNames } from '../platform/registry.ts';
+import type { Launcher } from '../platform/types.ts';
 import {
   FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
-} from './protocol/index.ts';
+} from '../enclave-protocol/index.ts';
 import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
@@ -35,7 +36,7 @@ export interface EnclaveStartOptions {
    * returns the command to spawn (e.g. `gramine-sgx enclave-nn …` for the SGX platform).
    * @defaultValue `node <program> <args>` with this process's Node
    */
-  launcher?: (program: string, args: string[]) => { file: string; args: string[] };
+  launcher?: Launcher;
 }
 
 /** Timings of a start, in ms. */

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { createPlatform } from '../platform/registry.ts';
 import { SEAL_POLICIES, type SealPolicy } from '../platform/types.ts';
 import { getEngine } from './engines/index.ts';
-import { FrameReader, ProtocolError, type Frame } from './protocol/index.ts';
+import { FrameReader, ProtocolError, type Frame } from '../enclave-protocol/index.ts';
 import { TrustedEnclave, badFrameResponse } from './trusted/enclave-state.ts';
 
 console.log = console.info = console.debug = console.warn = console.error;

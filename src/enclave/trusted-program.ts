@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { concatBytes, sha256 } from '../crypto/index.ts';
 import { toHex } from '../bundle/format.ts';
 import { EnclaveNnError } from '../errors.ts';
+import { simMeasurement } from '../platform/sim.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = 'src/enclave/trusted-main.ts';
@@ -156,4 +157,17 @@ function removeStale(cache: string, keep: string, platform: ProgramPlatform): vo
       if (Date.now() - statSync(join(cache, f)).mtimeMs > 3_600_000) unlinkSync(join(cache, f));
     } catch { /* another process removed it */ }
   }
+}
+
+/**
+ * Lowercase hex sim measurement of the locally built trusted program (docs/license-protocol.md
+ * §4.5): what this machine's sim quotes report as MRENCLAVE.
+ *
+ * @example
+ * ```ts
+ * const m = await localSimMeasurement(); // 64 hex digits
+ * ```
+ */
+export async function localSimMeasurement(): Promise<string> {
+  return toHex(simMeasurement(await trustedProgramPath()));
 }

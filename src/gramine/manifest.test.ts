@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { runCli } from '../cli/cli-testing.ts';
+import { runCli } from '../cli/cli.testkit.ts';
 import { GRAMINE_VERSIONS, defaultEnclaveSize, deriveMaxThreads, renderManifest, type ManifestOptions } from './manifest.ts';
-import { checkSchema, gramineSchema, parseTomlSubset, type TomlTable } from './testing.ts';
+import { checkSchema, gramineSchema, parseTomlSubset, type TomlTable } from './toml.testkit.ts';
 
 const base: ManifestOptions = {
   nodePath: '/usr/bin/node',

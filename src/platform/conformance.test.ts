@@ -13,7 +13,7 @@ import { parseQuote } from '../attest/quote.ts';
 import { verifyQuote } from '../attest/verify.ts';
 import { INTEL_SGX_ROOT_CA, pinnedRoot } from '../attest/roots.ts';
 import { createInsecureSimQuote, loadOrCreateInsecureSimChain, simRootFingerprint } from '../attest/sim.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
 import { randomBytes, sha256 } from '../crypto/index.ts';
 import { isErrorCode } from '../errors.ts';
 import { createGraminePlatform } from './gramine-sgx.ts';
@@ -21,7 +21,7 @@ import { createPlatform, platformNames } from './registry.ts';
 import { createSimPlatform } from './sim.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { Platform, SealPolicy } from './types.ts';
-import { imitateDevAttestation, imitatedSgxSealKeys } from './testing.ts';
+import { imitateDevAttestation, imitatedSgxSealKeys } from './support.testkit.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -54,6 +54,19 @@ function readSecret(path: string): Uint8Array {
 }
 
 /**
+ * The sim measurement of a trusted program file: SHA-256 of its bytes (§7), what its quotes
+ * report as MRENCLAVE and what a model policy names (docs/license-protocol.md §4.5).
+ *
+ * @example
+ * ```ts
+ * const mrEnclave = simMeasurement(await trustedProgramPath()); // 32 bytes
+ * ```
+ */
+export function simMeasurement(programPath: string): Uint8Array {
+  return sha256(new Uint8Array(readFileSync(programPath)));
+}
+
+/**
  * Creates the sim platform for the trusted program at `programPath`.
  *
  * @example
@@ -65,8 +78,7 @@ function readSecret(path: string): Uint8Array {
 export function createSimPlatform(options: PlatformOptions): Platform {
   announceSimPlatform();
   const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
-  // Measurement = SHA-256 of the one bundled trusted program file (§7).
-  const measurement = sha256(new Uint8Array(readFileSync(options.programPath)));
+  const measurement = simMeasurement(options.programPath);
   const sealPolicy = options.sealPolicy ?? 'mrsigner';
   const id: ProgramIdentity = { mrSigner: SIM_MRSIGNER, isvProdId: u16(options.isvProdId ?? 1, 'isvProdId'), isvSvn: u16(options.isvSvn ?? 1, 'isvSvn') };
   let chain: InsecureSimChain | undefined;

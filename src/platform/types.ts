@@ -69,3 +69,14 @@ export interface PlatformOptions {
 
 /** Creates a platform inside the trusted program. */
 export type PlatformFactory = (options: PlatformOptions) => Platform;
+
+/**
+ * How the host starts the trusted program on a platform: given the program file and its
+ * arguments, the command to spawn (`gramine-sgx <dir>/enclave-nn` on SGX).
+ *
+ * @example
+ * ```ts
+ * const direct: Launcher = (program, args) => ({ file: process.execPath, args: [program, ...args] });
+ * ```
+ */
+export type Launcher = (program: string, args: string[]) => { file: string; args: string[] };

@@ -11,9 +11,9 @@ import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
-import { gramineLauncher, platformForPolicy } from '../gramine/launcher.ts';
+import { gramineLauncher, platformForPolicy } from '../platform/gramine-launcher.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
-import type { KeyProvider, KeySource } from './key-provider.ts';
+import type { KeyProvider, KeySource } from '../enclave/key-provider.ts';
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {

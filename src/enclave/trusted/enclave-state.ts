@@ -5,7 +5,7 @@
  * contains them. I/O lives in `trusted-main.ts`; tests drive this class in-process too.
  */
 import { reportDataFor } from '../../attest/report-data.ts';
-import { parseJsonLoose } from '../../bundle/canonical-json.ts';
+import { parseJsonLoose } from '../../util/canonical-json.ts';
 import { fromHex, toHex } from '../../bundle/format.ts';
 import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
@@ -20,13 +20,13 @@ import { EnclaveNnError, isErrorCode } from '../../errors.ts';
 import type { TensorData } from '../../onnx/ort.ts';
 import type { Platform, ProgramIdentity, SealPolicy } from '../../platform/types.ts';
 import type { Engine, EngineOptions, EngineSession } from '../engines/types.ts';
-import { decodeProvisionPayload, provisionTranscript } from '../provision-transcript.ts';
-import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from '../../license/enclave-license.ts';
+import { decodeProvisionPayload, provisionTranscript } from '../../enclave-protocol/provision-transcript.ts';
+import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from './enclave-license.ts';
 import {
   MAX_FRAME_SIZE, MSG, OK, PROTOCOL_VERSION, PayloadReader, PayloadWriter, ProtocolError, decodeAttest, decodeBytes, decodeEmpty,
   decodeForward, decodeHello, decodeLoadBegin, decodeLoadChunk, decodeProvision, encodeAttestOk, encodeBytes, encodeError,
   encodeForwardOk, encodeFrame, encodeHelloOk, encodeStr, encodeU32, encodeU8, type Frame, type ProtocolErrorName,
-} from '../protocol/index.ts';
+} from '../../enclave-protocol/index.ts';
 
 /** The states of §1. */
 export type EnclaveStateName = 'new' | 'hello' | 'provisioned' | 'loading' | 'ready';
@@ -403,13 +403,17 @@ function mapBundleError(e: unknown): unknown {
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 
-/** Checks FORWARD tensors against the header's cut (§4.5); returns the sample count (batch). */
+/**
+ * Checks FORWARD tensors against the header's cut (§4.5); returns the sample count (batch).
+ * Credits count samples, so the batch must be one number: every symbolic first dimension of a
+ * cut tensor, and every dimension named like one, carries the same size — else one counted
+ * sample could broadcast to many real ones (Add(s[1000], b[1])).
+ */
 function checkInputs(header: BundleHeader, feeds: Record<string, TensorData>): number {
   const names = Object.keys(feeds);
   for (const n of names) {
     if (!header.inputs.some((s) => s.name === n)) throw new ProtocolError('INPUT', `Cannot forward: unknown input '${n}'; expected ${header.inputs.map((s) => s.name).join(', ')}`);
   }
-  let batch = 1;
   for (const spec of header.inputs) {
     const t = feeds[spec.name];
     if (!t) throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' is missing`);
@@ -421,7 +425,21 @@ function checkInputs(header: BundleHeader, feeds: Record<string, TensorData>): n
         throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' has shape [${t.dims.join(',')}], expected [${spec.shape.join(',')}]`);
       }
     });
-    if (t.dims.length > 0) batch = t.dims[0]!;
+  }
+  // Whatever they are called ('batch', 'N', 's77'), the symbolic names at dimension 0 mark the
+  // batch; a fixed first dimension (a shape tensor such as int64[2]) is no batch and cannot vary.
+  const batched = header.inputs.filter((s) => typeof s.shape[0] === 'string');
+  if (batched.length === 0) return Math.max(1, ...header.inputs.filter((s) => s.shape.length > 0).map((s) => feeds[s.name]!.dims[0]!));
+  const first = batched[0]!;
+  const batch = feeds[first.name]!.dims[0]!;
+  const batchNames = new Set(batched.map((s) => s.shape[0]));
+  for (const spec of header.inputs) {
+    const dims = feeds[spec.name]!.dims;
+    spec.shape.forEach((d, i) => {
+      if (typeof d === 'string' && batchNames.has(d) && dims[i] !== batch) {
+        throw new ProtocolError('INPUT', `Cannot forward: input '${spec.name}' has ${dims[i]} in its batch dimension ${i} (${d}), input '${first.name}' has batch size ${batch}; every cut tensor must carry the same batch size`);
+      }
+    });
   }
   return batch;
 }
