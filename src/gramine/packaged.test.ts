@@ -78,7 +78,7 @@ async function startPackaged(a: LiveDevAttestation): Promise<EnclaveProcess> {
   const saved = process.env.ENCLAVE_NN_ATTESTATION_DIR;
   process.env.ENCLAVE_NN_ATTESTATION_DIR = a.dir;
   try {
-    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args }) });
+    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args, cwd: out }) });
   } finally {
     if (saved === undefined) delete process.env.ENCLAVE_NN_ATTESTATION_DIR; else process.env.ENCLAVE_NN_ATTESTATION_DIR = saved;
   }
