@@ -83,3 +83,12 @@ test('a program refuses the platform it was not built for, listing the one it ha
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /internal error \(EnclaveNnError\)/, 'dies before any frame: unknown platform in this build');
 });
+
+test('docs/enclave-protocol.md §8 lists exactly the files in each platform\'s program', async () => {
+  const doc = readFileSync(new URL('../../docs/enclave-protocol.md', import.meta.url), 'utf8');
+  for (const platform of ['gramine-sgx', 'sim'] as const) {
+    const m = new RegExp(`<!-- trusted-program-files ${platform} -->\\n\`\`\`text\\n([^\`]*)\`\`\``).exec(doc);
+    assert.ok(m, `§8 has the ${platform} list`);
+    assert.deepEqual(m[1]!.trim().split('\n'), (await trustedProgramInputs(platform)).bundled, `${platform}: the list in §8 is the build's`);
+  }
+});
