@@ -15,6 +15,7 @@ import tseslint from 'typescript-eslint';
  */
 export const LAYERS = [
   ['cli', 'index.ts'],
+  ['serve'],
   ['attack', 'bench', 'license', 'gramine', 'load.ts'],
   ['runtime'],
   ['enclave'],
