@@ -8,7 +8,8 @@ const usage = `usage: enclave-nn gramine manifest [-o DIR] [--debug] [--enclave-
 Writes DIR/enclave-nn.manifest.template (Gramine) and DIR/enclave-nn/ (the bundled trusted
 program with the onnxruntime files it loads). Then, on the SGX host: gramine-manifest,
 gramine-sgx-sign, gramine-sgx-sigstruct-view (docs/deploy-sgx.md).
-  -o DIR   @defaultValue out/gramine      --debug  a debuggable enclave (never for production)`;
+  -o DIR   where to write (default out/gramine)
+  --debug  a debuggable enclave (never for production)`;
 
 const command: Command = {
   name: 'gramine',
@@ -23,7 +24,7 @@ const command: Command = {
     try {
       r = await prepareGramine({
         out: values.out ?? 'out/gramine', debug: values.debug, enclaveSize: values['enclave-size'],
-        maxThreads: values['max-threads'] === undefined ? undefined : intOption('gramine', '--max-threads', values['max-threads'], 32),
+        maxThreads: values['max-threads'] === undefined ? undefined : intOption('gramine', '--max-threads', values['max-threads'], 32, 1),
       });
     } catch (e) {
       if (e instanceof RangeError) throw new EnclaveNnError('USAGE', `Cannot run 'gramine manifest': ${e.message}`);
