@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_FRAME_SIZE, MSG } from '../enclave/protocol/frame.ts';
+import { MAX_FRAME_SIZE, MSG } from '../enclave-protocol/frame.ts';
 import { maxAbsDiff, runOnnx } from '../onnx/ort.ts';
-import { randomFloats, seededRandom, wideCutModel } from '../onnx/test-models.ts';
+import { randomFloats, seededRandom, wideCutModel } from '../onnx/models.testkit.ts';
 import { splitModel } from '../split/extract.ts';
 import { Session } from './session.ts';
-import { bundleOfSplit, useTempEnclaveHome } from './test-support.ts';
+import { bundleOfSplit, useTempEnclaveHome } from './support.testkit.ts';
 
 useTempEnclaveHome();
 

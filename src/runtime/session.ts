@@ -11,11 +11,11 @@ import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
-import { gramineLauncher, platformForPolicy } from '../gramine/launcher.ts';
-import { MAX_FRAME_SIZE } from '../enclave/protocol/frame.ts';
+import { gramineLauncher, platformForPolicy } from '../platform/gramine-launcher.ts';
+import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
 import { bytesPerRow, concatRows, sliceRows, specBytesPerRow, splittableRows } from './rows.ts';
-import type { KeyProvider, KeySource } from './key-provider.ts';
+import type { KeyProvider, KeySource } from '../enclave/key-provider.ts';
 
 /** Bytes of a FORWARD frame kept for the message's own fields (tensor names, dtypes, dims) beside the data. */
 const FRAME_RESERVE = 64 * 1024;
