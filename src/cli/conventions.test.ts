@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor } from '../onnx/build.ts';
 import { encodeModel } from '../onnx/codec.ts';
-import { cnnModel, mlpModel } from '../onnx/test-models.ts';
+import { cnnModel, mlpModel } from '../onnx/models.testkit.ts';
 import { writeNpy } from '../runtime/npy.ts';
 import { nearestList } from '../util/nearest.ts';
-import { BIN, REPO_ROOT, runCli, runMain } from './cli-testing.ts';
+import { BIN, REPO_ROOT, runCli, runMain } from './cli.testkit.ts';
 import { commands } from './registry.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-conventions-'));

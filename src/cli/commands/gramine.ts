@@ -40,7 +40,7 @@ const command: Command = {
     if (!(GRAMINE_VERSIONS as readonly string[]).includes(version)) {
       throw new EnclaveNnError('USAGE', `Cannot run 'gramine manifest': Gramine ${version} is not supported (supported: ${GRAMINE_VERSIONS.join(', ')}; 1.6 and older allow Node's eventfd only through an insecure__ option)`);
     }
-    const int = (flag: string) => (values[flag as keyof typeof values] === undefined ? undefined : intOption('gramine', `--${flag}`, values[flag as keyof typeof values] as string, 0));
+    const int = (flag: string) => (values[flag as keyof typeof values] === undefined ? undefined : intOption('gramine', `--${flag}`, values[flag as keyof typeof values] as string, 0, 0));
     let tailSize = int('tail-size');
     if (values.bundle) {
       const { readBundleFile } = await import('../../bundle/index.ts');
