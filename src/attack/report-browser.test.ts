@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fakeBenchReport, fakeSplit, NO_CHROMIUM, withPage } from '../bench/report.testkit.ts';
+import { fakeBenchReport, fakeSplit, NO_CHROMIUM, withPage } from '../report/report.testkit.ts';
 import { writeAttackReport } from './report.ts';
 import type { ProtectionReport } from './types.ts';
 

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
-import { teeOf } from './run.ts';
+import { teeOf } from './bench-report.ts';
 import { summarize } from './stats.ts';
-import { evaluateTargets } from './targets.ts';
+import { evaluateTargets } from '../bench/targets.ts';
 import type { BenchReport, SplitMeasurement } from './types.ts';
 
 /** Debian's Chromium; tests that need it skip with this reason when it is absent. */

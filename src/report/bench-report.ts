@@ -5,6 +5,12 @@ import { formatMs, type Stat } from './stats.ts';
 import { escapeHtml, lines, stackedBars, svgToPng } from './svg-chart.ts';
 import type { BenchReport } from './types.ts';
 
+/** The platform in words: what a reader of the report must know first. */
+export function teeOf(platform: string): NonNullable<BenchReport['tee']> {
+  const insecure = platform === 'sim';
+  return { platform, insecure, label: insecure ? `${platform} — INSECURE, protects nothing` : `${platform} — hardware TEE` };
+}
+
 /** The CSV columns, in order; documented in docs/bench.md. */
 export const CSV_COLUMNS = [
   'k', 'first_private_layer', 'cut_tensors', 't_full_ms', 't_head_ms', 't_native_ms', 't_tail_public_ms', 't_enclave_ms',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeReport } from './report.ts';
+import { writeReport } from './bench-report.ts';
 import { fakeBenchReport, fakeSplit, NO_CHROMIUM, withPage } from './report.testkit.ts';
 import { summarize } from './stats.ts';
 
