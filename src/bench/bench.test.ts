@@ -9,8 +9,8 @@ import { isErrorCode } from '../errors.ts';
 import { childNodeProcesses, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { runCli } from '../cli/cli.testkit.ts';
 import { runBench, splitTimes } from './run.ts';
-import { writeReport } from './report.ts';
-import { summarize } from './stats.ts';
+import { writeReport } from '../report/bench-report.ts';
+import { summarize } from '../report/stats.ts';
 
 useTempEnclaveHome();
 const dir = mkdtempSync(join(tmpdir(), 'enn-bench-'));

@@ -20,7 +20,6 @@ import { LicenseStore } from '../license/store.ts';
 import { freshPgliteDir } from '../license/pglite.testkit.ts';
 import { openPgliteDb } from '../license/store-pglite.ts';
 import { maxAbsDiff } from '../onnx/ort.ts';
-import { enclaveNnHome } from '../platform/home.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { InferenceServer } from './server.ts';
 import { mlpBundle, mlpInput, reference } from './support.testkit.ts';
@@ -33,7 +32,7 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
   const dir = mkdtempSync(join(tmpdir(), 'enn-serve-lic-'));
   const fx = await mlpBundle();
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
-  const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+  const chain = loadOrCreateInsecureSimChain();
   const store = new LicenseStore(await openPgliteDb(await freshPgliteDir()));
   await store.migrate();
   const ls = new LicenseServer(new LicenseService({ store, masterKey: sha256(utf8.encode(dir)), roots: [chain.root] }), ADMIN);
