@@ -4,9 +4,9 @@
  * `writeReport`, atomically (temporary folder, then rename).
  * @module
  */
-import { writeReport } from '../bench/report.ts';
-import { escapeHtml, lines, svgToPng } from '../bench/svg-chart.ts';
-import type { BenchReport } from '../bench/types.ts';
+import { writeReport } from '../report/bench-report.ts';
+import { escapeHtml, lines, svgToPng } from '../report/svg-chart.ts';
+import type { BenchReport } from '../report/types.ts';
 import type { ProtectionReport, SplitProtection } from './types.ts';
 
 /** The CSV columns, in order (one row per split × attacker × query budget). */

@@ -5,7 +5,7 @@ import { encodeModel } from '../onnx/codec.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
 import type { SplitResult } from '../split/extract.ts';
-import { nowMs } from './stats.ts';
+import { nowMs } from '../report/stats.ts';
 
 /** What the bench needs of a running enclave for one split. */
 export interface BenchEnclave {

@@ -9,14 +9,14 @@ import { listCuts } from '../split/cuts.ts';
 import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
 import { ProgressBar } from './progress.ts';
 import { checkFeeds } from '../runtime/session.ts';
-import { nowMs, summarize } from './stats.ts';
+import { nowMs, summarize } from '../report/stats.ts';
 import { evaluateTargets } from './targets.ts';
-import type { BenchReport, SplitMeasurement } from './types.ts';
+import type { BenchReport, SplitMeasurement } from '../report/types.ts';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -42,6 +42,9 @@ export interface BenchOptions {
   progress?: (s: string) => void;
 }
 
+/** The per-round times (ms) of one split, as measured by {@link runBench}. */
+export type SplitTimes = Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]>;
+
 interface Prepared {
   k: number;
   split: SplitResult | null;
@@ -50,7 +53,7 @@ interface Prepared {
   native: EngineSession | null;
   enclave: BenchEnclave | null;
   cutFeeds: Record<string, TensorData>;
-  times: Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]>;
+  times: SplitTimes;
   tailWeightBytes: number;
   activationBytes: number;
 }
@@ -179,19 +182,12 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       const { setup, sealedTailBytes } = p.enclave!;
       const teardown = await p.enclave!.close();
       p.enclave = null;
-      const s = {
-        t_head: p.head ? summarize(p.times.head) : summarize(p.times.head.map(() => 0)),
-        t_native: summarize(p.times.native), t_tail_public: summarize(p.times.public), t_enclave: summarize(p.times.enclave),
-        t_enclave_compute: summarize(p.times.compute), t_boundary: summarize(p.times.boundary),
-      };
       splits.push({
-        k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors, ...s,
+        k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors,
+        ...splitTimes(p.head ? p.times : { ...p.times, head: p.times.head.map(() => 0) }, t_full.median),
         setup: { ...setup, teardown },
         enclave_peak_rss_bytes: status.peakRssBytes, tail_weight_bytes: p.tailWeightBytes, largest_activation_bytes: p.activationBytes,
         sealed_tail_bytes: sealedTailBytes, max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
-        cpu_impact: s.t_native.median / s.t_tail_public.median,
-        tee_impact: s.t_enclave.median / s.t_native.median,
-        end_to_end: (s.t_head.median + s.t_enclave.median) / t_full.median,
       });
     }
     return {
@@ -212,7 +208,29 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   }
 }
 
-function emptyTimes(): Prepared['times'] {
+/**
+ * One split's statistics and ratios (docs/bench.md): CPU impact = t_native / t_tail_public,
+ * TEE impact = t_enclave / t_native, end to end = (t_head + t_enclave) / t_full, on medians.
+ *
+ * @example
+ * ```ts
+ * splitTimes({ head: [1], native: [2], public: [4], enclave: [6], compute: [2], boundary: [4] }, 14).tee_impact; // 3
+ * ```
+ */
+export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMeasurement, 't_head' | 't_native' | 't_tail_public' | 't_enclave' | 't_enclave_compute' | 't_boundary' | 'cpu_impact' | 'tee_impact' | 'end_to_end'> {
+  const s = {
+    t_head: summarize(times.head), t_native: summarize(times.native), t_tail_public: summarize(times.public),
+    t_enclave: summarize(times.enclave), t_enclave_compute: summarize(times.compute), t_boundary: summarize(times.boundary),
+  };
+  return {
+    ...s,
+    cpu_impact: s.t_native.median / s.t_tail_public.median,
+    tee_impact: s.t_enclave.median / s.t_native.median,
+    end_to_end: (s.t_head.median + s.t_enclave.median) / tFullMedian,
+  };
+}
+
+function emptyTimes(): SplitTimes {
   return { head: [], native: [], public: [], enclave: [], compute: [], boundary: [] };
 }
 

@@ -8,7 +8,6 @@ import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
 import { LicenseService, type LicenseRequest } from '../../license/service.ts';
-import { enclaveNnHome } from '../../platform/home.ts';
 import { parseCommandArgs, required } from '../args.ts';
 import { MEASUREMENT_OPTIONS, readMeasurements } from '../measurement-options.ts';
 import type { Command, CommandIO } from '../command.ts';
@@ -162,7 +161,7 @@ const command: Command = {
           const data = resolve(values.data ?? 'license-data');
           const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
           if (values['insecure-trust-sim']) {
-            const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+            const chain = loadOrCreateInsecureSimChain();
             roots.push(chain.root);
             io.stderr(`enclave-nn: INSECURE: trusting the simulated SGX root ${chain.root.sha256}: sim quotes protect nothing\n`);
           }

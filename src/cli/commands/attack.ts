@@ -5,7 +5,7 @@ import { readNpy } from '../../attack/npy.ts';
 import { attackTable, writeAttackReport } from '../../attack/report.ts';
 import type { AnswerMode, AttackerKind } from '../../attack/types.ts';
 import { runBench } from '../../bench/run.ts';
-import type { BenchReport } from '../../bench/types.ts';
+import type { BenchReport } from '../../report/types.ts';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { GraphView } from '../../onnx/graph.ts';

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { runBench } from '../../bench/run.ts';
-import { toTable, writeReport } from '../../bench/report.ts';
+import { toTable, writeReport } from '../../report/bench-report.ts';
 import { readInputs } from '../../runtime/inputs.ts';
 import { GraphView } from '../../onnx/graph.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';

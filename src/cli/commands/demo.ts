@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { runBench } from '../../bench/run.ts';
-import { toTable, writeReport } from '../../bench/report.ts';
+import { toTable, writeReport } from '../../report/bench-report.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { encodeModel } from '../../onnx/codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
-import { seededRandom } from '../../util/random.ts';
+import { seededRandom } from '../../util/seeded-prng.ts';
 import { formatShape } from '../../onnx/tensor-spec.ts';
 import { splitModel, type SplitResult } from '../../split/extract.ts';
 import { runSplit } from '../../split/split-runner.ts';

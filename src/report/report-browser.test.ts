@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeReport } from './report.ts';
+import { writeReport } from './bench-report.ts';
 import { summarize } from './stats.ts';
-import { evaluateTargets } from './targets.ts';
+import { evaluateTargets } from '../bench/targets.ts';
 import type { BenchReport, SplitMeasurement } from './types.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
