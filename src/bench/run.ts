@@ -1,4 +1,4 @@
-import { cpus, totalmem, platform as osPlatform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform as osPlatform, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { ModelProto } from 'onnx-buf';
 import { EnclaveNnError } from '../errors.ts';
@@ -6,6 +6,7 @@ import { encodeModel } from '../onnx/codec.ts';
 import { GraphView } from '../onnx/graph.ts';
 import { randomFeeds, type TensorData } from '../onnx/ort.ts';
 import { listCuts } from '../split/cuts.ts';
+import { inspectModel } from '../split/inspect.ts';
 import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
@@ -16,6 +17,7 @@ import { ProgressBar } from './progress.ts';
 import { checkFeeds } from '../runtime/session.ts';
 import { nowMs, summarize } from '../report/stats.ts';
 import { evaluateTargets } from './targets.ts';
+import { teeOf } from '../report/bench-report.ts';
 import type { BenchReport, SplitMeasurement } from '../report/types.ts';
 
 /** Options of {@link runBench}. */
@@ -76,6 +78,7 @@ function versions(): Record<string, string> {
  */
 export async function runBench(model: ModelProto, options: BenchOptions = {}): Promise<BenchReport> {
   const started = nowMs();
+  const loadStart = loadavg();
   const startedAt = new Date().toISOString();
   const repeat = options.repeat ?? 30;
   const warmup = options.warmup ?? 5;
@@ -86,6 +89,9 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   await view.inferTypes();
   const list = listCuts(view);
   const L = list.layers.length;
+  // Per layer params and FLOPs (inspect's table): the enclave's part of split k is the last k rows.
+  const layerRows = inspectModel(view).layers;
+  const privateSum = (k: number, f: (r: (typeof layerRows)[number]) => number) => layerRows.slice(L - k).reduce((a, r) => a + f(r), 0);
   const ks = options.splits ?? Array.from({ length: L + 1 }, (_, i) => i);
   for (const k of ks) if (!Number.isInteger(k) || k < 0 || k > L) throw new EnclaveNnError('BENCH_SPLITS', `Cannot run bench: split ${k} is out of range; valid: 0..${L}`);
   const feeds = options.feeds ?? randomFeeds(view.inputs, batch, seededRandom(1234));
@@ -162,6 +168,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
     bar.done();
     const t_full = summarize(fullTimes);
     const splits: SplitMeasurement[] = [];
+    let teePlatform: string | undefined;
     for (const p of prepared) {
       const zero = summarize([0]);
       if (p.k === 0) {
@@ -169,7 +176,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         splits.push({
           k: 0, firstPrivateLayer: null, cutTensors: [], t_head: h, t_native: zero, t_tail_public: zero, t_enclave: zero, t_enclave_compute: zero, t_boundary: zero,
           setup: { spawn: 0, attest_provision: 0, load_decrypt: 0, session_create: 0, ready_total: 0, teardown: 0 },
-          enclave_peak_rss_bytes: 0, tail_weight_bytes: 0, largest_activation_bytes: 0, sealed_tail_bytes: 0, max_abs_diff: 0, labels_equal: true,
+          enclave_peak_rss_bytes: 0, tail_weight_bytes: 0, largest_activation_bytes: 0, sealed_tail_bytes: 0, private_params: 0, private_flops: 0, max_abs_diff: 0, labels_equal: true,
           cpu_impact: NaN, tee_impact: NaN, end_to_end: h.median / t_full.median,
         });
         continue;
@@ -180,6 +187,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       const cmp = compareOutputs(outputs, want);
       const status = await p.enclave!.status();
       const { setup, sealedTailBytes } = p.enclave!;
+      teePlatform ??= p.enclave!.platform;
       const teardown = await p.enclave!.close();
       p.enclave = null;
       splits.push({
@@ -187,12 +195,17 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         ...splitTimes(p.head ? p.times : { ...p.times, head: p.times.head.map(() => 0) }, t_full.median),
         setup: { ...setup, teardown },
         enclave_peak_rss_bytes: status.peakRssBytes, tail_weight_bytes: p.tailWeightBytes, largest_activation_bytes: p.activationBytes,
-        sealed_tail_bytes: sealedTailBytes, max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
+        sealed_tail_bytes: sealedTailBytes, private_params: privateSum(p.k, (r) => r.paramCount), private_flops: privateSum(p.k, (r) => r.flops),
+        max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
       });
     }
     return {
       model: options.modelName ?? 'model', command: options.command ?? '', startedAt, durationMs: nowMs() - started,
-      machine: { cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), platform: `${osPlatform()} ${release()}`, node: process.version },
+      machine: {
+        cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), platform: `${osPlatform()} ${release()}`, node: process.version,
+        loadAverage: { start: loadStart, end: loadavg() },
+      },
+      tee: teeOf(teePlatform ?? 'sim'),
       versions: versions(), options: { batch, repeat, warmup, engine: engineName, splits: ks }, layers: list.layers.map((l) => l.name),
       t_full, splits, targets: evaluateTargets(splits, t_full.median, batch, engineName),
     };

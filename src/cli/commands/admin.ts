@@ -177,7 +177,7 @@ const command: Command = {
         // The enclave's sealed pending key travels back with the answer (opaque ciphertext).
         const full = { ...response, ...(typeof (request as unknown as Record<string, unknown>).pending === 'string' ? { pending: (request as unknown as Record<string, unknown>).pending } : {}) };
         await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'), 0o644);
-        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} inferences for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
+        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} credits for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
         return 0;
       }
       case 'usage ': case 'usage undefined': {
