@@ -18,7 +18,7 @@ import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { isErrorCode } from '../errors.ts';
 import { randomFeeds } from '../onnx/ort.ts';
 import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
-import { enclaveNnHome } from '../platform/home.ts';
+import { enclaveNnHome } from '../util/home.ts';
 import { Session } from '../runtime/session.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { LicenseClient, licenseServerKeyProvider } from './client.ts';
