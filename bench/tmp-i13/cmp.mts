@@ -1,0 +1,13 @@
+import { PGlite } from '@electric-sql/pglite';
+import { readFileSync, rmSync } from 'node:fs';
+const mode = process.argv[2];
+rmSync('/tmp/i13-ls/d4', { recursive: true, force: true });
+const t0 = performance.now();
+const opts = mode === 'tpl' ? { loadDataDir: new Blob([readFileSync('/tmp/i13-ls/tpl.tar')]) } : {};
+const pg = new PGlite('/tmp/i13-ls/d4', opts);
+await pg.waitReady;
+const t1 = performance.now();
+await pg.close();
+const pg2 = new PGlite('/tmp/i13-ls/d4'); await pg2.waitReady;
+console.log(mode, 'first', (t1 - t0).toFixed(0), 'reopen', (performance.now() - t1).toFixed(0));
+await pg2.close();

@@ -1,0 +1,18 @@
+const t0 = performance.now();
+const lap = (s: string) => console.log(s, (performance.now() - t0).toFixed(0), 'ms');
+const { PGlite } = await import('@electric-sql/pglite');
+lap('import pglite');
+const pg = new PGlite(process.argv[2]);
+await pg.waitReady;
+lap('waitReady');
+const { LicenseStore } = await import('/work/wt/i13/src/license/store.ts');
+lap('import store');
+const db = { query: async (s: string, p: unknown[] = []) => (await pg.query(s, p)).rows, transaction: (fn: any) => pg.transaction((t: any) => fn({ query: async (s: string, p: unknown[] = []) => (await t.query(s, p)).rows })), close: () => pg.close() };
+await new LicenseStore(db as any).migrate();
+lap('migrate');
+const { loadOrCreateInsecureSimChain } = await import('/work/wt/i13/src/attest/index.ts');
+lap('import attest');
+loadOrCreateInsecureSimChain('/tmp/i13-ls/simhome' + process.argv[3]);
+lap('sim chain');
+await pg.close();
+lap('close');
