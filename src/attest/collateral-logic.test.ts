@@ -9,7 +9,7 @@ import { createCertificate, createCrl } from '../crypto/x509-build.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { OID_SGX_EXTENSIONS } from './pck-extensions.ts';
 import { createInsecureSimQuote, parseQuote, verifyQuote, type Collateral, type InsecureSimChain, type PinnedRoot, type TcbStatus } from './index.ts';
-import { codeOf as codeOfCall } from './test-material.ts';
+import { codeOf as codeOfCall } from './material.testkit.ts';
 
 const NOW = new Date();
 const nb = new Date(NOW.getTime() - 86_400_000);

@@ -10,14 +10,14 @@ import { createBundle } from '../bundle/create.ts';
 import { randomBytes, wrapToX25519 } from '../crypto/index.ts';
 import { isErrorCode } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
-import { mlpModel, seededRandom } from '../onnx/test-models.ts';
+import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
-import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/test-support.ts';
+import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveProcess } from './host.ts';
-import { encodeProvisionPayload, provisionTranscript } from './provision-transcript.ts';
+import { encodeProvisionPayload, provisionTranscript } from '../enclave-protocol/provision-transcript.ts';
 import {
   ERROR_CODES, MSG, PayloadReader, PayloadWriter, decodeError, encodeFrame, encodeHello, frameBytes, type Frame,
-} from './protocol/index.ts';
+} from '../enclave-protocol/index.ts';
 
 useTempEnclaveHome();
 const quiet = { onStderr: () => undefined };

@@ -13,7 +13,7 @@ import {
   FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
-} from './protocol/index.ts';
+} from '../enclave-protocol/index.ts';
 import { trustedProgramPath } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createPlatform } from '../platform/registry.ts';
 import { getEngine } from './engines/index.ts';
-import { FrameReader, ProtocolError, type Frame } from './protocol/index.ts';
+import { FrameReader, ProtocolError, type Frame } from '../enclave-protocol/index.ts';
 import { TrustedEnclave, badFrameResponse } from './trusted/enclave-state.ts';
 
 console.log = console.info = console.debug = console.warn = console.error;

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnclaveProcess } from '../enclave/host.ts';
 import { trustedProgramPath } from '../enclave/trusted-program.ts';
-import { REAL_QUOTES, SKIP_REASON, sharedFile } from '../attest/test-material.ts';
-import { imitateDevAttestation } from '../platform/testing.ts';
+import { REAL_QUOTES, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
+import { imitateDevAttestation } from '../platform/support.testkit.ts';
 import { createBundle } from '../bundle/create.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { splitModel } from '../split/extract.ts';
-import { mlpModel } from '../onnx/test-models.ts';
+import { mlpModel } from '../onnx/models.testkit.ts';
 import { Session } from '../runtime/session.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { gramineLauncher, platformForPolicy } from './launcher.ts';
 
 useTempEnclaveHome();

@@ -47,7 +47,7 @@ test('enclave-nn gramine manifest writes the template and lists every packaged f
   const { mkdtempSync, readFileSync, readdirSync, statSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { runCli } = await import('../cli/cli-testing.ts');
+  const { runCli } = await import('../cli/cli.testkit.ts');
   const out = join(mkdtempSync(join(tmpdir(), 'enn-gramine-')), 'sgx');
   const r = runCli(['gramine', 'manifest', '-o', out]);
   assert.equal(r.code, 0, r.stderr);

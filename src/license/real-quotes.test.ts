@@ -6,11 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { INTEL_SGX_ROOT_CA } from '../attest/roots.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { generateX25519KeyPair } from '../crypto/index.ts';
 import { openPgliteDb } from './store-pglite.ts';
-import { Fixture, testProviderKey } from './test-support.ts';
+import { Fixture, testProviderKey } from './support.testkit.ts';
 
 let fx: Fixture;
 let n = 0;

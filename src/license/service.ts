@@ -11,11 +11,11 @@ import { reportDataFor } from '../attest/report-data.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from './provision.ts';
+import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from '../license-format/provision.ts';
 import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
-import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from './token.ts';
-import type { UsageReport } from './types.ts';
+import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from '../license-format/token.ts';
+import type { UsageReport } from '../license-format/types.ts';
 
 /** Options of {@link LicenseService}. */
 export interface LicenseServiceOptions {

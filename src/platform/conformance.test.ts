@@ -13,13 +13,13 @@ import { parseQuote } from '../attest/quote.ts';
 import { verifyQuote } from '../attest/verify.ts';
 import { INTEL_SGX_ROOT_CA, pinnedRoot } from '../attest/roots.ts';
 import { loadOrCreateInsecureSimChain, simRootFingerprint } from '../attest/sim.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { isErrorCode } from '../errors.ts';
 import { createPlatform } from './registry.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { Platform } from './types.ts';
-import { imitateDevAttestation } from './testing.ts';
+import { imitateDevAttestation } from './support.testkit.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

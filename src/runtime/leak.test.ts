@@ -13,9 +13,9 @@ import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { randomFeeds } from '../onnx/ort.ts';
-import { mlpModel, seededRandom } from '../onnx/test-models.ts';
+import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
 import { splitModel } from '../split/extract.ts';
-import { runCli } from '../cli/cli-testing.ts';
+import { runCli } from '../cli/cli.testkit.ts';
 import { Session } from './session.ts';
 import { writeNpy } from './npy.ts';
 

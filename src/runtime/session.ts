@@ -13,7 +13,7 @@ import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
 import { gramineLauncher, platformForPolicy } from '../gramine/launcher.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
-import type { KeyProvider, KeySource } from './key-provider.ts';
+import type { KeyProvider, KeySource } from '../enclave/key-provider.ts';
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {

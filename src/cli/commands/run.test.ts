@@ -1,22 +1,26 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../../onnx/codec.ts';
 import { maxAbsDiff, runOnnx } from '../../onnx/ort.ts';
-import { cnnModel, twoOutputModel } from '../../onnx/test-models.ts';
+import { cnnModel, twoOutputModel } from '../../onnx/models.testkit.ts';
 import { readNpy, writeNpy } from '../../runtime/npy.ts';
-import { runCli } from '../cli-testing.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-run-'));
 const env = { ENCLAVE_NN_HOME: join(dir, 'home') };
 const image = { dtype: 'float32' as const, dims: [3, 1, 12, 12], data: Float32Array.from({ length: 432 }, (_, i) => Math.cos(i / 7)) };
 writeFileSync(join(dir, 'cnn.onnx'), encodeModel(cnnModel()));
 writeFileSync(join(dir, 'x.npy'), writeNpy(image));
-const split = runCli(['split', join(dir, 'cnn.onnx'), '--private', '2', '-o', join(dir, 'cnn.enn')], { env });
+// The bundle every test below runs; a failed split fails them all (it must not skip them).
+before(() => {
+  const split = runCli(['split', join(dir, 'cnn.onnx'), '--private', '2', '-o', join(dir, 'cnn.enn')], { env });
+  assert.equal(split.code, 0, `split failed: ${split.stderr}`);
+});
 
-test('run prints the outputs and the argmax, writes y.npy equal to the unsplit model, and says it is insecure', { skip: split.code !== 0 && `split failed: ${split.stderr}` }, async () => {
+test('run prints the outputs and the argmax, writes y.npy equal to the unsplit model, and says it is insecure', async () => {
   const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
   assert.equal(r.code, 0, r.stderr);
   const want = (await runOnnx(cnnModel(), { image })).probs!;
@@ -30,7 +34,7 @@ test('run prints the outputs and the argmax, writes y.npy equal to the unsplit m
   assert.equal(r.stderr.split('\n').filter((l) => l.includes('simulated TEE')).length, 1, 'the sim line once');
 });
 
-test('run takes JSON (a bare nested array, batch added for one sample) and --json prints the outputs', { skip: split.code !== 0 && 'split failed' }, async () => {
+test('run takes JSON (a bare nested array, batch added for one sample) and --json prints the outputs', async () => {
   const sample = Array.from({ length: 1 }, () => Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => (i * 12 + j) / 144)));
   writeFileSync(join(dir, 'x.json'), JSON.stringify(sample));
   const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.json'), '--insecure-dev-key', join(dir, 'cnn.enn.key'), '--json', '--engine', 'wasm'], { env });
@@ -41,7 +45,7 @@ test('run takes JSON (a bare nested array, batch added for one sample) and --jso
   assert.ok(maxAbsDiff({ dtype: 'float32', dims: [1, 10], data: Float32Array.from(got.probs.data) }, want) <= 1e-5);
 });
 
-test('a wrong input shape or dtype is one clear line, exit 2, and no output file', { skip: split.code !== 0 && 'split failed' }, () => {
+test('a wrong input shape or dtype is one clear line, exit 2, and no output file', () => {
   writeFileSync(join(dir, 'bad.npy'), writeNpy({ dtype: 'float32', dims: [1, 1, 10, 12], data: new Float32Array(120) }));
   writeFileSync(join(dir, 'int.npy'), writeNpy({ dtype: 'int32', dims: [1, 1, 12, 12], data: new Int32Array(144) }));
   for (const [file, pattern] of [['bad.npy', /input 'image' has shape \[1,1,10,12\], expected \[N,1,12,12\]/], ['int.npy', /input 'image' is int32, expected float32/]] as const) {

@@ -20,13 +20,13 @@ import { EnclaveNnError } from '../../errors.ts';
 import type { TensorData } from '../../onnx/ort.ts';
 import type { Platform } from '../../platform/types.ts';
 import type { Engine, EngineSession } from '../engines/types.ts';
-import { decodeProvisionPayload, provisionTranscript } from '../provision-transcript.ts';
-import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from '../../license/enclave-license.ts';
+import { decodeProvisionPayload, provisionTranscript } from '../../enclave-protocol/provision-transcript.ts';
+import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from './enclave-license.ts';
 import {
   MAX_FRAME_SIZE, MSG, OK, PROTOCOL_VERSION, PayloadReader, PayloadWriter, ProtocolError, decodeAttest, decodeBytes, decodeEmpty,
   decodeForward, decodeHello, decodeLoadBegin, decodeLoadChunk, decodeProvision, encodeAttestOk, encodeBytes, encodeError,
   encodeForwardOk, encodeFrame, encodeHelloOk, encodeStr, encodeU32, encodeU8, type Frame, type ProtocolErrorName,
-} from '../protocol/index.ts';
+} from '../../enclave-protocol/index.ts';
 
 /** The states of §1. */
 export type EnclaveStateName = 'new' | 'hello' | 'provisioned' | 'loading' | 'ready';

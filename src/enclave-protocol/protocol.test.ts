@@ -4,7 +4,7 @@ import {
   FrameReader, MSG, MAX_FRAME_SIZE, PayloadReader, PayloadWriter, ProtocolError, decodeForward, decodeForwardOk, decodeHelloOk,
   encodeForward, encodeForwardOk, encodeFrame, encodeHelloOk, frameBytes,
 } from './index.ts';
-import type { TensorData } from '../../onnx/ort.ts';
+import type { TensorData } from '../onnx/ort.ts';
 
 function roundTrip(type: number, id: number, payload: Uint8Array[], chunkSize = 3) {
   const bytes = frameBytes(encodeFrame(type, id, payload));

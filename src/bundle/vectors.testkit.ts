@@ -1,6 +1,6 @@
 /**
  * The bundle test vectors (docs/bundle-format.md §10): deterministic, small `.enn` files, each
- * with an `expect:` line. `npx tsx src/bundle/test-vectors.ts --write` regenerates
+ * with an `expect:` line. `npx tsx src/bundle/vectors.testkit.ts --write` regenerates
  * `testdata/vectors/bundle/`; the tests check the committed files equal what this builds.
  */
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -236,7 +236,7 @@ export function decodeVector(name: string, file: Uint8Array): Omit<Vector, 'comm
   };
 }
 
-// `npx tsx src/bundle/test-vectors.ts --write` regenerates the committed files.
+// `npx tsx src/bundle/vectors.testkit.ts --write` regenerates the committed files.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv.includes('--write')) {
   const dir = new URL('../../testdata/vectors/bundle/', import.meta.url);
   mkdirSync(dir, { recursive: true });

@@ -3,14 +3,14 @@
  * outcome a reader must reach, as text files in `testdata/vectors/license/` (STYLE.md 2).
  * Deterministic: fixed seeds, and Ed25519 signatures are deterministic.
  *
- *   npx tsx src/license/test-vectors.ts --write
+ *   npx tsx src/license/vectors.testkit.ts --write
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ed25519PublicKeyOf, sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { b64u, fromB64u, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT, signObject } from './signed.ts';
-import { openGrant, openUsageReport, verifyLicense } from './token.ts';
+import { b64u, fromB64u, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT, signObject } from '../license-format/signed.ts';
+import { openGrant, openUsageReport, verifyLicense } from '../license-format/token.ts';
 
 /** One vector. */
 export interface Vector {

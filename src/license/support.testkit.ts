@@ -8,8 +8,8 @@ import { createInsecureSimChain, createInsecureSimQuote, type InsecureSimChain }
 import { reportDataFor } from '../attest/report-data.ts';
 import type { PinnedRoot } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
-import { LicenseEnforcer } from './enforcer.ts';
-import { provisionTranscript, unwrapProvisionPayload } from './provision.ts';
+import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
+import { provisionTranscript, unwrapProvisionPayload } from '../license-format/provision.ts';
 import { LicenseServer } from './server.ts';
 import { LicenseService } from './service.ts';
 import { LicenseStore, type SqlDb } from './store.ts';

@@ -4,7 +4,7 @@
  * expected outcome. ECDSA and key generation are randomised, so regenerating gives new files
  * with the same meaning:
  *
- *     npx tsx src/attest/test-vectors.ts --write
+ *     npx tsx src/attest/vectors.testkit.ts --write
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * Test support for the recurrent converters where the whole-model path (../testing.ts) cannot
+ * Test support for the recurrent converters where the whole-model path (../support.testkit.ts) cannot
  * go: configurations TF.js cannot build (GRU `reset_after=true`) and edited configs for refusal
  * tests. Builds a one-layer TF.js model with seeded random weights, and converts that one layer
  * with its converter alone into a one-node-family ONNX model.
@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeModel } from '../../onnx/build.ts';
 import { runOnnx, type TensorData } from '../../onnx/ort.ts';
-import { randomFloats, seededRandom } from '../../onnx/test-models.ts';
+import { randomFloats, seededRandom } from '../../onnx/models.testkit.ts';
 import { GraphBuilder } from '../context.ts';
 import type { KerasFlavor, LayerConverter, LayerWeight, SymTensor } from '../types.ts';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { generateEd25519KeyPair } from '../crypto/index.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { LicenseEnforcer } from './enforcer.ts';
+import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import type { SqlDb } from './store.ts';
-import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './test-support.ts';
-import { signLicense } from './token.ts';
+import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './support.testkit.ts';
+import { signLicense } from '../license-format/token.ts';
 
 const fromB64u = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(s as string, 'base64url'));
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');

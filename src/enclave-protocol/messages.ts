@@ -2,7 +2,7 @@
  * Payloads of every message (docs/enclave-protocol.md §4), as pairs of `encode…` (→ payload
  * parts) and `decode…` (PayloadReader → value, which checks that nothing is left over).
  */
-import type { TensorData } from '../../onnx/ort.ts';
+import type { TensorData } from '../onnx/ort.ts';
 import { ERROR_CODES, errorNameOf, ProtocolError, type ProtocolErrorName } from './errors.ts';
 import { PayloadReader, PayloadWriter } from './payload.ts';
 import { readTensors, writeTensors } from './tensors.ts';

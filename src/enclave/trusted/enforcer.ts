@@ -4,13 +4,13 @@
  * and applies grants. Imported by the trusted program; it imports only pure code (no files,
  * no network) so it stays in the small trusted code base.
  */
-import { concatBytes, ed25519PublicKeyOf, zeroize } from '../crypto/index.ts';
-import { ed25519Signer, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
-import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
-import { EnclaveNnError } from '../errors.ts';
-import { decodeLicensePackage, enclaveIdOf } from './provision.ts';
-import { checkWindow, openGrant, signUsageReport, verifyLicense } from './token.ts';
-import type { License } from './types.ts';
+import { concatBytes, ed25519PublicKeyOf, zeroize } from '../../crypto/index.ts';
+import { ed25519Signer, type Ed25519Signer } from '../../crypto/ed25519-keys.ts';
+import { canonicalJson, parseCanonicalJson } from '../../bundle/canonical-json.ts';
+import { EnclaveNnError } from '../../errors.ts';
+import { decodeLicensePackage, enclaveIdOf } from '../../license-format/provision.ts';
+import { checkWindow, openGrant, signUsageReport, verifyLicense } from '../../license-format/token.ts';
+import type { License } from '../../license-format/types.ts';
 
 /** What {@link LicenseEnforcer.status} shows the host (no secrets). */
 export interface EnforcerStatus {

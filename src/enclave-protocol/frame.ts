@@ -1,4 +1,4 @@
-import { concatBytes } from '../../crypto/hash.ts';
+import { concatBytes } from '../crypto/hash.ts';
 /**
  * Frames of the enclave protocol (docs/enclave-protocol.md §2):
  * `u32 L ‖ u8 type ‖ u32 request id ‖ payload`, little-endian, 5 ≤ L ≤ MAX_FRAME_SIZE.

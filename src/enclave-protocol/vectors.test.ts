@@ -2,16 +2,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { EnclaveProcess } from '../host.ts';
-import { useTempEnclaveHome } from '../../runtime/test-support.ts';
+import { EnclaveProcess } from '../enclave/host.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { ERROR_CODES } from './errors.ts';
 import { MSG } from './frame.ts';
 import { decodeError } from './messages.ts';
 import { PayloadReader } from './payload.ts';
-import { buildVectors, decodeVector, encodeVector, type ProtocolVector } from './test-vectors.ts';
+import { buildVectors, decodeVector, encodeVector, type ProtocolVector } from './vectors.testkit.ts';
 
 useTempEnclaveHome();
-const dir = new URL('../../../testdata/vectors/enclave-protocol/', import.meta.url);
+const dir = new URL('../../testdata/vectors/enclave-protocol/', import.meta.url);
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => !f.includes('.')).sort() : [];
 
 async function run(v: ProtocolVector): Promise<void> {
@@ -51,6 +51,6 @@ test('the committed vectors are exactly what the generator builds', () => {
   const built = buildVectors();
   assert.deepEqual(built.map((v) => v.name).sort(), files);
   for (const v of built) {
-    assert.ok(Buffer.from(encodeVector(v)).equals(readFileSync(new URL(v.name, dir))), `${v.name} differs; run npx tsx src/enclave/protocol/test-vectors.ts --write`);
+    assert.ok(Buffer.from(encodeVector(v)).equals(readFileSync(new URL(v.name, dir))), `${v.name} differs; run npx tsx src/enclave-protocol/vectors.testkit.ts --write`);
   }
 });

@@ -3,7 +3,7 @@
  * key, the license server and license files (docs/enclave-protocol.md §4.2–4.3, §4.7).
  */
 import type { Bundle } from '../bundle/types.ts';
-import type { EnclaveHandle } from '../enclave/host.ts';
+import type { EnclaveHandle } from './host.ts';
 
 /**
  * Gets an enclave from `hello` to `provisioned`: typically ATTEST with a fresh nonce, have the

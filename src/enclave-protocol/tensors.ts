@@ -3,8 +3,8 @@
  * raw little-endian data. Decoding views the data in place when it is aligned (the frame body
  * is its own allocation, so it is); encoding hands each tensor's buffer to the writer uncopied.
  */
-import type { TensorData } from '../../onnx/ort.ts';
-import { DTYPE_BY_ONNX, DTYPE_SIZE, ONNX_BY_DTYPE, type DType } from '../../onnx/tensor-spec.ts';
+import type { TensorData } from '../onnx/ort.ts';
+import { DTYPE_BY_ONNX, DTYPE_SIZE, ONNX_BY_DTYPE, type DType } from '../onnx/tensor-spec.ts';
 import { ProtocolError } from './errors.ts';
 import type { PayloadReader, PayloadWriter } from './payload.ts';
 

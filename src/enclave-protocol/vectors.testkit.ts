@@ -12,7 +12,7 @@
  * comment: …
  * ```
  *
- * `npx tsx src/enclave/protocol/test-vectors.ts --write` regenerates the committed files.
+ * `npx tsx src/enclave-protocol/vectors.testkit.ts --write` regenerates the committed files.
  */
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ERROR_CODES, type ProtocolErrorName } from './errors.ts';
@@ -98,7 +98,7 @@ export function decodeVector(name: string, file: Uint8Array): ProtocolVector {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/')) && process.argv.includes('--write')) {
-  const dir = new URL('../../../testdata/vectors/enclave-protocol/', import.meta.url);
+  const dir = new URL('../../testdata/vectors/enclave-protocol/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (!f.includes('.')) unlinkSync(new URL(f, dir));
   for (const v of buildVectors()) writeFileSync(new URL(v.name, dir), encodeVector(v));

@@ -4,7 +4,7 @@
  * payload's `license` field carries. Pure functions shared by the server and the enclave side.
  */
 import { concatBytes, ed25519PublicKeyOf, unwrapWithX25519, wrapToX25519, type X25519PrivateKey } from '../crypto/index.ts';
-import { decodeProvisionPayload, encodeProvisionPayload, provisionTranscript as enclaveTranscript } from '../enclave/provision-transcript.ts';
+import { decodeProvisionPayload, encodeProvisionPayload, provisionTranscript as enclaveTranscript } from '../enclave-protocol/provision-transcript.ts';
 import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 

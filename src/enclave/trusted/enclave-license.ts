@@ -4,11 +4,11 @@
  * enclave messages 0x10–0x1F (enclave protocol §2) it answers. Errors are enclave protocol
  * errors: `QUOTA` when credits are exhausted, `LICENSE` for everything else.
  */
-import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, concatBytes, randomBytes, x25519PublicKeyOf, zeroize, type X25519KeyPair } from '../crypto/index.ts';
-import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../crypto/x25519-raw.ts';
-import { EnclaveNnError } from '../errors.ts';
-import { ProtocolError } from '../enclave/protocol/errors.ts';
-import { PayloadReader, PayloadWriter } from '../enclave/protocol/payload.ts';
+import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, concatBytes, randomBytes, x25519PublicKeyOf, zeroize, type X25519KeyPair } from '../../crypto/index.ts';
+import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../../crypto/x25519-raw.ts';
+import { EnclaveNnError } from '../../errors.ts';
+import { ProtocolError } from '../../enclave-protocol/errors.ts';
+import { PayloadReader, PayloadWriter } from '../../enclave-protocol/payload.ts';
 import { LicenseEnforcer, type EnforcerStatus } from './enforcer.ts';
 
 /** Enclave message types of the license protocol (§6.3); responses are `type | 0x80`. */

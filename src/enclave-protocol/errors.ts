@@ -3,7 +3,7 @@
  * travels in ERROR frames; the name is what `EnclaveNnError.code` carries on the host side
  * (prefixed `ENCLAVE_`, e.g. `ENCLAVE_STATE`).
  */
-import { EnclaveNnError } from '../../errors.ts';
+import { EnclaveNnError } from '../errors.ts';
 
 /** Error code numbers by name (§6). Never renumber: they are on the wire. */
 export const ERROR_CODES = {

@@ -5,8 +5,8 @@
  * `wrapToX25519(publicKey, encodeProvisionPayload(…), provisionTranscript(…))`.
  */
 import { concatBytes, sha256 } from '../crypto/index.ts';
-import { ProtocolError } from './protocol/errors.ts';
-import { PayloadReader, PayloadWriter } from './protocol/payload.ts';
+import { ProtocolError } from './errors.ts';
+import { PayloadReader, PayloadWriter } from './payload.ts';
 
 const LABEL = new TextEncoder().encode('enclave-nn/v1/provision');
 
