@@ -60,7 +60,7 @@ test('license-server, admin, run --server (quota), license request → admin ful
   // Not a sim model: --insecure-trust-sim does not extend the sim root to it.
   r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-not-sim');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /is not pinned/);
+  assert.match(r.stderr, /is not a pinned root/);
   assert.match(admin('models', 'remove', providerKey.modelId).stderr, /1 license\(s\) name it/);
   // The bundle's policy names the sim platform only: a sim model (INSECURE, announced).
   r = admin('models', 'update', providerKey.modelId, '--bundle', model);
