@@ -7,7 +7,7 @@
  * missing from the package).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,4 +37,6 @@ if (missing.length) {
   process.stderr.write(`build: ${missing.length} relative import(s) in dist/ do not resolve:\n  ${missing.join('\n  ')}\n`);
   process.exit(1);
 }
+// Written last: a dist/ without it is incomplete (scripts/dist.testkit.ts rebuilds then).
+writeFileSync(join(dist, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), program: 'src/enclave/trusted-main.cjs', template: template.slice(dist.length + 1) }, null, 2) + '\n');
 process.stdout.write(`build: dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s (trusted program ${program.slice(root.length + 1)}, database template ${template.slice(root.length + 1)})\n`);
