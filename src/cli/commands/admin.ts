@@ -18,7 +18,7 @@ const usage = `usage: enclave-nn admin <subcommand> [--server URL] [--data DIR |
 The provider's side of the license server (docs/license-protocol.md §8.2), over HTTP with the
 admin bearer token: --token, --token-file FILE, $ENCLAVE_NN_ADMIN_TOKEN, or the server's data
 directory (--data DIR, default ./license-data: DIR/admin.token). A server that is still
-starting is waited for (up to 5 s).
+starting is waited for: 5 s, and while it opens its embedded database in DIR (at most 1 min).
 
   models add <provider.key> (--bundle model.enn | --mrenclave HEX… | --mrsigner HEX… | --local-sim-measurement
              | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N]
@@ -74,6 +74,20 @@ async function dataDirToken(dir: string | undefined): Promise<string> {
   return readFileSync(path, 'utf8').trim();
 }
 
+/**
+ * True while a live process holds the embedded database of the data directory but does not
+ * answer yet: a server opening its database (slow on a loaded machine) is waited for.
+ */
+function embeddedStoreOpening(dir: string | undefined): boolean {
+  try {
+    const pid = Number(readFileSync(join(resolve(dir ?? 'license-data'), 'db', 'enclave-nn.lock'), 'utf8'));
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false; // no lock, or its process is gone
+  }
+}
+
 /** The policy `models add|update` register, from the measurement options. */
 async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Promise<ModelPolicy> {
   let mrEnclave = list(values.mrenclave as string[] | undefined, '--mrenclave');
@@ -127,7 +141,7 @@ const command: Command = {
     const int = (flag: string, v: string | undefined): number | undefined => v === undefined ? undefined : nonNegative(flag, v);
     const client = async (): Promise<LicenseClient> => {
       const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.ENCLAVE_NN_ADMIN_TOKEN) ?? await dataDirToken(values.data);
-      return new LicenseClient(values.server ?? process.env.ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token, { waitMs: START_WAIT_MS });
+      return new LicenseClient(values.server ?? process.env.ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token, { waitMs: START_WAIT_MS, starting: () => embeddedStoreOpening(values.data) });
     };
     const call = async <T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await client()).request<T>(method, path, body);
     const filter = `${values.customer ? `customer=${encodeURIComponent(values.customer)}&` : ''}${values.model ? `model=${encodeURIComponent(values.model)}` : ''}`;
