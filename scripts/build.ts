@@ -1,8 +1,8 @@
 /**
  * `npm run build` (and `prepare`): compiles src/ and examples/ to dist/ (JS, .d.ts, source maps;
  * tsconfig.build.json keeps tests and test helpers out), then writes what the compiled package
- * needs at run time and cannot build there: the bundled trusted program
- * (dist/src/enclave/trusted-main.cjs) and the embedded database's empty template. Last, checks
+ * needs at run time and cannot build there: the bundled trusted programs
+ * (dist/src/enclave/trusted-<platform>.cjs) and the embedded database's empty template. Last, checks
  * that every relative import in dist/ resolves (a test helper a shipped file imports would be
  * missing from the package).
  */
@@ -20,8 +20,8 @@ if (tsc.status !== 0) {
   process.stderr.write(`build: tsc failed (exit ${tsc.status ?? tsc.signal})\n`);
   process.exit(1);
 }
-const { writePrebuiltTrustedProgram } = await import('../src/enclave/trusted-program.ts');
-const program = await writePrebuiltTrustedProgram(join(dist, 'src/enclave'));
+const { writePrebuiltTrustedPrograms } = await import('../src/enclave/trusted-program.ts');
+const programs = await writePrebuiltTrustedPrograms(join(dist, 'src/enclave'));
 const { writePgliteTemplate } = await import('../src/license/store-pglite.ts');
 const template = await writePgliteTemplate();
 
@@ -38,5 +38,5 @@ if (missing.length) {
   process.exit(1);
 }
 // Written last: a dist/ without it is incomplete (scripts/dist.testkit.ts rebuilds then).
-writeFileSync(join(dist, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), program: 'src/enclave/trusted-main.cjs', template: template.slice(dist.length + 1) }, null, 2) + '\n');
-process.stdout.write(`build: dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s (trusted program ${program.slice(root.length + 1)}, database template ${template.slice(root.length + 1)})\n`);
+writeFileSync(join(dist, 'build.json'), JSON.stringify({ builtAt: new Date().toISOString(), programs: programs.map((p) => p.slice(dist.length + 1)), template: template.slice(dist.length + 1) }, null, 2) + '\n');
+process.stdout.write(`build: dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s (trusted programs ${programs.map((p) => p.slice(root.length + 1)).join(', ')}, database template ${template.slice(root.length + 1)})\n`);

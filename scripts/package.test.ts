@@ -24,7 +24,7 @@ test('npm pack → npm install <tarball> in an empty folder → npx enclave-nn a
   assert.equal(pack.status, 0, pack.stderr);
   const [info] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   const files = info.files.map((f) => f.path);
-  for (const f of ['bin/enclave-nn.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/src/cli/main.js', 'dist/src/enclave/trusted-main.cjs', 'package.json', 'README.md']) assert.ok(files.includes(f), `the tarball has ${f}`);
+  for (const f of ['bin/enclave-nn.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/src/cli/main.js', 'dist/src/enclave/trusted-sim.cjs', 'dist/src/enclave/trusted-gramine-sgx.cjs', 'package.json', 'README.md']) assert.ok(files.includes(f), `the tarball has ${f}`);
   assert.ok(files.some((f) => /^dist\/pglite-.*-empty\.tar\.gz$/.test(f)), 'the tarball has the embedded database template');
   const leaked = files.filter((f) => /\.test\.|\.testkit\.|test-support|testing\.|test-vectors|test-models|test-material|^src\/|^scripts\//.test(f));
   assert.deepEqual(leaked, [], 'no sources, tests or test helpers in the tarball');

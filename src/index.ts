@@ -41,7 +41,7 @@ export {
 } from './runtime/index.ts';
 export {
   licenseServerKeyProvider, licenseFileKeyProvider, createLicenseRequest, checkIn, runLicensed, LicenseClient,
-  LicenseServer, LicenseService, openStore, localSimMeasurement,
+  LicenseServer, LicenseService, openStore,
   type LicenseServerSource, type LicenseFileSource, type LicenseServiceOptions, type ModelPolicy,
 } from './license/index.ts';
 export { runBench, type BenchOptions } from './bench/run.ts';

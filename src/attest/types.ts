@@ -2,6 +2,7 @@
  * The public types of remote attestation: read these to know the whole API of src/attest/.
  * Byte layouts follow Intel's `sgx_quote_3.h` and `sgx_report.h` (docs/attestation.md §2).
  */
+import type { VerifiedChain } from './chain.ts';
 
 /** `sgx_quote_header_t` (48 bytes, docs/attestation.md §2.1). */
 export interface QuoteHeader {
@@ -169,8 +170,12 @@ export interface VerifyOptions {
   /** The verification time (certificate validity, collateral dates). */
   readonly at: Date;
   readonly policy: QuotePolicy;
-  /** DCAP collateral; when given, TCB status is evaluated and `tcbPolicy` applied. */
-  readonly collateral?: Collateral;
+  /**
+   * DCAP collateral; when given, TCB status is evaluated and `tcbPolicy` applied. A function is
+   * called once the PCK chain verified (so it can pick the collateral for this platform, e.g. by
+   * FMSPC); it may return undefined for no TCB evaluation.
+   */
+  readonly collateral?: Collateral | ((pck: VerifiedChain) => Collateral | undefined);
   /** @defaultValue `{ acceptedStatuses: ['UpToDate'] }` */
   readonly tcbPolicy?: TcbPolicy;
 }

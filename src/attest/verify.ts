@@ -46,8 +46,9 @@ export function verifyQuote(quoteBytes: Uint8Array, opts: VerifyOptions): Verifi
     throw new EnclaveNnError('ATTEST_QUOTE_SIGNATURE', 'Cannot verify quote: quote signature does not verify with the attestation key');
   }
   let tcb;
-  if (opts.collateral) {
-    tcb = verifyCollateral(quote, chain, opts.collateral, opts.roots, opts.at);
+  const collateral = typeof opts.collateral === 'function' ? opts.collateral(chain) : opts.collateral;
+  if (collateral) {
+    tcb = verifyCollateral(quote, chain, collateral, opts.roots, opts.at);
     const accepted: readonly TcbStatus[] = opts.tcbPolicy?.acceptedStatuses ?? ['UpToDate'];
     if (!accepted.includes(tcb.status)) {
       throw new EnclaveNnError('ATTEST_TCB', `Cannot accept quote: TCB status ${tcb.status} (advisories ${tcb.advisoryIds.join(', ') || 'none'}) is not accepted (accepted: ${accepted.join(', ')})`);

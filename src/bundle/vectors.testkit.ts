@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { concatBytes, sha256 } from '../crypto/index.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { assembleBundle } from './create.ts';
 import { PREFIX_SIZE, SIGNATURE_SIZE, toHex } from './format.ts';
 import { signHeader } from './signature.ts';

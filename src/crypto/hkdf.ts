@@ -13,6 +13,8 @@ export const LABEL_KEY_COMMITMENT = 'enclave-nn/v1/key-commitment';
 export const LABEL_KEY_WRAP = 'enclave-nn/v1/key-wrap';
 /** Derives a platform sealing key (sealed offline state) from a platform secret. */
 export const LABEL_SEAL = 'enclave-nn/v1/seal';
+/** Derives an enclave's usage-report key on the license server from its master key, the nonce and the attested key (docs/license-protocol.md §4.3). */
+export const LABEL_REPORT_SEED = 'enclave-nn/v1/report-seed';
 /** Domain-separation prefix of the provider's Ed25519 signature over a bundle header (docs/bundle-format.md §4). */
 export const LABEL_BUNDLE_HEADER_SIGNATURE = 'enclave-nn/v1/bundle-header';
 

@@ -5,7 +5,7 @@
  * enclave's stdin (after HELLO when `state: hello`):
  *
  * ```
- * expect: error <NAME> | ok 0x<type> | exit
+ * expect: error <NAME> <code> | ok 0x<type> | exit      (code: the §6 number on the wire)
  * id: <request id the answer must carry>        (not for exit)
  * state: new | hello
  * then: exit | alive                            (after the answer: the enclave exits 0, or still answers STATUS)
@@ -23,7 +23,7 @@ import { encodeAttest, encodeBytes, encodeHello, encodeLoadChunk } from './messa
 /** One vector. */
 export interface ProtocolVector {
   name: string;
-  expect: { kind: 'error'; name: ProtocolErrorName } | { kind: 'ok'; type: number } | { kind: 'exit' };
+  expect: { kind: 'error'; name: ProtocolErrorName; code: number } | { kind: 'ok'; type: number } | { kind: 'exit' };
   id?: number;
   state: 'new' | 'hello';
   then: 'exit' | 'alive';
@@ -33,7 +33,7 @@ export interface ProtocolVector {
 
 const frame = (type: number, id: number, payload: Uint8Array[] = []) => frameBytes(encodeFrame(type, id, payload));
 const len = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); return b; };
-const err = (name: ProtocolErrorName) => ({ kind: 'error' as const, name });
+const err = (name: ProtocolErrorName) => ({ kind: 'error' as const, name, code: ERROR_CODES[name] });
 
 /** Every vector, deterministically. */
 export function buildVectors(): ProtocolVector[] {
@@ -74,7 +74,7 @@ export function buildVectors(): ProtocolVector[] {
 
 /** The file bytes of a vector. */
 export function encodeVector(v: ProtocolVector): Uint8Array {
-  const expect = v.expect.kind === 'error' ? `error ${v.expect.name}` : v.expect.kind === 'ok' ? `ok 0x${v.expect.type.toString(16)}` : 'exit';
+  const expect = v.expect.kind === 'error' ? `error ${v.expect.name} ${v.expect.code}` : v.expect.kind === 'ok' ? `ok 0x${v.expect.type.toString(16)}` : 'exit';
   const lines = [`expect: ${expect}`, ...(v.id === undefined ? [] : [`id: ${v.id}`]), `state: ${v.state}`, `then: ${v.then}`, `comment: ${v.comment}`];
   const head = new TextEncoder().encode(lines.join('\n') + '\n\n');
   const out = new Uint8Array(head.byteLength + v.bytes.byteLength);
@@ -88,9 +88,9 @@ export function decodeVector(name: string, file: Uint8Array): ProtocolVector {
   let i = 0;
   while (i + 1 < file.byteLength && !(file[i] === 0x0a && file[i + 1] === 0x0a)) i++;
   const fields = Object.fromEntries(new TextDecoder().decode(file.subarray(0, i)).split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
-  const [kind, arg] = String(fields.expect).split(' ');
-  const expect: ProtocolVector['expect'] = kind === 'error' ? { kind, name: arg as ProtocolErrorName } : kind === 'ok' ? { kind, type: Number(arg) } : { kind: 'exit' };
-  if (expect.kind === 'error' && !(expect.name in ERROR_CODES)) throw new SyntaxError(`${name}: unknown error name ${expect.name}`);
+  const [kind, arg, code] = String(fields.expect).split(' ');
+  const expect: ProtocolVector['expect'] = kind === 'error' ? { kind, name: arg as ProtocolErrorName, code: Number(code) } : kind === 'ok' ? { kind, type: Number(arg) } : { kind: 'exit' };
+  if (expect.kind === 'error' && !Number.isInteger(expect.code)) throw new SyntaxError(`${name}: 'expect: error ${expect.name}' lacks the numeric code`);
   return {
     name, expect, id: fields.id === undefined ? undefined : Number(fields.id), state: fields.state as ProtocolVector['state'],
     then: fields.then as ProtocolVector['then'], comment: fields.comment ?? '', bytes: file.subarray(i + 2),

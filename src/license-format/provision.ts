@@ -5,7 +5,7 @@
  */
 import { concatBytes, ed25519PublicKeyOf, unwrapWithX25519, wrapToX25519, type X25519PrivateKey } from '../crypto/index.ts';
 import { decodeProvisionPayload, encodeProvisionPayload, provisionTranscript as enclaveTranscript } from '../enclave-protocol/provision-transcript.ts';
-import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
+import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 
 /** Size of a provisioning nonce (§4.1): 256 bits, so guessing or colliding one is hopeless. */

@@ -6,7 +6,7 @@
  */
 import { ed25519Sign, concatBytes } from '../crypto/index.ts';
 import { ed25519Verifier, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
-import { canonicalJson, parseCanonicalJson } from '../bundle/canonical-json.ts';
+import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
 
 /** Signature label of a license token (§3). */

@@ -32,14 +32,14 @@ test('a reader rejects edited, non-canonical, unknown-member and cross-kind toke
   const extra = signObject(LABEL_LICENSE, { type: 'enclave-nn-license', version: 1, ...terms, extra: 'x' }, provider.privateKey);
   assert.throws(v(extra), /exactly the members/);
   // A grant signature never verifies as a license (domain separation by label).
-  const grant = signGrant({ licenseId: 'lic-1', enclaveId: 'ab'.repeat(32), seq: 0, allowance: 10, issuedAt: 1 }, provider.privateKey);
+  const grant = signGrant({ licenseId: 'lic-1', enclaveId: 'ab'.repeat(32), seq: 0, nonce: 'cd'.repeat(32), allowance: 10, issuedAt: 1 }, provider.privateKey);
   assert.throws(v(grant.token), code('LICENSE_INVALID'));
   assert.equal(openGrant(grant.token, provider.publicKey).allowance, 10);
 });
 
 test('a usage report verifies with the enclave key only, and seq starts at 1', () => {
   const enclave = generateEd25519KeyPair();
-  const r = signUsageReport({ licenseId: 'lic-1', enclaveId: Buffer.from(enclave.publicKey).toString('hex'), seq: 1, used: 5, allowance: 10, at: 3 }, enclave.privateKey);
+  const r = signUsageReport({ licenseId: 'lic-1', enclaveId: Buffer.from(enclave.publicKey).toString('hex'), seq: 1, nonce: 'cd'.repeat(32), used: 5, allowance: 10, at: 3 }, enclave.privateKey);
   assert.equal(openUsageReport(r.token, enclave.publicKey).used, 5);
   assert.throws(() => openUsageReport(r.token, provider.publicKey), code('USAGE_INVALID'));
   const zero = signUsageReport({ ...r, seq: 0 }, enclave.privateKey);

@@ -29,6 +29,11 @@ function int(v: unknown, what: string): number {
   return v as number;
 }
 
+function hex32(v: unknown, what: string): string {
+  if (typeof v !== 'string' || !HEX32_RE.test(v)) throw new TypeError(`${what} must be 32 bytes of lowercase hex`);
+  return v;
+}
+
 /** Checks that `o` has exactly `keys` (a reader MUST reject unknown and missing members, §2). */
 function exactKeys(o: Record<string, unknown>, keys: string[], what: string): void {
   const got = Object.keys(o).sort().join(',');
@@ -138,10 +143,10 @@ export function peekLicenseId(token: string): string | undefined {
 /** Signs a grant (§5) with the provider's seed. */
 export function signGrant(g: Omit<Grant, 'token'>, seed: Uint8Array | Ed25519Signer): Grant {
   checkId(g.licenseId, 'licenseId');
-  if (!HEX32_RE.test(g.enclaveId)) throw new TypeError('enclaveId must be 32 bytes of lowercase hex');
+  hex32(g.enclaveId, 'enclaveId'); hex32(g.nonce, 'nonce');
   int(g.seq, 'seq'); int(g.allowance, 'allowance'); int(g.issuedAt, 'issuedAt');
   const token = signObject(LABEL_GRANT, {
-    type: TYPE_GRANT, version: 1, licenseId: g.licenseId, enclaveId: g.enclaveId, seq: g.seq, allowance: g.allowance, issuedAt: g.issuedAt,
+    type: TYPE_GRANT, version: 1, licenseId: g.licenseId, enclaveId: g.enclaveId, seq: g.seq, nonce: g.nonce, allowance: g.allowance, issuedAt: g.issuedAt,
   }, seed);
   return { ...g, token };
 }
@@ -151,11 +156,12 @@ export function openGrant(token: string, providerKey: Uint8Array): Grant {
   const o = openSigned(token, LABEL_GRANT, providerKey, 'grant', 'GRANT_INVALID');
   try {
     const v = o.value;
-    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'allowance', 'issuedAt'], 'grant');
+    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'nonce', 'allowance', 'issuedAt'], 'grant');
     if (v.type !== TYPE_GRANT || v.version !== 1) throw new TypeError(`grant type/version must be ${TYPE_GRANT}/1`);
     checkId(v.licenseId, 'licenseId');
-    if (typeof v.enclaveId !== 'string' || !HEX32_RE.test(v.enclaveId)) throw new TypeError('enclaveId must be 32 bytes of lowercase hex');
-    return { licenseId: v.licenseId as string, enclaveId: v.enclaveId, seq: int(v.seq, 'seq'), allowance: int(v.allowance, 'allowance'), issuedAt: int(v.issuedAt, 'issuedAt'), token };
+    const enclaveId = hex32(v.enclaveId, 'enclaveId');
+    const nonce = hex32(v.nonce, 'nonce');
+    return { licenseId: v.licenseId as string, enclaveId, seq: int(v.seq, 'seq'), nonce, allowance: int(v.allowance, 'allowance'), issuedAt: int(v.issuedAt, 'issuedAt'), token };
   } catch (cause) {
     throw new EnclaveNnError('GRANT_INVALID', `Cannot accept grant: ${(cause as Error).message}`, { cause });
   }
@@ -164,7 +170,7 @@ export function openGrant(token: string, providerKey: Uint8Array): Grant {
 /** Signs a usage report (§5) with the enclave's report key seed. */
 export function signUsageReport(r: Omit<UsageReport, 'token'>, seed: Uint8Array | Ed25519Signer): UsageReport {
   const token = signObject(LABEL_USAGE_REPORT, {
-    type: TYPE_USAGE, version: 1, licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, used: r.used, allowance: r.allowance, at: r.at,
+    type: TYPE_USAGE, version: 1, licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, used: r.used, allowance: r.allowance, at: r.at,
   }, seed);
   return { ...r, token };
 }
@@ -192,11 +198,13 @@ export function openUsageReport(token: string, enclaveKey: Uint8Array): UsageRep
 
 function usageFields(v: Record<string, unknown>): Omit<UsageReport, 'token'> {
   try {
-    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'used', 'allowance', 'at'], 'usage report');
+    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'nonce', 'used', 'allowance', 'at'], 'usage report');
     if (v.type !== TYPE_USAGE || v.version !== 1) throw new TypeError(`usage report type/version must be ${TYPE_USAGE}/1`);
     checkId(v.licenseId, 'licenseId');
-    if (typeof v.enclaveId !== 'string' || !HEX32_RE.test(v.enclaveId)) throw new TypeError('enclaveId must be 32 bytes of lowercase hex');
-    const r = { licenseId: v.licenseId as string, enclaveId: v.enclaveId, seq: int(v.seq, 'seq'), used: int(v.used, 'used'), allowance: int(v.allowance, 'allowance'), at: int(v.at, 'at') };
+    const r = {
+      licenseId: v.licenseId as string, enclaveId: hex32(v.enclaveId, 'enclaveId'), seq: int(v.seq, 'seq'), nonce: hex32(v.nonce, 'nonce'),
+      used: int(v.used, 'used'), allowance: int(v.allowance, 'allowance'), at: int(v.at, 'at'),
+    };
     if (r.seq < 1) throw new RangeError('seq must be at least 1');
     return r;
   } catch (cause) {

@@ -42,6 +42,12 @@ export interface Grant {
   enclaveId: string;
   /** The usage report this grant answers (0 = provisioning). */
   seq: number;
+  /**
+   * Lowercase hex, 32 bytes: the `nonce` of the report it answers (seq 0: the provisioning
+   * challenge nonce). The enclave accepts a grant only for its latest outstanding report's
+   * nonce, once (§5.4).
+   */
+  nonce: string;
   /** Cumulative samples this enclave may have used (absolute, so a lost grant is re-sent). */
   allowance: number;
   /** Server time of the check-in (Unix seconds): the offline clock restarts here. */
@@ -56,6 +62,8 @@ export interface UsageReport {
   enclaveId: string;
   /** Strictly increasing per enclave, starting at 1. */
   seq: number;
+  /** Lowercase hex, 32 random bytes the enclave drew for this report; its grant echoes it (§5.2). */
+  nonce: string;
   /** Cumulative samples run since provisioning. */
   used: number;
   /** The cumulative allowance the enclave holds (its last grant's). */

@@ -109,9 +109,10 @@ export function licenseServerSuite(name: string, openDb: () => Promise<SqlDb>, s
     assert.throws(() => enforcer.applyGrant(u.body.grant as string), /replayed or stale/, 'a grant applies once');
   });
 
-  t('refused with an audit entry: replayed nonce', async () => {
+  t('refused with an audit entry: replayed nonce (once the enclave checked in; before, a retry is answered again: provisioning.ts)', async () => {
     const s = await setup();
-    const { nonce, attestation } = await provision(s);
+    const { nonce, attestation, enforcer } = await provision(s);
+    assert.equal((await fx.call('POST', '/v1/usage', { report: enforcer.usageReport(fx.clock) })).status, 200);
     const r = await fx.call('POST', '/v1/provision', { licenseId: s.licenseId, nonce: b64u(nonce), evidence: b64u(attestation.evidence), keyPub: b64u(attestation.keyPub) });
     assert.equal(r.status, 409);
     assert.match((r.body.error as { message: string }).message, /already used \(replay\)/);

@@ -27,4 +27,3 @@ export { LicenseClient, licenseServerKeyProvider, checkIn, runLicensed, saveLice
 export { createLicenseRequest, licenseFileKeyProvider, type LicenseFileSource } from './air-gap.ts';
 export { EnclaveLicense, LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
 export { LicenseEnforcer, type EnforcerStatus } from '../enclave/trusted/enforcer.ts';
-export { localSimMeasurement } from './measurement.ts';

@@ -31,11 +31,36 @@ export async function openStore(location: string): Promise<{ store: LicenseStore
     db = await engine(location);
   } catch (cause) {
     if (cause instanceof EnclaveNnError) throw cause;
-    throw new EnclaveNnError('STORE_OPEN', `Cannot open license store ${redact(location)}: ${(cause as Error).message}`, { cause, exitCode: 1 });
+    throw new EnclaveNnError('STORE_OPEN', `Cannot open license store ${redact(location)}: ${describeStoreError(cause)}`, { cause, exitCode: 1 });
   }
   const store = new LicenseStore(db);
   await store.migrate();
   return { store, label: scheme ? `postgres ${redact(location)}` : `embedded (PGlite) ${location}` };
+}
+
+/**
+ * One line a person can act on for an error of a store engine: PGlite's WASM aborts
+ * ("Aborted(). Build with -sASSERTIONS…") and failed starts, PostgreSQL connection errors
+ * (also when several addresses failed at once), and errors without a message.
+ *
+ * @example
+ * ```ts
+ * log(`license-server: the store failed: ${describeStoreError(e)}`);
+ * ```
+ */
+export function describeStoreError(e: unknown): string {
+  const err = (typeof e === 'object' && e !== null ? e : {}) as { message?: unknown; code?: unknown; errors?: unknown; address?: unknown; port?: unknown; name?: unknown };
+  const msg = typeof err.message === 'string' ? err.message.split('\n')[0]!.trim() : '';
+  if (/Aborted\(|failed to initiali[sz]e/i.test(msg)) {
+    return 'the embedded database engine (PGlite) aborted: its directory is damaged, was written by another PGlite version, or the disk is full; restore it from a backup, or move it aside to start with an empty database';
+  }
+  if (Array.isArray(err.errors) && err.errors.length > 0) {
+    return `${describeStoreError(err.errors[0])}${err.errors.length > 1 ? ` (and ${err.errors.length - 1} more addresses failed)` : ''}`;
+  }
+  if (err.code === 'ECONNREFUSED') return `no PostgreSQL server accepts connections at ${String(err.address ?? '?')}:${String(err.port ?? '?')} (connection refused): start it, or check host and port in --db`;
+  if (msg && msg !== 'undefined') return typeof err.code === 'string' && !msg.includes(err.code) ? `${msg} (${err.code})` : msg;
+  const what = typeof err.name === 'string' ? err.name : typeof e;
+  return `the store failed with ${what}${typeof err.code === 'string' ? ` ${err.code}` : ''} and no message (run with ENCLAVE_NN_DEBUG=1 for its stack)`;
 }
 
 function redact(url: string): string {

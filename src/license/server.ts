@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
-import { EnclaveNnError } from '../errors.ts';
+import { EnclaveNnError, errorLine } from '../errors.ts';
+import { describeStoreError } from './open-store.ts';
 import { adminTokenMatches } from './secrets.ts';
 import { LicenseService, type LicenseRequest } from './service.ts';
 import type { LicenseRecord, ModelPolicy } from './store.ts';
@@ -20,6 +21,8 @@ export interface HttpRequest {
   authorization?: string;
   /** The raw body (JSON). */
   body?: Uint8Array;
+  /** The `Content-Type` header; when given, a POST body must be `application/json` (else 415). In-process callers may omit it. */
+  contentType?: string;
 }
 
 /** An HTTP response: status and JSON body. */
@@ -31,11 +34,31 @@ export interface HttpResponse {
 /** Largest accepted request body: a quote is ~5 KiB, a provider key file < 1 KiB. */
 export const MAX_BODY_SIZE = 256 * 1024;
 
+/** Options of {@link LicenseServer}. */
+export interface LicenseServerOptions {
+  /** Where internal errors and operator-actionable refusals are logged, one line each (never secrets). @defaultValue stderr */
+  log?: (line: string) => void;
+}
+
+/** Socket limits of {@link LicenseServer.listen} (§8.3), in milliseconds. */
+export interface ListenLimits {
+  /** Whole request (headers and body) must arrive within this, else 408 and the socket closes. @defaultValue 10000 */
+  requestTimeoutMs?: number;
+  /** Headers must arrive within this. @defaultValue 5000 */
+  headersTimeoutMs?: number;
+  /** An idle kept-alive connection closes after this. @defaultValue 65000 */
+  keepAliveTimeoutMs?: number;
+}
+
+/** Largest `limit` of `GET /v1/admin/audit`. */
+export const MAX_AUDIT_LIMIT = 10000;
+
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 /** HTTP status of a refusal, by error code (§8.3). */
 export function statusOf(code: string): number {
   if (code === 'BAD_REQUEST' || code === 'PROVIDER_KEY') return 400;
+  if (code === 'UNSUPPORTED_MEDIA_TYPE') return 415;
   if (code === 'ADMIN_AUTH') return 401;
   if (code === 'NOT_FOUND' || code.endsWith('_UNKNOWN') || code === 'USAGE_UNKNOWN_ENCLAVE') return 404;
   if (code === 'STORE_CONFLICT' || code === 'PROVISION_NONCE' || code === 'USAGE_ROLLBACK') return 409;
@@ -64,11 +87,13 @@ function licenseView(l: LicenseRecord): Record<string, unknown> {
 export class LicenseServer {
   readonly service: LicenseService;
   private readonly adminToken: string;
+  private readonly log: (line: string) => void;
   private http: Server | undefined;
 
-  constructor(service: LicenseService, adminToken: string) {
+  constructor(service: LicenseService, adminToken: string, o: LicenseServerOptions = {}) {
     this.service = service;
     this.adminToken = adminToken;
+    this.log = o.log ?? ((line) => { process.stderr.write(`${line}\n`); });
   }
 
   /** Handles one request; never throws (internal errors become 500 without details). */
@@ -76,6 +101,10 @@ export class LicenseServer {
     const u = new URL(req.url, 'http://x');
     const path = u.pathname;
     try {
+      // JSON only: a text/plain POST is what a web page can send cross-site without a preflight.
+      if (req.method === 'POST' && req.body?.byteLength && req.contentType !== undefined && !/^application\/json\s*(;|$)/i.test(req.contentType)) {
+        throw new EnclaveNnError('UNSUPPORTED_MEDIA_TYPE', `Cannot read request: the body is ${req.contentType ? `'${req.contentType.slice(0, 100)}'` : 'sent without a Content-Type'}, not application/json`);
+      }
       const body = req.method === 'POST' ? parseBody(req.body) : {};
       if (path.startsWith('/v1/admin/')) {
         // Bearer token, compared in constant time; a wrong token is refused and audited.
@@ -103,8 +132,17 @@ export class LicenseServer {
         default: throw new EnclaveNnError('NOT_FOUND', `Cannot ${req.method} ${path}: no such endpoint`);
       }
     } catch (e) {
-      if (e instanceof EnclaveNnError) return { status: statusOf(e.code), body: { error: { code: e.code, message: statusOf(e.code) === 500 ? 'internal error' : e.message } } };
-      if (process.env.ENCLAVE_NN_DEBUG) process.stderr.write(`license-server: ${(e as Error).stack}\n`);
+      const status = e instanceof EnclaveNnError ? statusOf(e.code) : 500;
+      // Internal errors are logged here (the client sees "internal error"); stale or missing
+      // collateral too, since only the operator can fix it. Messages carry no secrets; the
+      // stack only with ENCLAVE_NN_DEBUG.
+      if (status === 500) {
+        this.log(`license-server: internal error in ${req.method} ${path}: ${e instanceof EnclaveNnError ? e.message : describeStoreError(e)}`);
+        if (process.env.ENCLAVE_NN_DEBUG) this.log(String((e as Error).stack));
+      } else if (e instanceof EnclaveNnError && (e.code === 'ATTEST_COLLATERAL_MISSING' || e.code === 'ATTEST_COLLATERAL_EXPIRED')) {
+        this.log(`license-server: refused ${req.method} ${path}: ${errorLine(e)}`);
+      }
+      if (e instanceof EnclaveNnError) return { status, body: { error: { code: e.code, message: status === 500 ? 'internal error' : e.message } } };
       return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
     }
   }
@@ -141,7 +179,7 @@ export class LicenseServer {
         audit: await svc.store.listAudit({
           ...(q.get('subject') ? { subject: q.get('subject')! } : {}),
           ...(q.get('outcome') === 'ok' || q.get('outcome') === 'refused' ? { outcome: q.get('outcome') as 'ok' | 'refused' } : {}),
-          limit: Math.min(10000, Number(q.get('limit') ?? 1000) || 1000),
+          limit: auditLimit(q.get('limit')),
         }),
       };
       case 'POST /v1/admin/fulfill': return svc.fulfill(body.request as Partial<LicenseRequest>);
@@ -149,11 +187,18 @@ export class LicenseServer {
     }
   }
 
-  /** Serves over HTTP on `host:port` (port 0 = any free port). */
-  async listen(port: number, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
-    // A client that hangs up mid-request must not take the server down (unhandled rejection).
-    const server = createServer((req, res) => { this.serveOne(req, res).catch(() => res.destroy()); });
-    server.keepAliveTimeout = 65_000;
+  /** Serves over HTTP on `host:port` (port 0 = any free port), with the socket limits of {@link ListenLimits}. */
+  async listen(port: number, host = '127.0.0.1', limits: ListenLimits = {}): Promise<{ url: string; port: number }> {
+    // A slow client (headers or body trickling in) must not hold a socket for long: Node answers
+    // 408 and closes it once requestTimeout passes; it checks at connectionsCheckingInterval.
+    const requestTimeout = limits.requestTimeoutMs ?? 10_000;
+    const server = createServer({
+      requestTimeout, headersTimeout: Math.min(limits.headersTimeoutMs ?? 5_000, requestTimeout),
+      keepAliveTimeout: limits.keepAliveTimeoutMs ?? 65_000, connectionsCheckingInterval: Math.max(50, Math.min(1_000, requestTimeout / 4)),
+    }, (req, res) => {
+      // A client that hangs up mid-request must not take the server down (unhandled rejection).
+      this.serveOne(req, res).catch(() => res.destroy());
+    });
     this.http = server;
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, () => resolve()); });
     const a = server.address() as AddressInfo;
@@ -171,7 +216,12 @@ export class LicenseServer {
       chunks.push(c as Buffer);
     }
     if (tooBig) out = { status: 413, body: { error: { code: 'BAD_REQUEST', message: `request body exceeds ${MAX_BODY_SIZE} bytes` } } };
-    else out = await this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), body: Buffer.concat(chunks) });
+    else {
+      out = await this.handle({
+        method: req.method ?? 'GET', url: req.url ?? '/', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        body: Buffer.concat(chunks), contentType: req.headers['content-type'] ?? '',
+      });
+    }
     const json = JSON.stringify(out.body);
     res.writeHead(out.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
     res.end(json);
@@ -184,6 +234,15 @@ export class LicenseServer {
     if (!s) return;
     await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections(); });
   }
+}
+
+/** `limit` of the audit listing: an integer 1…{@link MAX_AUDIT_LIMIT}, default 1000; else `BAD_REQUEST`. */
+function auditLimit(v: string | null): number {
+  if (v === null) return 1000;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < 1 || Number(v) > MAX_AUDIT_LIMIT) {
+    throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: limit must be an integer from 1 to ${MAX_AUDIT_LIMIT}, got '${v.slice(0, 20)}'`);
+  }
+  return Number(v);
 }
 
 function parseBody(body: Uint8Array | undefined): Record<string, unknown> {

@@ -4,13 +4,15 @@
  * operations. Every decision — accepted or refused — is written to the audit log with its
  * reason before the caller sees it.
  */
-import { randomBytes, wrapToX25519, zeroize } from '../crypto/index.ts';
+import { hkdfSha256, LABEL_REPORT_SEED, randomBytes, wrapToX25519, zeroize } from '../crypto/index.ts';
 import { ed25519Signer, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { verifyQuote } from '../attest/verify.ts';
 import { reportDataFor } from '../attest/report-data.ts';
-import type { PinnedRoot } from '../attest/types.ts';
+import { INTEL_SGX_ROOT_CA } from '../attest/roots.ts';
+import type { PinnedRoot, TcbStatus } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { EnclaveNnError } from '../errors.ts';
+import type { CollateralSource } from './collateral-dir.ts';
 import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from '../license-format/provision.ts';
 import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
@@ -35,7 +37,25 @@ export interface LicenseServiceOptions {
   now?: () => number;
   /** How long a challenge nonce lives. @defaultValue 300 */
   nonceTtlSeconds?: number;
+  /**
+   * DCAP collateral (TCB Info, QE Identity, CRLs) for quotes under {@link collateralRoots}:
+   * without it such quotes are refused (`ATTEST_COLLATERAL_MISSING`). @defaultValue none
+   */
+  collateral?: CollateralSource;
+  /**
+   * Roots whose quotes must pass TCB and revocation checks (§4.5.1). Quotes under other roots in
+   * `roots` — only the INSECURE sim root in practice, which has no Intel collateral — are not
+   * TCB-checked, and the audit says so. @defaultValue [INTEL_SGX_ROOT_CA]
+   */
+  collateralRoots?: readonly PinnedRoot[];
 }
+
+/** TCB statuses a model may accept (§4.5.1); `Revoked` is never acceptable. */
+export const ACCEPTABLE_TCB_STATUSES: readonly TcbStatus[] = [
+  'UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded',
+];
+/** Unauthenticated refusals of one action write at most one audit row per this many seconds (§8.3). */
+export const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
 
 /** A provisioning answer (§4.4). */
 export interface ProvisionResult {
@@ -119,6 +139,10 @@ export class LicenseService {
   private readonly now: () => number;
   private readonly nonceTtl: number;
   private readonly signers = new Map<string, Ed25519Signer>();
+  private readonly collateral: CollateralSource | undefined;
+  private readonly collateralRoots: readonly PinnedRoot[];
+  /** Per action: the window of the last anonymous audit row and the refusals counted since. */
+  private readonly anonymous = new Map<string, { since: number; count: number }>();
   private challenges = 0;
 
   constructor(o: LicenseServiceOptions) {
@@ -128,6 +152,8 @@ export class LicenseService {
     this.insecureSimRoot = o.insecureSimRoot;
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.nonceTtl = o.nonceTtlSeconds ?? 300;
+    this.collateral = o.collateral;
+    this.collateralRoots = o.collateralRoots ?? [INTEL_SGX_ROOT_CA];
   }
 
   /** Runs one decision and audits its outcome (ok, or refused with the error's code and message). */
@@ -146,9 +172,19 @@ export class LicenseService {
     return r.value;
   }
 
-  /** Records a refusal that happened before any decision could run (bad token, bad JSON). */
+  /**
+   * Records a refusal of an unauthenticated request (a bad admin token). Such requests cost their
+   * sender nothing, so they are aggregated: at most one audit row per action per
+   * {@link ANONYMOUS_AUDIT_WINDOW_SECONDS}, which counts the refusals since the previous row;
+   * subject and reason are cut to 200 characters (the path is the sender's).
+   */
   async refuse(actor: string, action: string, subject: string, e: EnclaveNnError): Promise<void> {
-    await this.store.audit({ at: this.now(), actor, action, subject, outcome: 'refused', code: e.code, reason: e.message }).catch(() => {});
+    const now = this.now();
+    const w = this.anonymous.get(action);
+    if (w && now - w.since < ANONYMOUS_AUDIT_WINDOW_SECONDS) { w.count++; return; }
+    this.anonymous.set(action, { since: now, count: 0 });
+    const more = w?.count ? ` (+${w.count} more refused since ${new Date(w.since * 1000).toISOString()}, counted, not logged one by one)` : '';
+    await this.store.audit({ at: now, actor, action, subject: subject.slice(0, 200), outcome: 'refused', code: e.code, reason: e.message.slice(0, 200) + more }).catch(() => {});
   }
 
   // ── customer-facing: challenge, provision, usage ──────────────────────────────────────────
@@ -191,14 +227,23 @@ export class LicenseService {
     return this.decide('enclave', 'provision', licenseId, async () => {
       // DELETE … RETURNING: a nonce answers exactly one provisioning request (replays fail here).
       const n = await this.store.takeNonce(nonce);
-      if (!n) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot provision: the nonce is unknown or was already used (replay)');
+      if (!n) {
+        // A retry of a provisioning whose answer was lost gets the same answer (§4.3), not new credits.
+        const again = await this.provisionVerified(licenseId, nonce, evidence, keyPub, { retry: true });
+        if (again) return again;
+        throw new EnclaveNnError('PROVISION_NONCE', 'Cannot provision: the nonce is unknown or was already used (replay)');
+      }
       if (n.expiresAt < this.now()) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot provision: the nonce expired');
       if (n.licenseId !== licenseId) throw new EnclaveNnError('PROVISION_NONCE', `Cannot provision: the nonce was issued for license ${n.licenseId}`);
-      return this.provisionVerified(licenseId, nonce, evidence, keyPub);
+      return (await this.provisionVerified(licenseId, nonce, evidence, keyPub))!;
     });
   }
 
-  /** Air-gapped fulfilment (§4.6): the request's nonce is consumed once, then as {@link provision}. */
+  /**
+   * Air-gapped fulfilment (§4.6), as {@link provision}; the request's nonce is consumed in the
+   * transaction that moves the credits, so a refused request can be fulfilled later and a
+   * fulfilled one never again.
+   */
   async fulfill(req: Partial<LicenseRequest>): Promise<LicenseResponse> {
     if (req.type !== 'enclave-nn-license-request' || req.version !== 1) throw new EnclaveNnError('BAD_REQUEST', 'Cannot fulfil: not an enclave-nn-license-request version 1');
     const licenseId = idField(req.licenseId, 'licenseId');
@@ -206,9 +251,9 @@ export class LicenseService {
     const evidence = bytesField(req.evidence, 'evidence', [1, 65536]);
     const keyPub = bytesField(req.keyPub, 'keyPub', [32, 32]);
     return this.decide('admin', 'fulfill', licenseId, async () => {
-      if (!(await this.store.consumeNonce(nonce, this.now()))) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot fulfil: this request was fulfilled before (replay)');
-      const r = await this.provisionVerified(licenseId, nonce, evidence, keyPub);
-      if (req.modelId !== r.value.modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot fulfil: license ${licenseId} is for model ${r.value.modelId}, the request names ${String(req.modelId)}`);
+      // Checked first for a clear answer; the binding check is the insert in provisionEnclave.
+      if (await this.store.isNonceConsumed(nonce)) throw new EnclaveNnError('PROVISION_NONCE', 'Cannot fulfil: this request was fulfilled before (replay)');
+      const r = (await this.provisionVerified(licenseId, nonce, evidence, keyPub, { consumeNonce: true, modelId: req.modelId }))!;
       const v = r.value;
       return {
         value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: b64u(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: b64u(v.wrapped) },
@@ -217,48 +262,80 @@ export class LicenseService {
     });
   }
 
-  private async provisionVerified(licenseId: string, nonce: Uint8Array, evidence: Uint8Array, keyPub: Uint8Array): Promise<{ value: ProvisionResult; reason: string }> {
-    const lic = await this.usableLicense(licenseId);
-    const model = await this.store.getModel(lic.modelId);
-    if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot provision: model ${lic.modelId} is not registered`);
-    const p = model.policy;
-    // A sim model goes to sim enclaves only, and only when the server was started INSECURE with
-    // the sim root: a sim quote is signed by a key in a local file, so it proves nothing.
-    if (p.insecureSim === true && !this.insecureSimRoot) {
-      throw new EnclaveNnError('ATTEST_SIM_UNTRUSTED', `Cannot provision: model ${model.id} is registered as a sim model (INSECURE) and this server does not trust sim quotes (license-server --insecure-trust-sim)`);
-    }
-    const sim = p.insecureSim === true;
-    // The quote must chain to a pinned root, come from an accepted measurement, and carry
-    // REPORTDATA = SHA-512(keyPub ‖ nonce): the key we wrap to is the attested enclave's.
-    const v = verifyQuote(evidence, {
-      roots: sim ? [this.insecureSimRoot!] : this.roots, at: new Date(this.now() * 1000),
-      policy: {
-        ...(p.mrEnclave.length ? { mrEnclave: p.mrEnclave } : {}),
-        ...(p.mrSigner.length ? { mrSigner: p.mrSigner } : {}),
-        allowDebug: sim || p.allowDebug, minIsvSvn: p.minIsvSvn,
-        reportData: reportDataFor(keyPub, nonce),
-      },
-    });
-    // The report key is drawn here and travels only inside the attested wrap, so only this
-    // enclave can sign usage reports under it; the server keeps its public half only.
-    const reportSeed = randomBytes(32);
+  /**
+   * Verifies the quote and provisions. `retry`: the nonce was already taken — answer again only
+   * if this exact (license, nonce, key) provisioned an enclave that never checked in, within the
+   * nonce lifetime (the same allowance, no credits move); else undefined.
+   */
+  private async provisionVerified(
+    licenseId: string, nonce: Uint8Array, evidence: Uint8Array, keyPub: Uint8Array,
+    o: { retry?: boolean; consumeNonce?: boolean; modelId?: unknown } = {},
+  ): Promise<{ value: ProvisionResult; reason: string } | undefined> {
+    // The report key is derived, not drawn: HKDF of the master key over (nonce, attested key), so
+    // a retried request finds its enclave again; it travels only inside the attested wrap, so only
+    // this enclave can sign usage reports under it (the server stores its public half only).
+    const reportSeed = hkdfSha256(this.masterKey, nonce, [LABEL_REPORT_SEED, keyPub], 32);
     const enclaveId = enclaveIdOf(reportSeed);
-    // Everything that can fail comes before credits move: the secrets open, the key takes a wrap
-    // (a low-order X25519 key is refused here), so no allocation is ever stranded.
-    const { modelKey, signingSeed } = openModelSecrets(this.masterKey, model.id, model.secrets);
+    let previous: Awaited<ReturnType<LicenseStore['getEnclave']>>;
+    if (o.retry) {
+      previous = await this.store.getEnclave(enclaveId);
+      if (!previous || previous.licenseId !== licenseId || previous.lastSeq !== 0 || this.now() > previous.createdAt + this.nonceTtl) { zeroize(reportSeed); return undefined; }
+    }
+    let modelKey: Uint8Array | undefined;
+    let signingSeed: Uint8Array | undefined;
     let pkg: Uint8Array | undefined;
     try {
+      const lic = await this.usableLicense(licenseId);
+      // Before any credit moves: an air-gapped request names the model it was made for.
+      if (o.modelId !== undefined && o.modelId !== lic.modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot fulfil: license ${licenseId} is for model ${lic.modelId}, the request names ${String(o.modelId)}`);
+      const model = await this.store.getModel(lic.modelId);
+      if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot provision: model ${lic.modelId} is not registered`);
+      const p = model.policy;
+      // A sim model goes to sim enclaves only, and only when the server was started INSECURE with
+      // the sim root: a sim quote is signed by a key in a local file, so it proves nothing.
+      if (p.insecureSim === true && !this.insecureSimRoot) {
+        throw new EnclaveNnError('ATTEST_SIM_UNTRUSTED', `Cannot provision: model ${model.id} is registered as a sim model (INSECURE) and this server does not trust sim quotes (license-server --insecure-trust-sim)`);
+      }
+      const sim = p.insecureSim === true;
+      // The quote must chain to a pinned root, come from an accepted measurement, and carry
+      // REPORTDATA = SHA-512(keyPub ‖ nonce): the key we wrap to is the attested enclave's.
+      // Under a production root it must also pass TCB and revocation checks (§4.5.1).
+      const v = verifyQuote(evidence, {
+        roots: sim ? [this.insecureSimRoot!] : this.roots, at: new Date(this.now() * 1000),
+        policy: {
+          ...(p.mrEnclave.length ? { mrEnclave: p.mrEnclave } : {}),
+          ...(p.mrSigner.length ? { mrSigner: p.mrSigner } : {}),
+          allowDebug: sim || p.allowDebug, minIsvSvn: p.minIsvSvn,
+          reportData: reportDataFor(keyPub, nonce),
+        },
+        collateral: (pck) => {
+          if (!this.collateralRoots.some((r) => r.sha256 === pck.pinned.sha256)) return undefined;
+          if (!this.collateral) throw new EnclaveNnError('ATTEST_COLLATERAL_MISSING', `Cannot check the platform's TCB: this server has no DCAP collateral (license-server --collateral DIR), so quotes under ${pck.pinned.name} are refused`);
+          return this.collateral.forChain(pck);
+        },
+        tcbPolicy: { acceptedStatuses: p.acceptedTcbStatuses ?? ['UpToDate'] },
+      });
+      const tcb = v.tcb ? `TCB ${v.tcb.status}${v.tcb.advisoryIds.length ? ` (${v.tcb.advisoryIds.join(', ')})` : ''}` : 'TCB not evaluated (INSECURE sim root, no Intel collateral)';
+      // Everything that can fail comes before credits move: the secrets open, the key takes a wrap
+      // (a low-order X25519 key is refused here), so no allocation is ever stranded.
+      ({ modelKey, signingSeed } = openModelSecrets(this.masterKey, model.id, model.secrets));
       wrapToX25519(keyPub, new Uint8Array(0), new Uint8Array(0));
-      const credit = await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now() });
-      const grant = signGrant({ licenseId, enclaveId, seq: 0, allowance: credit.allowance, issuedAt: this.now() }, signingSeed);
+      const credit = previous
+        ? { granted: 0, allowance: previous.firstAllowance }
+        : await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now(), ...(o.consumeNonce ? { consumeNonce: nonce } : {}) });
+      // seq 0 echoes the challenge nonce: the wrap's transcript already binds the package to it (§5.4).
+      // A retry signs the very grant of the first answer (Ed25519 is deterministic): nothing new.
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: Buffer.from(nonce).toString('hex'), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
         value: { licenseId, modelId: model.id, enclaveId, allowance: credit.allowance, wrapped },
-        reason: `${sim ? 'INSECURE sim ' : ''}enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}) provisioned, ${credit.granted} credits granted`,
+        reason: `${sim ? 'INSECURE sim ' : ''}enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}; ${tcb}) ${previous ? `answered again (a retry: its first answer was lost), ${credit.allowance} credits as before, none granted` : `provisioned, ${credit.granted} credits granted`}`,
       };
     } finally {
-      zeroize(reportSeed); zeroize(modelKey); zeroize(signingSeed);
+      zeroize(reportSeed);
+      if (modelKey) zeroize(modelKey);
+      if (signingSeed) zeroize(signingSeed);
       if (pkg) zeroize(pkg);
     }
   }
@@ -297,7 +374,8 @@ export class LicenseService {
       const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
       // A revoked or expired license: the usage is recorded, no credits are granted.
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
-      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
+      // The grant echoes the report's nonce: the enclave takes it only as the answer to that report (§5.4).
+      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });
@@ -430,7 +508,7 @@ function nonNeg(v: unknown, what: string): number {
 function policyText(p: ModelPolicy): string {
   if (p.insecureSim === true) return `INSECURE: sim model (sim enclaves on a server with --insecure-trust-sim${p.mrEnclave.length ? `, ${p.mrEnclave.length} MRENCLAVE` : ', any measurement'})`;
   const any = p.mrEnclave.length === 0 && p.mrSigner.length === 0;
-  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}`;
+  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(p.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}`;
 }
 
 /** Validates a model policy (hex measurements, integer SVN). */
@@ -440,6 +518,9 @@ export function checkPolicy(p: ModelPolicy): void {
   };
   hexList(p.mrEnclave, 'policy.mrEnclave');
   hexList(p.mrSigner, 'policy.mrSigner');
+  if (p.acceptedTcbStatuses !== undefined && (!Array.isArray(p.acceptedTcbStatuses) || p.acceptedTcbStatuses.length === 0 || !p.acceptedTcbStatuses.every((t) => ACCEPTABLE_TCB_STATUSES.includes(t)))) {
+    throw new EnclaveNnError('BAD_REQUEST', `Cannot register model: policy.acceptedTcbStatuses must be a non-empty list of ${ACCEPTABLE_TCB_STATUSES.join(', ')}`);
+  }
   if (typeof p.allowDebug !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.allowDebug must be a boolean');
   nonNeg(p.minIsvSvn, 'policy.minIsvSvn');
   if (p.insecureSim !== undefined && typeof p.insecureSim !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.insecureSim must be a boolean');

@@ -8,6 +8,7 @@
  * server processes can neither double-spend nor pass a revocation. Nonces are single-use by
  * `DELETE … RETURNING`.
  */
+import type { TcbStatus } from '../attest/types.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -31,6 +32,11 @@ export interface ModelPolicy {
   allowDebug: boolean;
   /** Minimum ISVSVN. */
   minIsvSvn: number;
+  /**
+   * TCB statuses accepted for quotes checked against DCAP collateral (§4.5.1); others are
+   * opt-in by name. @defaultValue ['UpToDate']
+   */
+  acceptedTcbStatuses?: TcbStatus[];
   /**
    * INSECURE, development: a sim model (its bundle's policy names the sim platform only). Its key
    * goes to sim enclaves only (DEBUG accepted), and only on a server started with
@@ -238,9 +244,9 @@ export class LicenseStore {
     await this.db.query('DELETE FROM nonces WHERE expires_at < $1', [now]);
   }
 
-  /** Marks an enclave-chosen (air-gapped) nonce consumed; false if it was already (a replay). */
-  async consumeNonce(nonce: Uint8Array, at: number): Promise<boolean> {
-    return (await this.db.query('INSERT INTO consumed_nonces (nonce, at) VALUES ($1,$2) ON CONFLICT DO NOTHING RETURNING at', [nonce, at])).length === 1;
+  /** True if an enclave-chosen (air-gapped) nonce was consumed by a fulfilment that succeeded. */
+  async isNonceConsumed(nonce: Uint8Array): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM consumed_nonces WHERE nonce = $1', [nonce])).length === 1;
   }
 
   // ── the ledger ──────────────────────────────────────────────────────────────────────────
@@ -249,9 +255,16 @@ export class LicenseStore {
    * Registers a newly provisioned enclave and gives it its first allowance: min(offline grace,
    * credits left), taken from the license in one guarded UPDATE. Throws `LICENSE_REVOKED` if the
    * license was revoked meanwhile, `STORE_CONFLICT` if the enclave key was provisioned before.
+   * With `consumeNonce` (air-gapped fulfilment), the request's nonce is marked consumed in the
+   * same transaction — only when everything else succeeds — and a second use throws
+   * `PROVISION_NONCE` (replay).
    */
-  async provisionEnclave(e: { id: string; licenseId: string; keyPub: Uint8Array; mrEnclave: string; now: number }): Promise<CreditResult> {
+  async provisionEnclave(e: { id: string; licenseId: string; keyPub: Uint8Array; mrEnclave: string; now: number; consumeNonce?: Uint8Array }): Promise<CreditResult> {
     return this.db.transaction(async (tx) => {
+      // A unique key: of two concurrent fulfilments of one request, the second finds the first's row.
+      if (e.consumeNonce && (await tx.query('INSERT INTO consumed_nonces (nonce, at) VALUES ($1,$2) ON CONFLICT DO NOTHING RETURNING at', [e.consumeNonce, e.now])).length === 0) {
+        throw new EnclaveNnError('PROVISION_NONCE', 'Cannot fulfil: this request was fulfilled before (replay)');
+      }
       // The license row first (the lock order of every ledger transaction: license, then enclave rows it owns).
       const granted = await this.take(tx, e.licenseId, 0);
       const ins = await tx.query(
@@ -261,6 +274,16 @@ export class LicenseStore {
       await tx.query('INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES ($1,$2,0,$3,$3,$4)', [e.licenseId, e.id, granted, e.now]);
       return { granted, allowance: granted };
     });
+  }
+
+  /**
+   * A provisioned enclave: its license, attested key, first allowance and when it was
+   * provisioned, and its last accepted sequence number (0 = never checked in); or undefined.
+   */
+  async getEnclave(id: string): Promise<{ licenseId: string; keyPub: Uint8Array; firstAllowance: number; createdAt: number; lastSeq: number } | undefined> {
+    const [r] = await this.db.query(
+      'SELECT e.license_id, e.key_pub, e.created_at, e.last_seq, g.allowance AS first_allowance FROM enclaves e JOIN grants g ON g.enclave_id = e.id AND g.seq = 0 WHERE e.id = $1', [id]);
+    return r ? { licenseId: r.license_id as string, keyPub: bytes(r.key_pub), firstAllowance: num(r.first_allowance), createdAt: num(r.created_at), lastSeq: num(r.last_seq) } : undefined;
   }
 
   /**

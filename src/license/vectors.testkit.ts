@@ -39,8 +39,9 @@ const LICENSE = {
   type: 'enclave-nn-license', version: 1, licenseId: 'lic-vector-1', modelId: 'model-vector', customerId: 'acme',
   notBefore: 1800000000, notAfter: 1830000000, credits: 100, offline: { maxInferences: 100, maxSeconds: 604800 },
 };
-const GRANT = { type: 'enclave-nn-grant', version: 1, licenseId: 'lic-vector-1', enclaveId: ENCLAVE_PUB, seq: 3, allowance: 200, issuedAt: 1800000100 };
-const USAGE = { type: 'enclave-nn-usage', version: 1, licenseId: 'lic-vector-1', enclaveId: ENCLAVE_PUB, seq: 3, used: 87, allowance: 100, at: 1800000100 };
+const REPORT_NONCE = hex(sha256(new TextEncoder().encode('enclave-nn license test vector report nonce')));
+const GRANT = { type: 'enclave-nn-grant', version: 1, licenseId: 'lic-vector-1', enclaveId: ENCLAVE_PUB, seq: 3, nonce: REPORT_NONCE, allowance: 200, issuedAt: 1800000100 };
+const USAGE = { type: 'enclave-nn-usage', version: 1, licenseId: 'lic-vector-1', enclaveId: ENCLAVE_PUB, seq: 3, nonce: REPORT_NONCE, used: 87, allowance: 100, at: 1800000100 };
 
 const editBody = (token: string, f: (json: string) => string): string => {
   const [body, sig] = token.split('.') as [string, string];
@@ -74,10 +75,12 @@ export function buildVectors(): Vector[] {
     L('license-is-a-grant', grant, 'a grant token read as a license', 'LICENSE_INVALID'),
     { name: 'grant-valid', kind: 'grant', expect: 'success', key: PROVIDER_PUB, comment: 'a grant answering report 3', token: grant },
     { name: 'grant-edited', kind: 'grant', expect: 'failure', code: 'GRANT_INVALID', key: PROVIDER_PUB, comment: 'allowance edited', token: editBody(grant, (j) => j.replace('"allowance":200', '"allowance":900')) },
+    { name: 'grant-no-nonce', kind: 'grant', expect: 'failure', code: 'GRANT_INVALID', key: PROVIDER_PUB, comment: 'validly signed, but no report nonce (a grant must answer one report)', token: signObject(LABEL_GRANT, { ...GRANT, nonce: undefined }, PROVIDER) },
     { name: 'grant-bad-enclave-id', kind: 'grant', expect: 'failure', code: 'GRANT_INVALID', key: PROVIDER_PUB, comment: 'enclaveId is not 32 bytes of lowercase hex', token: signObject(LABEL_GRANT, { ...GRANT, enclaveId: ENCLAVE_PUB.toUpperCase() }, PROVIDER) },
     { name: 'usage-valid', kind: 'usage', expect: 'success', key: ENCLAVE_PUB, comment: 'report 3 of an enclave', token: usage },
     { name: 'usage-provider-key', kind: 'usage', expect: 'failure', code: 'USAGE_INVALID', key: PROVIDER_PUB, comment: 'verified with the provider key instead of the enclave key', token: usage },
     { name: 'usage-edited', kind: 'usage', expect: 'failure', code: 'USAGE_INVALID', key: ENCLAVE_PUB, comment: 'used count lowered after signing', token: editBody(usage, (j) => j.replace('"used":87', '"used":7')) },
+    { name: 'usage-no-nonce', kind: 'usage', expect: 'failure', code: 'USAGE_INVALID', key: ENCLAVE_PUB, comment: 'validly signed, but no nonce', token: signObject(LABEL_USAGE_REPORT, { ...USAGE, nonce: undefined }, ENCLAVE) },
     { name: 'usage-seq-zero', kind: 'usage', expect: 'failure', code: 'USAGE_INVALID', key: ENCLAVE_PUB, comment: 'sequence numbers start at 1', token: signObject(LABEL_USAGE_REPORT, { ...USAGE, seq: 0 }, ENCLAVE) },
   ];
 }

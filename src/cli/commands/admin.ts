@@ -101,7 +101,7 @@ async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Pr
     insecureSim = platforms.every((p) => p.kind === 'sim');
   }
   if (values['local-sim-measurement']) {
-    const { localSimMeasurement } = await import('../../license/measurement.ts');
+    const { localSimMeasurement } = await import('../../enclave/trusted-program.ts');
     mrEnclave = [...new Set([...mrEnclave, await localSimMeasurement()])];
   }
   const mrSigner = list(values.mrsigner as string[] | undefined, '--mrsigner');

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { EnclaveStartOptions } from '../enclave/host.ts';
+import type { Launcher } from './types.ts';
 
 /**
  * How the host starts the enclave on SGX: `gramine-sgx <dir>/enclave-nn`, where `<dir>` holds the
@@ -8,7 +8,7 @@ import type { EnclaveStartOptions } from '../enclave/host.ts';
  *
  * @param dir @defaultValue `$ENCLAVE_NN_GRAMINE_DIR` or `out/gramine`
  */
-export function gramineLauncher(dir = process.env.ENCLAVE_NN_GRAMINE_DIR ?? 'out/gramine'): NonNullable<EnclaveStartOptions['launcher']> {
+export function gramineLauncher(dir = process.env.ENCLAVE_NN_GRAMINE_DIR ?? 'out/gramine'): Launcher {
   const app = join(resolve(dir), 'enclave-nn');
   return () => ({ file: 'gramine-sgx', args: [app] });
 }

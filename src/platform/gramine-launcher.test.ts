@@ -11,20 +11,20 @@ import { join } from 'node:path';
 import { EnclaveProcess } from '../enclave/host.ts';
 import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { REAL_QUOTES, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
-import { imitateDevAttestation } from '../platform/support.testkit.ts';
+import { imitateDevAttestation } from './support.testkit.ts';
 import { createBundle } from '../bundle/create.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { splitModel } from '../split/extract.ts';
 import { mlpModel } from '../onnx/models.testkit.ts';
 import { Session } from '../runtime/session.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
-import { gramineLauncher, platformForPolicy } from './launcher.ts';
+import { gramineLauncher, platformForPolicy } from './gramine-launcher.ts';
 
 useTempEnclaveHome();
 
 async function fakeGramine(attestationDir: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'enn-fake-gramine-'));
-  const program = await trustedProgramPath();
+  const program = await trustedProgramPath('gramine-sgx');
   const script = join(dir, 'gramine-sgx');
   // What the signed manifest fixes: node, the program, --platform gramine-sgx --engine ort.
   writeFileSync(script, `#!/bin/sh\nexport ENCLAVE_NN_ATTESTATION_DIR=${JSON.stringify(attestationDir)}\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(program)} --platform gramine-sgx --engine ort\n`);
