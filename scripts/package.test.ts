@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, runOnnx } from '../src/onnx/index.ts';
@@ -16,13 +16,30 @@ import { mlpModel } from '../src/onnx/models.testkit.ts';
 import { writeNpy } from '../src/runtime/npy.ts';
 import { ensureDist, REPO } from './dist.testkit.ts';
 
+/**
+ * The empty folder's lockfile: the tarball and, under it, the repository's production tree as
+ * its lockfile pins it. Offline, npm finds package tarballs in the cache by integrity, but not
+ * the registry's metadata a fresh resolution needs (npm ci never fetched it); with network a
+ * user needs no lockfile.
+ */
+function appLockfile(tarball: string, integrity: string): unknown {
+  const repo = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
+  const root = repo.packages['']!;
+  const packages: Record<string, unknown> = {
+    '': { name: 'app', dependencies: { 'enclave-nn': `file:${tarball}` } },
+    'node_modules/enclave-nn': { version: root.version, resolved: `file:${tarball}`, integrity, license: root.license, dependencies: root.dependencies, bin: root.bin, engines: root.engines },
+  };
+  for (const [path, entry] of Object.entries(repo.packages)) if (path !== '' && entry.dev !== true) packages[path] = entry;
+  return { name: 'app', lockfileVersion: 3, requires: true, packages };
+}
+
 test('npm pack → npm install <tarball> in an empty folder → npx enclave-nn and import from enclave-nn under plain node', { timeout: 1_200_000 }, async () => {
   await ensureDist();
   const dir = mkdtempSync(join(tmpdir(), 'enn-package-'));
   // dist/ is fresh (ensureDist): --ignore-scripts skips a second build by `prepare`.
   const pack = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
   assert.equal(pack.status, 0, pack.stderr);
-  const [info] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
+  const [info] = JSON.parse(pack.stdout) as [{ filename: string; integrity: string; files: { path: string }[] }];
   const files = info.files.map((f) => f.path);
   for (const f of ['bin/enclave-nn.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/src/cli/main.js', 'dist/src/enclave/trusted-sim.cjs', 'dist/src/enclave/trusted-gramine-sgx.cjs', 'package.json', 'README.md']) assert.ok(files.includes(f), `the tarball has ${f}`);
   assert.ok(files.some((f) => /^dist\/pglite-.*-empty\.tar\.gz$/.test(f)), 'the tarball has the embedded database template');
@@ -30,8 +47,9 @@ test('npm pack → npm install <tarball> in an empty folder → npx enclave-nn a
   assert.deepEqual(leaked, [], 'no sources, tests or test helpers in the tarball');
 
   const app = join(dir, 'app');
-  spawnSync('mkdir', [app]);
+  mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  writeFileSync(join(app, 'package-lock.json'), JSON.stringify(appLockfile(`../${info.filename}`, info.integrity)));
   const env: NodeJS.ProcessEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', ENCLAVE_NN_HOME: join(dir, 'home'), npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' };
   delete env.ENCLAVE_NN_ADMIN_TOKEN;
   delete env.ENCLAVE_NN_LICENSE_SERVER;
