@@ -68,6 +68,17 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.match(r.stderr, /INSECURE: model \S+ is a sim model/);
   assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}any measurement {2}INSECURE sim model`));
   assert.match(admin('customers', 'list').stdout, /^acme {2}acme {2}since \d{4}-/m);
+  // A model no license names can be removed (and is gone from the list).
+  const other = bundleOfSplit(splits[0]!);
+  writeFileSync(join(dir, 'other.enn'), other.bytes);
+  await writeProviderKeyFile(join(dir, 'other.enn.key'), other.providerKey);
+  assert.equal(admin('models', 'add', join(dir, 'other.enn.key'), '--bundle', join(dir, 'other.enn')).code, 0);
+  assert.match(admin('models', 'list').stdout, new RegExp(other.providerKey.modelId));
+  r = admin('models', 'remove', other.providerKey.modelId);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`removed model ${other.providerKey.modelId}`));
+  assert.doesNotMatch(admin('models', 'list').stdout, new RegExp(other.providerKey.modelId));
+  assert.match(admin('models', 'remove', other.providerKey.modelId).stderr, /is not registered/);
   r = admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '2', '--id', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /lic-online {2}acme/);
