@@ -17,7 +17,7 @@ import { writeKerasH5 } from '../src/import/keras-h5.testkit.ts';
 import { tfReady } from '../src/import/support.testkit.ts';
 import { loadModelFile, runOnnx } from '../src/onnx/index.ts';
 import { writeNpy } from '../src/runtime/npy.ts';
-import { seededRandom } from '../src/util/random.ts';
+import { seededRandom } from '../src/util/seeded-prng.ts';
 import { ensureDist, REPO } from './dist.testkit.ts';
 
 /** The first ```sh block after `heading` in README.md. */

@@ -45,4 +45,4 @@ export {
   type LicenseServerSource, type LicenseFileSource, type LicenseServiceOptions, type ModelPolicy,
 } from './license/index.ts';
 export { runBench, type BenchOptions } from './bench/run.ts';
-export type { BenchReport } from './bench/types.ts';
+export type { BenchReport } from './report/types.ts';

@@ -134,7 +134,7 @@ export class EnclaveProcess implements EnclaveHandle {
     const t0 = performance.now();
     const args = ['--platform', platform, '--engine', engine];
     const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };
-    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
     const p = new EnclaveProcess(child, options);
     child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
     if (platform === 'sim') announceSimPlatform();

@@ -3,10 +3,8 @@
  * docs/license-protocol.md §4.5): this installation's INSECURE simulated SGX root, trusted for
  * sim models only. It announces itself at every use.
  */
-import { join } from 'node:path';
 import { loadOrCreateInsecureSimChain } from '../attest/sim.ts';
 import type { PinnedRoot } from '../attest/types.ts';
-import { enclaveNnHome } from '../platform/home.ts';
 
 /**
  * Loads (creating on first use) the sim root for {@link LicenseServiceOptions.insecureSimRoot}
@@ -18,7 +16,7 @@ import { enclaveNnHome } from '../platform/home.ts';
  * ```
  */
 export function insecureSimTrust(who: string, write: (text: string) => void): PinnedRoot {
-  const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+  const chain = loadOrCreateInsecureSimChain();
   write(`enclave-nn: INSECURE: ${who} trusts the simulated SGX root ${chain.root.sha256} (${chain.dir}) for sim models, DEBUG enclaves included: sim quotes protect nothing\n`);
   return chain.root;
 }

@@ -11,6 +11,7 @@ import { LicenseService, type LicenseRequest } from '../../license/service.ts';
 import { insecureSimTrust } from '../../license/sim-trust.ts';
 import type { ModelPolicy } from '../../license/store.ts';
 import { parseCommandArgs, required } from '../args.ts';
+import { MEASUREMENT_OPTIONS, readMeasurements } from '../measurement-options.ts';
 import type { Command, CommandIO } from '../command.ts';
 
 const usage = `usage: enclave-nn admin <subcommand> [--server URL] [--data DIR | --token T | --token-file FILE] [--json]
@@ -21,7 +22,7 @@ directory (--data DIR, default ./license-data: DIR/admin.token). A server that i
 starting is waited for: 5 s, and while it opens its embedded database in DIR (at most 1 min).
 
   models add <provider.key> (--bundle model.enn | --mrenclave HEX… | --mrsigner HEX… | --local-sim-measurement
-             | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N]
+             | --insecure-any-measurement) [--platform sim|gramine-sgx] [--allow-debug] [--min-svn N]
                                                        register a model; its keys are stored encrypted.
              --bundle takes the measurements of the bundle's policy; a bundle whose policy names
              the sim platform only registers an INSECURE sim model (license-server --insecure-trust-sim).
@@ -47,12 +48,6 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
 const START_WAIT_MS = 5000;
 
 const HEX32 = /^[0-9a-f]{64}$/;
-
-function list(v: string[] | undefined, flag: string): string[] {
-  const out = (v ?? []).map((h) => h.toLowerCase());
-  for (const h of out) if (!HEX32.test(h)) throw new EnclaveNnError('USAGE', `Cannot run 'admin': ${flag} must be 32 bytes of hex, got '${h}'`);
-  return out;
-}
 
 function show(io: CommandIO, json: boolean, value: unknown, lines: () => string[]): void {
   io.stdout(json ? JSON.stringify(value, null, 2) + '\n' : lines().join('\n') + '\n');
@@ -88,15 +83,20 @@ function embeddedStoreOpening(dir: string | undefined): boolean {
   }
 }
 
-/** The policy `models add|update` register, from the measurement options. */
+/** The policy `models add|update` register, from the measurement options (the same words as `split`). */
 async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Promise<ModelPolicy> {
-  let mrEnclave = list(values.mrenclave as string[] | undefined, '--mrenclave');
+  const words = readMeasurements('admin models', values as Parameters<typeof readMeasurements>[1]);
+  let mrEnclave = words.mrEnclave;
+  let mrSigner = words.mrSigner;
+  let minSvn = words.minSvn ?? (values['min-isvsvn'] === undefined ? undefined : nonNegative('--min-isvsvn', values['min-isvsvn'] as string));
   let insecureSim = false;
   if (typeof values.bundle === 'string') {
     const b = await readBundleFile(values.bundle);
     if (b.header.modelId !== modelId) throw new EnclaveNnError('USAGE', `Cannot register model: ${values.bundle} is model ${b.header.modelId}, not ${modelId}`);
     const platforms = b.header.policy.platforms;
     mrEnclave = [...new Set([...mrEnclave, ...platforms.flatMap((p) => p.measurements.filter((m) => HEX32.test(m)))])];
+    mrSigner = [...new Set([...mrSigner, ...platforms.flatMap((p) => p.mrSigners ?? [])])];
+    minSvn ??= Math.max(0, ...platforms.map((p) => p.minIsvSvn ?? 0));
     // A bundle for the sim platform only: its enclaves are sim enclaves (INSECURE, development).
     insecureSim = platforms.every((p) => p.kind === 'sim');
   }
@@ -104,15 +104,14 @@ async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Pr
     const { localSimMeasurement } = await import('../../enclave/trusted-program.ts');
     mrEnclave = [...new Set([...mrEnclave, await localSimMeasurement()])];
   }
-  const mrSigner = list(values.mrsigner as string[] | undefined, '--mrsigner');
   if (insecureSim) {
     io.stderr(`enclave-nn: INSECURE: model ${modelId} is a sim model: its key goes to sim enclaves (which protect nothing) on a server started with --insecure-trust-sim\n`);
   } else if (mrEnclave.length === 0 && mrSigner.length === 0) {
     if (!values['insecure-any-measurement']) throw new EnclaveNnError('USAGE', 'Cannot register model: no accepted measurement (--bundle, --mrenclave, --mrsigner or --local-sim-measurement); --insecure-any-measurement gives the key to ANY enclave');
     io.stderr('enclave-nn: INSECURE: this model\'s key will be released to an enclave of any measurement\n');
   }
-  const minIsvSvn = values['min-isvsvn'] === undefined ? 0 : nonNegative('--min-isvsvn', values['min-isvsvn'] as string);
-  const policy: ModelPolicy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true, minIsvSvn, ...(insecureSim ? { insecureSim } : {}) };
+  // sim quotes always carry the DEBUG attribute: naming the sim platform accepts them.
+  const policy: ModelPolicy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0, ...(insecureSim ? { insecureSim } : {}) };
   if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
   return policy;
 }
@@ -129,7 +128,7 @@ const command: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('admin', argv, {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
-      mrenclave: { type: 'string', multiple: true }, mrsigner: { type: 'string', multiple: true }, bundle: { type: 'string' },
+      ...MEASUREMENT_OPTIONS, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
@@ -243,7 +242,7 @@ const command: Command = {
         // The enclave's sealed pending key travels back with the answer (opaque ciphertext).
         const full = { ...response, ...(typeof (request as unknown as Record<string, unknown>).pending === 'string' ? { pending: (request as unknown as Record<string, unknown>).pending } : {}) };
         await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'), 0o644);
-        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} inferences for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
+        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} credits for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
         return 0;
       }
       case 'usage ': case 'usage undefined': {

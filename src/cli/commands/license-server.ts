@@ -41,7 +41,7 @@ const command: Command = {
     });
     const data = resolve(values.data ?? 'license-data');
     mkdirSync(data, { recursive: true, mode: 0o700 });
-    const port = intOption('license-server', '--port', values.port, 7070);
+    const port = intOption('license-server', '--port', values.port, 7070, 0);
     const t0 = performance.now();
     const insecureSimRoot = values['insecure-trust-sim'] ? insecureSimTrust('license-server', io.stderr) : undefined;
     // The secrets first: `admin` finds the token file while the database still opens.
