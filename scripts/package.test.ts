@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, runOnnx } from '../src/onnx/index.ts';
@@ -33,9 +33,10 @@ function appLockfile(tarball: string, integrity: string): unknown {
   return { name: 'app', lockfileVersion: 3, requires: true, packages };
 }
 
-test('npm pack → npm install <tarball> in an empty folder → npx enclave-nn and import from enclave-nn under plain node', { timeout: 1_200_000 }, async () => {
+test('npm pack → npm install <tarball> in an empty folder → npx enclave-nn and import from enclave-nn under plain node', { timeout: 1_200_000 }, async (t) => {
   await ensureDist();
   const dir = mkdtempSync(join(tmpdir(), 'enn-package-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true })); // an installed tree is large
   // dist/ is fresh (ensureDist): --ignore-scripts skips a second build by `prepare`.
   const pack = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
   assert.equal(pack.status, 0, pack.stderr);

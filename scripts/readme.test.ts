@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createMnistModel } from '../examples/mnist/build.ts';
@@ -94,5 +94,7 @@ test("README: the whole flow runs as written, and the library example under plai
     assert.match(admin.stdout, /acme {2}mnist-cnn {2}licenses 1 {2}credits 100/, admin.stderr);
   } finally {
     try { process.kill(-bash.pid!, 'SIGTERM'); } catch { /* already gone */ }
+    await new Promise((r) => setTimeout(r, 500)); // the server releases its database
+    rmSync(dir, { recursive: true, force: true });
   }
 });
