@@ -12,11 +12,11 @@ import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { KeyProvider } from '../enclave/key-provider.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
+import { fromBase64Url, toBase64Url } from '../util/encoding.ts';
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 const fromB64u = (s: unknown, what: string): Uint8Array => {
   if (typeof s !== 'string') throw new EnclaveNnError('LICENSE_SERVER_RESPONSE', `Cannot read the license server's answer: ${what} is missing`, { exitCode: 1 });
-  return new Uint8Array(Buffer.from(s, 'base64url'));
+  return fromBase64Url(s);
 };
 
 /**
@@ -71,7 +71,7 @@ export class LicenseClient {
 
   /** `POST /v1/provision` (§8.1). */
   async provision(o: { licenseId: string; nonce: Uint8Array; evidence: Uint8Array; keyPub: Uint8Array }): Promise<{ wrapped: Uint8Array; enclaveId: string; allowance: number; modelId: string }> {
-    const r = await this.request('POST', '/v1/provision', { licenseId: o.licenseId, nonce: b64u(o.nonce), evidence: b64u(o.evidence), keyPub: b64u(o.keyPub) });
+    const r = await this.request('POST', '/v1/provision', { licenseId: o.licenseId, nonce: toBase64Url(o.nonce), evidence: toBase64Url(o.evidence), keyPub: toBase64Url(o.keyPub) });
     return { wrapped: fromB64u(r.wrapped, 'wrapped'), enclaveId: r.enclaveId as string, allowance: r.allowance as number, modelId: r.modelId as string };
   }
 

@@ -6,7 +6,7 @@
  */
 import { reportDataFor } from '../../attest/report-data.ts';
 import { parseJsonLoose } from '../../util/canonical-json.ts';
-import { fromHex, toHex } from '../../bundle/format.ts';
+import { fromHex, toHex } from '../../util/encoding.ts';
 import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
 import { verifyHeader } from '../../bundle/signature.ts';
