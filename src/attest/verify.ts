@@ -3,7 +3,7 @@
  * EnclaveNnError with a stable code; the order of checks is the order of the spec.
  */
 import { EnclaveNnError } from '../errors.ts';
-import { attestSha256 } from '../crypto/attest-hash.ts';
+import { concatBytes, sha256 } from '../crypto/hash.ts';
 import { verifyP256Sha256 } from '../crypto/ecdsa.ts';
 import { equalBytes } from '../crypto/x509.ts';
 import { verifyChain } from './chain.ts';
@@ -38,7 +38,7 @@ export function verifyQuote(quoteBytes: Uint8Array, opts: VerifyOptions): Verifi
     throw new EnclaveNnError('ATTEST_QE_SIGNATURE', 'Cannot verify quote: QE report signature does not verify with the PCK key');
   }
   // The QE binds the attestation key to its report; without this any key could sign quotes.
-  const binding = attestSha256(quote.attestationKey, quote.qeAuthData);
+  const binding = sha256(concatBytes(quote.attestationKey, quote.qeAuthData));
   if (!equalBytes(binding, quote.qeReport.reportData.subarray(0, 32))) {
     throw new EnclaveNnError('ATTEST_QE_BINDING', 'Cannot verify quote: QE report data does not bind the attestation key');
   }

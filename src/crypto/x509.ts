@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import {
   Tag, children, decode, decodeBitStringBytes, decodeOid, decodeTime, decodeUnsigned, expectTag, DerError, type DerNode,
 } from './der.ts';
-import { attestSha256 } from './attest-hash.ts';
+import { sha256 } from './hash.ts';
 import { p256RawFromSpki, verifyP256Sha256Der } from './ecdsa.ts';
 import { toHex } from '../util/encoding.ts';
 
@@ -179,7 +179,7 @@ function parseCertificateUnchecked(der: Uint8Array): Certificate {
   while (s < serial.length - 1 && serial[s] === 0) s++;
   return {
     der,
-    sha256: toHex(attestSha256(der)),
+    sha256: toHex(sha256(der)),
     tbs: tbsNode.raw,
     signature,
     serialHex: toHex(serial.subarray(s)),
