@@ -2,15 +2,10 @@ import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { encodeModel } from './codec.ts';
 import type { Dim, TensorSpec } from './tensor-spec.ts';
+import { ORT_SESSION_OPTIONS } from './session-options.ts';
 
-/**
- * Session options used for every onnxruntime-node session the project creates (public head,
- * native tail, the enclave's engine), so that all sides run the same configuration.
- * Spinning is off: ORT's intra-op threads otherwise busy-wait after each run, and several idle
- * sessions (the bench keeps one enclave per split alive) would steal the cores from the one
- * being measured.
- */
-export const ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as const;
+/** The project-wide ORT session options (defined in session-options.ts). */
+export { ORT_SESSION_OPTIONS };
 
 /** A plain tensor: what sessions take and return, independent of any engine. */
 export interface TensorData {
