@@ -109,15 +109,7 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
     name: 'license-server',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (o.stateFile && existsSync(o.stateFile)) {
-        try {
-          if ((await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)))) === modelId) return;
-          throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model`);
-        } catch (e) {
-          // Sealed by another program or installation: provision online instead.
-          if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
-        }
-      }
+      if (await resumeLicenseState(enclave, o.stateFile, modelId)) return;
       const client = new LicenseClient(o.server);
       const c = await client.challenge(o.licenseId);
       if (c.modelId !== modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot provision: license ${o.licenseId} is for model ${c.modelId}, the bundle is ${modelId}`);
@@ -127,6 +119,29 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
       if (o.stateFile) await saveLicenseState(enclave, o.stateFile);
     },
   };
+}
+
+/**
+ * Resumes from sealed license state (the offline start): true when `stateFile` exists and
+ * the enclave unsealed this model's state from it. State sealed by another program or
+ * installation (`ENCLAVE_SEAL`) is passed over, so the caller provisions afresh; state for
+ * another model is refused (`LICENSE_STATE`) rather than silently replaced.
+ *
+ * @example
+ * ```ts
+ * if (!(await resumeLicenseState(enclave, 'model.enn.license', bundle.header.modelId))) await provisionOnline();
+ * ```
+ */
+export async function resumeLicenseState(enclave: EnclaveHandle, stateFile: string | undefined, modelId: string): Promise<boolean> {
+  if (!stateFile || !existsSync(stateFile)) return false;
+  try {
+    if ((await enclave.unseal(new Uint8Array(readFileSync(stateFile)))) === modelId) return true;
+    throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${stateFile}: it is for another model`);
+  } catch (e) {
+    // Sealed by another program or installation: provision afresh instead.
+    if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
+    return false;
+  }
 }
 
 /** Seals the enclave's license state (counters included) into `file` (mode 0600, atomic). */
