@@ -9,7 +9,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import type { BenchReport } from '../report/types.ts';
-import { createBundle } from '../bundle/create.ts';
+import { bundleOfSplit } from '../bundle/create.ts';
 import { readBundle } from '../bundle/read.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
@@ -165,10 +165,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
     const cut = list.cuts.find((c) => c.privateLayers === k)!;
     const split = extractAt(view, cut);
     log(`k=${k}: tail from '${cut.firstPrivateLayer}', cut ${split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ')}`);
-    const { bytes, providerKey } = createBundle({
-      head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-      inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-    });
+    const { bytes, providerKey } = bundleOfSplit(split);
     const bundle = readBundle(bytes);
     const session = await Session.create({ bundle, keySource: { kind: 'insecure-dev-key', providerKey }, engine: o.engine });
     try {

@@ -50,12 +50,8 @@ const command: Command = {
     if (values.out) {
       const keyOut = values['key-out'] ?? `${values.out}.key`;
       if (existsSync(keyOut)) throw new EnclaveNnError('FILE_EXISTS', `Cannot write provider key ${keyOut}: it exists (a key file is never overwritten; remove it or pass --key-out)`);
-      const { createBundle, encodeProviderKeyFile } = await import('../../bundle/index.ts');
-      const { bytes, providerKey } = createBundle({
-        head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-        inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-        modelId: values['model-id'], licenseServer: values['license-server'],
-      });
+      const { bundleOfSplit, encodeProviderKeyFile } = await import('../../bundle/index.ts');
+      const { bytes, providerKey } = bundleOfSplit(split, { modelId: values['model-id'], licenseServer: values['license-server'] });
       files.push({ path: values.out, bytes }, { path: keyOut, bytes: encodeProviderKeyFile(providerKey), mode: 0o600 });
     }
     if (values.head && split.head) files.push({ path: values.head, bytes: encodeModel(split.head) });
