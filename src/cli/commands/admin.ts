@@ -50,7 +50,6 @@ const date = (s: number): string => new Date(s * 1000).toISOString().replace('.0
 
 const command: Command = {
   name: 'admin',
-  summary: 'Manage the license server: models, customers, licenses, usage, audit, air-gapped fulfilment',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('admin', argv, {

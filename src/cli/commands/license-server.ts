@@ -28,7 +28,6 @@ Attestation roots: the Intel SGX Root CA (pinned by fingerprint), plus the sim r
 
 const command: Command = {
   name: 'license-server',
-  summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API',
   usage,
   async run(argv, io) {
     const { values } = parseCommandArgs('license-server', argv, {

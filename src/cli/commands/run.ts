@@ -25,7 +25,6 @@ from it; on an exhausted quota, run checks in with the server once and retries.`
 
 const command: Command = {
   name: 'run',
-  summary: 'Run a bundle: the head here, the private tail in an enclave',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('run', argv, {

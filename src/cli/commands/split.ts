@@ -29,7 +29,6 @@ export async function verifySplit(model: Parameters<typeof runOnnx>[0], split: S
 
 const command: Command = {
   name: 'split',
-  summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('split', argv, {
