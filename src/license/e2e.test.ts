@@ -68,7 +68,7 @@ async function e2e(openDb: () => Promise<SqlDb>): Promise<void> {
     try {
       const feeds = randomFeeds(view.inputs, 1, seededRandom(3));
       for (let i = 0; i < 100; i++) await session.run(feeds);
-      await assert.rejects(session.run(feeds), (e) => isErrorCode(e, 'ENCLAVE_QUOTA') && /quota exhausted \(100 of 100 samples used/.test((e as Error).message));
+      await assert.rejects(session.run(feeds), (e) => isErrorCode(e, 'ENCLAVE_QUOTA') && /quota exhausted: 0 credits left, 1 asked \(one credit per sample; 100 of 100 used/.test((e as Error).message));
       const st = await session.status();
       assert.equal((st.license as { used: number }).used, 100);
       await saveLicenseState(session.enclaveProcess!, stateFile);

@@ -36,7 +36,7 @@ const command: Command = {
     });
     const data = resolve(values.data ?? 'license-data');
     mkdirSync(data, { recursive: true, mode: 0o700 });
-    const port = intOption('license-server', '--port', values.port, 7070);
+    const port = intOption('license-server', '--port', values.port, 7070, 0);
     const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
     if (values['insecure-trust-sim']) {
       const chain = loadOrCreateInsecureSimChain();
