@@ -1,11 +1,18 @@
+import { BASE_SESSION_OPTIONS } from './session-options.ts';
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { encodeModel } from './codec.ts';
 import type { Dim, TensorSpec } from './tensor-spec.ts';
-import { ORT_SESSION_OPTIONS } from './session-options.ts';
 
-/** The project-wide ORT session options (defined in session-options.ts). */
-export { ORT_SESSION_OPTIONS };
+/**
+ * Session options used for every onnxruntime-node session the project creates (public head,
+ * native tail, the enclave's engine), so that all sides run the same configuration.
+ * Spinning is off: ORT's intra-op threads otherwise busy-wait after each run, and several idle
+ * sessions (the bench keeps one enclave per split alive) would steal the cores from the one
+ * being measured. Only errors are logged (`logSeverityLevel` 3): ORT's warnings (unused
+ * initializers, …) are for model authors and must not reach a user's terminal.
+ */
+export const ORT_SESSION_OPTIONS = { ...BASE_SESSION_OPTIONS, logSeverityLevel: 3 } as const;
 
 /** A plain tensor: what sessions take and return, independent of any engine. */
 export interface TensorData {

@@ -1,7 +1,7 @@
 import type { TensorData } from '../../onnx/ort.ts';
 
-import { ORT_SESSION_OPTIONS } from '../../onnx/session-options.ts';
 import type { Engine, EngineSession } from './types.ts';
+import { BASE_SESSION_OPTIONS } from '../../onnx/session-options.ts';
 
 /**
  * onnxruntime-node: the default engine, the same runtime as the public head (DESIGN.md
@@ -17,7 +17,7 @@ export const ortEngine: Engine = {
     // uses that pool, so it must not cost an enclave thread slot either).
     const threads = options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
     // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
-    const session = await ort.InferenceSession.create(modelBytes, { ...ORT_SESSION_OPTIONS, ...threads, ...ENGINE_LOG_OPTIONS });
+    const session = await ort.InferenceSession.create(modelBytes, { ...BASE_SESSION_OPTIONS, ...threads, ...ENGINE_LOG_OPTIONS });
     return wrapSession(session, ort.Tensor);
   },
 };
