@@ -1,5 +1,7 @@
 import { ed25519PublicKeyOf, generateEd25519KeyPair, randomBytes, sealStream, sha256, STREAM_PREFIX_SIZE, zeroize } from '../crypto/index.ts';
+import { encodeModel } from '../onnx/codec.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
+import type { SplitResult } from '../split/extract.ts';
 import {
   BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, DEFAULT_BUCKET_MIN_SIZE, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
   PREFIX_SIZE, TAIL_AEAD, toHex,
@@ -37,6 +39,24 @@ export function createBundle(options: CreateBundleOptions): { bytes: Uint8Array;
   } finally {
     zeroize(modelKey, signingKey); // the returned ProviderKey holds its own copies
   }
+}
+
+/**
+ * Seals a split into a bundle: its head (empty when every layer is private), its tail, and the
+ * tensor specs the header names (cut tensors in, tail outputs out, the model's inputs for the
+ * head). `options` are the rest of {@link CreateBundleOptions}.
+ *
+ * @example
+ * ```ts
+ * const { bytes, providerKey } = bundleOfSplit(await splitModel(model, { privateLayers: 2 }), { modelId: 'mnist-1' });
+ * ```
+ */
+export function bundleOfSplit(split: SplitResult, options: Omit<CreateBundleOptions, 'head' | 'tail' | 'inputs' | 'outputs' | 'headInputs'> = {}): { bytes: Uint8Array; providerKey: ProviderKey } {
+  return createBundle({
+    ...options,
+    head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
+    inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
+  });
 }
 
 /**

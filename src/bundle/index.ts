@@ -11,7 +11,7 @@
 export type {
   Bundle, BundleHeader, CreateBundleOptions, EnclavePolicy, PlatformPolicy, ProviderKey, ReadBundleOptions, SealedTailParams,
 } from './types.ts';
-export { createBundle, DEFAULT_POLICY } from './create.ts';
+export { bundleOfSplit, createBundle, DEFAULT_POLICY } from './create.ts';
 export { readBundle } from './read.ts';
 export { openSealedTail, TailOpener } from './tail.ts';
 export { readBundleFile, writeBundleFile, writeFileAtomic } from './file.ts';

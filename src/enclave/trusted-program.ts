@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { concatBytes, sha256 } from '../crypto/index.ts';
-import { toHex } from '../bundle/format.ts';
+import { toHex } from '../util/encoding.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { simMeasurement } from '../platform/sim.ts';
 

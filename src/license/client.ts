@@ -12,11 +12,11 @@ import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import type { KeyProvider } from '../enclave/key-provider.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
+import { fromBase64Url, toBase64Url } from '../util/encoding.ts';
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 const fromB64u = (s: unknown, what: string): Uint8Array => {
   if (typeof s !== 'string') throw new EnclaveNnError('LICENSE_SERVER_RESPONSE', `Cannot read the license server's answer: ${what} is missing`, { exitCode: 1 });
-  return new Uint8Array(Buffer.from(s, 'base64url'));
+  return fromBase64Url(s);
 };
 
 /**
@@ -92,7 +92,7 @@ export class LicenseClient {
 
   /** `POST /v1/provision` (§8.1). */
   async provision(o: { licenseId: string; nonce: Uint8Array; evidence: Uint8Array; keyPub: Uint8Array }): Promise<{ wrapped: Uint8Array; enclaveId: string; allowance: number; modelId: string }> {
-    const r = await this.request('POST', '/v1/provision', { licenseId: o.licenseId, nonce: b64u(o.nonce), evidence: b64u(o.evidence), keyPub: b64u(o.keyPub) });
+    const r = await this.request('POST', '/v1/provision', { licenseId: o.licenseId, nonce: toBase64Url(o.nonce), evidence: toBase64Url(o.evidence), keyPub: toBase64Url(o.keyPub) });
     return { wrapped: fromB64u(r.wrapped, 'wrapped'), enclaveId: r.enclaveId as string, allowance: r.allowance as number, modelId: r.modelId as string };
   }
 
@@ -130,15 +130,7 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
     name: 'license-server',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (o.stateFile && existsSync(o.stateFile)) {
-        try {
-          if ((await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)))) === modelId) return;
-          throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model`);
-        } catch (e) {
-          // Sealed by another program or installation: provision online instead.
-          if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
-        }
-      }
+      if (await resumeLicenseState(enclave, o.stateFile, modelId)) return;
       const client = new LicenseClient(o.server);
       const c = await client.challenge(o.licenseId);
       if (c.modelId !== modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot provision: license ${o.licenseId} is for model ${c.modelId}, the bundle is ${modelId}`);
@@ -148,6 +140,29 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
       if (o.stateFile) await saveLicenseState(enclave, o.stateFile);
     },
   };
+}
+
+/**
+ * Resumes from sealed license state (the offline start): true when `stateFile` exists and
+ * the enclave unsealed this model's state from it. State sealed by another program or
+ * installation (`ENCLAVE_SEAL`) is passed over, so the caller provisions afresh; state for
+ * another model is refused (`LICENSE_STATE`) rather than silently replaced.
+ *
+ * @example
+ * ```ts
+ * if (!(await resumeLicenseState(enclave, 'model.enn.license', bundle.header.modelId))) await provisionOnline();
+ * ```
+ */
+export async function resumeLicenseState(enclave: EnclaveHandle, stateFile: string | undefined, modelId: string): Promise<boolean> {
+  if (!stateFile || !existsSync(stateFile)) return false;
+  try {
+    if ((await enclave.unseal(new Uint8Array(readFileSync(stateFile)))) === modelId) return true;
+    throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${stateFile}: it is for another model`);
+  } catch (e) {
+    // Sealed by another program or installation: provision afresh instead.
+    if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
+    return false;
+  }
 }
 
 /** Seals the enclave's license state (counters included) into `file` (mode 0600, atomic). */

@@ -11,6 +11,7 @@ import { describeStoreError } from './open-store.ts';
 import { adminTokenMatches } from './secrets.ts';
 import { LicenseService, type LicenseRequest } from './service.ts';
 import type { LicenseRecord, ModelPolicy } from './store.ts';
+import { toBase64Url } from '../util/encoding.ts';
 
 /** An HTTP request, reduced to what the handler reads. */
 export interface HttpRequest {
@@ -53,7 +54,6 @@ export interface ListenLimits {
 /** Largest `limit` of `GET /v1/admin/audit`. */
 export const MAX_AUDIT_LIMIT = 10000;
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 /** HTTP status of a refusal, by error code (§8.3). */
 export function statusOf(code: string): number {
@@ -122,11 +122,11 @@ export class LicenseServer {
         case 'GET /v1/health': return { status: 200, body: { ok: true } };
         case 'POST /v1/challenge': {
           const r = await svc.challenge(body);
-          return { status: 200, body: { nonce: b64u(r.nonce), modelId: r.modelId, expiresAt: r.expiresAt } };
+          return { status: 200, body: { nonce: toBase64Url(r.nonce), modelId: r.modelId, expiresAt: r.expiresAt } };
         }
         case 'POST /v1/provision': {
           const r = await svc.provision(body);
-          return { status: 200, body: { licenseId: r.licenseId, modelId: r.modelId, enclaveId: r.enclaveId, allowance: r.allowance, wrapped: b64u(r.wrapped) } };
+          return { status: 200, body: { licenseId: r.licenseId, modelId: r.modelId, enclaveId: r.enclaveId, allowance: r.allowance, wrapped: toBase64Url(r.wrapped) } };
         }
         case 'POST /v1/usage': return { status: 200, body: await svc.usage(body) };
         default: throw new EnclaveNnError('NOT_FOUND', `Cannot ${req.method} ${path}: no such endpoint`);

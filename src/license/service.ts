@@ -18,6 +18,7 @@ import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
 import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from '../license-format/token.ts';
 import type { UsageReport } from '../license-format/types.ts';
+import { fromBase64Url, toBase64Url, toHex } from '../util/encoding.ts';
 
 /** Options of {@link LicenseService}. */
 export interface LicenseServiceOptions {
@@ -110,11 +111,10 @@ export interface GrantOptions {
   offline?: { maxInferences?: number; maxSeconds?: number };
 }
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 /** Strict base64url of an exact size, else `BAD_REQUEST`. */
 export function bytesField(v: unknown, what: string, size?: [number, number]): Uint8Array {
   if (typeof v !== 'string' || !/^[A-Za-z0-9_-]*$/.test(v)) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is not base64url`);
-  const b = new Uint8Array(Buffer.from(v, 'base64url'));
+  const b = fromBase64Url(v);
   if (size && (b.byteLength < size[0] || b.byteLength > size[1])) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is ${b.byteLength} bytes, not ${size[0] === size[1] ? size[0] : `${size[0]}–${size[1]}`}`);
   return b;
 }
@@ -256,7 +256,7 @@ export class LicenseService {
       const r = (await this.provisionVerified(licenseId, nonce, evidence, keyPub, { consumeNonce: true, modelId: req.modelId }))!;
       const v = r.value;
       return {
-        value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: b64u(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: b64u(v.wrapped) },
+        value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: toBase64Url(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: toBase64Url(v.wrapped) },
         reason: r.reason,
       };
     });
@@ -325,7 +325,7 @@ export class LicenseService {
         : await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now(), ...(o.consumeNonce ? { consumeNonce: nonce } : {}) });
       // seq 0 echoes the challenge nonce: the wrap's transcript already binds the package to it (§5.4).
       // A retry signs the very grant of the first answer (Ed25519 is deterministic): nothing new.
-      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: Buffer.from(nonce).toString('hex'), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: toHex(nonce), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
@@ -445,7 +445,7 @@ export class LicenseService {
 
   /** Issues and signs a license (§3). */
   async grantLicense(o: GrantOptions): Promise<LicenseRecord> {
-    const licenseId = o.licenseId === undefined ? `lic-${Buffer.from(randomBytes(6)).toString('hex')}` : idField(o.licenseId, 'licenseId');
+    const licenseId = o.licenseId === undefined ? `lic-${toHex(randomBytes(6))}` : idField(o.licenseId, 'licenseId');
     const modelId = idField(o.modelId, 'modelId');
     const customerId = idField(o.customerId, 'customerId');
     const credits = nonNeg(o.credits, 'credits');

@@ -123,7 +123,6 @@ function nonNegative(flag: string, v: string): number {
 
 const command: Command = {
   name: 'admin',
-  summary: 'Manage the license server: models, customers, licenses, usage, audit, air-gapped fulfilment',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('admin', argv, {

@@ -25,7 +25,6 @@ writes the report (HTML, CSV, JSON, plots).
 
 const command: Command = {
   name: 'demo',
-  summary: 'The main job: build the MNIST model, run every split through the enclave, write the report',
   usage,
   async run(argv, io) {
     const { values } = parseCommandArgs('demo', argv, { out: { type: 'string' }, untrained: { type: 'boolean' }, repeat: { type: 'string' }, rebuild: { type: 'boolean' } });

@@ -32,7 +32,6 @@ Attestation roots: the Intel SGX Root CA (pinned by fingerprint) for every other
 
 const command: Command = {
   name: 'license-server',
-  summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API',
   usage,
   async run(argv, io) {
     const { values } = parseCommandArgs('license-server', argv, {

@@ -33,7 +33,6 @@ export async function verifySplit(model: Parameters<typeof runOnnx>[0], split: S
 
 const command: Command = {
   name: 'split',
-  summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('split', argv, {
@@ -55,12 +54,8 @@ const command: Command = {
     if (values.out) {
       const keyOut = values['key-out'] ?? `${values.out}.key`;
       if (existsSync(keyOut)) throw new EnclaveNnError('FILE_EXISTS', `Cannot write provider key ${keyOut}: it exists (a key file is never overwritten; remove it or pass --key-out)`);
-      const { createBundle, encodeProviderKeyFile } = await import('../../bundle/index.ts');
-      const { bytes, providerKey } = createBundle({
-        head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-        inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-        modelId: values['model-id'], licenseServer: values['license-server'], policy,
-      });
+      const { bundleOfSplit, encodeProviderKeyFile } = await import('../../bundle/index.ts');
+      const { bytes, providerKey } = bundleOfSplit(split, { modelId: values['model-id'], licenseServer: values['license-server'], policy });
       if (policy.platforms[0]!.kind === 'sim') io.stderr('enclave-nn: INSECURE: --platform sim (the default): this bundle\'s key goes to any sim enclave, which protects nothing; for development only (production: --platform gramine-sgx)\n');
       files.push({ path: values.out, bytes }, { path: keyOut, bytes: encodeProviderKeyFile(providerKey), mode: 0o600 });
     }

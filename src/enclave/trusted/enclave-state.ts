@@ -5,11 +5,10 @@
  * contains them. I/O lives in `trusted-main.ts`; tests drive this class in-process too.
  */
 import { reportDataFor } from '../../attest/report-data.ts';
-import { parseJsonLoose } from '../../util/canonical-json.ts';
-import { fromHex, toHex } from '../../bundle/format.ts';
+import { toHex } from '../../util/encoding.ts';
 import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
-import { verifyHeader } from '../../bundle/signature.ts';
+import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
@@ -379,15 +378,10 @@ function sealedHead(policy: SealPolicy, isvProdId: number, isvSvn: number): Uint
 
 /** Verifies the header signature with its own providerKey, then decodes it (bundle-format.md §4.4, §7). */
 function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleHeader {
-  let providerKey: unknown;
-  try {
-    const v = parseJsonLoose(headerBytes).value;
-    providerKey = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).providerKey : undefined;
-  } catch (cause) {
-    throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header is not JSON', { cause });
-  }
-  if (typeof providerKey !== 'string' || !/^[0-9a-f]{64}$/.test(providerKey)) throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header has no readable providerKey');
-  if (signature.byteLength !== 64 || !verifyHeader(fromHex(providerKey), headerBytes, signature)) {
+  const checked = checkHeaderSignature(headerBytes, signature);
+  if (!checked.ok) {
+    if (checked.failure === 'not-json') throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header is not JSON', { cause: checked.cause });
+    if (checked.failure === 'no-provider-key') throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header has no readable providerKey');
     throw new ProtocolError('BUNDLE', 'Cannot load bundle: header signature does not verify');
   }
   try {
