@@ -22,6 +22,7 @@ import { runCli } from '../cli/cli.testkit.ts';
 import { Session } from '../runtime/session.ts';
 import { everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveProcess } from './host.ts';
+import { reverseSigmoid } from './trusted/output-policy.ts';
 
 useTempEnclaveHome();
 const quiet = { onStderr: () => undefined };
@@ -190,4 +191,18 @@ test('CLI: split --output-policy label writes a label bundle; an unknown policy 
   assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
   assert.match(refused.stderr, /regression output\): only round:D applies/);
   assert.equal(runCli(['split', reg, '--private', '1', '-o', join(dir, 'd.enn'), '--output-policy', 'round:2']).code, 0);
+});
+
+test('reverse sigmoid: the formula of Lee et al. 2019 on one row; a β that would flip the top-1 label is clamped to keep it', () => {
+  const y = Float32Array.of(0.6, 0.3, 0.1);
+  const [beta, gamma] = [0.7, 0.5];
+  const s = (x: number) => 1 / (1 + Math.exp(-x));
+  const z = Array.from(y, (v) => Math.min(1, Math.max(0, v - beta * (s(gamma * Math.log(v / (1 - v))) - 0.5))));
+  const sum = z.reduce((a, b) => a + b, 0);
+  Array.from(reverseSigmoid(y, beta, gamma)).forEach((v, c) => assert.ok(Math.abs(v - z[c]! / sum) < 1e-6, `class ${c}: ${v} vs ${z[c]! / sum}`));
+  // β = 3, γ = 1: y − 3(y − ½) = [0.3, 0.9, 1.3] → clipped [0.3, 0.9, 1]: class 2 would win; the enclave keeps class 0.
+  const flipped = reverseSigmoid(y, 3, 1);
+  assert.equal(argmaxOf(Array.from(flipped)), 0);
+  assert.ok(Math.abs(flipped.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+  assert.ok(Math.abs(flipped[0]! - 1 / 2.2) < 1e-6 && Math.abs(flipped[2]! - 0.3 / 2.2) < 1e-6, 'the two entries are swapped');
 });
