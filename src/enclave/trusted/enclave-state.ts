@@ -412,7 +412,7 @@ function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleH
 
 function mapBundleError(e: unknown): unknown {
   if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
-  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_TRUNCATED'].includes(e.code);
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_TRUNCATED'].includes(e.code);
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 
