@@ -137,10 +137,7 @@ test('a tampered policy is refused: modified ciphertext like any tail tamper; an
   chunks[Math.floor(at / 1024)]![at % 1024]! ^= 1;
   const e = await EnclaveProcess.start(quiet);
   try {
-    const nonce = randomBytes(32);
-    const { publicKey, evidence } = await e.attest(nonce);
-    const payload = encodeProvisionPayload({ modelKey: providerKey.modelKey, license: new Uint8Array(0) });
-    await e.provision(b.header.modelId, wrapToX25519(publicKey, payload, provisionTranscript({ modelId: b.header.modelId, nonce, evidence })));
+    await provision(e, b.header.modelId, providerKey.modelKey);
     await assert.rejects(e.load(b.headerBytes, b.signature, chunks), (err) => isErrorCode(err, 'ENCLAVE_DECRYPT'), 'a modified chunk is refused');
   } finally {
     await e.close();
@@ -154,7 +151,22 @@ test('a tampered policy is refused: modified ciphertext like any tail tamper; an
   const o = new TailOpener(bb, secrets.modelKey);
   for (const c of bb.sealedTail.chunks) o.push(c);
   assert.throws(() => o.finish(), (err) => isErrorCode(err, 'BUNDLE_OUTPUT_POLICY') && !/lapel|label/.test((err as Error).message));
+  const e2 = await EnclaveProcess.start(quiet);
+  try {
+    await provision(e2, bb.header.modelId, secrets.modelKey);
+    await assert.rejects(e2.load(bb.headerBytes, bb.signature, bb.sealedTail.chunks),
+      (err) => isErrorCode(err, 'ENCLAVE_DECRYPT') && !/lapel|label/.test((err as Error).message), 'the enclave refuses it too, without its contents');
+  } finally {
+    await e2.close();
+  }
 });
+
+async function provision(e: EnclaveProcess, modelId: string, modelKey: Uint8Array): Promise<void> {
+  const nonce = randomBytes(32);
+  const { publicKey, evidence } = await e.attest(nonce);
+  const payload = encodeProvisionPayload({ modelKey, license: new Uint8Array(0) });
+  await e.provision(modelId, wrapToX25519(publicKey, payload, provisionTranscript({ modelId, nonce, evidence })));
+}
 
 test('policy strings: unknown or out-of-range ones are refused; regression outputs allow round:D only', () => {
   for (const bad of ['labels', 'top-k:0', 'top-k:x', 'top-k', 'round:7', 'round:-1', 'perturb:mad:1', 'perturb:reverse-sigmoid:0', 'perturb:reverse-sigmoid:1e3', 'label:1']) {
