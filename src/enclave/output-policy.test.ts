@@ -203,6 +203,14 @@ test('CLI: split --output-policy label writes a label bundle; an unknown policy 
   assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
   assert.match(refused.stderr, /regression output\): only round:D applies/);
   assert.equal(runCli(['split', reg, '--private', '1', '-o', join(dir, 'd.enn'), '--output-policy', 'round:2']).code, 0);
+  // Two columns of logits, not probabilities: the reverse sigmoid is refused.
+  const logits = makeModel({ ...regressionSpec(r), name: 'logits' });
+  const lg = join(dir, 'logits.onnx');
+  writeFileSync(lg, encodeModel(logits));
+  const noProbs = runCli(['split', lg, '--private', '1', '-o', join(dir, 'e.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5']);
+  assert.equal(noProbs.code, 2, noProbs.stderr);
+  assert.match(noProbs.stderr, /is not a probability vector/);
+  assert.equal(runCli(['split', mlp, '--private', '1', '-o', join(dir, 'f.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5']).code, 0, 'a softmax model takes it');
 });
 
 test('reverse sigmoid: the formula of Lee et al. 2019 on one row; a β that would flip the top-1 label is clamped to keep it', () => {
@@ -218,3 +226,12 @@ test('reverse sigmoid: the formula of Lee et al. 2019 on one row; a β that woul
   assert.ok(Math.abs(flipped.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   assert.ok(Math.abs(flipped[0]! - 1 / 2.2) < 1e-6 && Math.abs(flipped[2]! - 0.3 / 2.2) < 1e-6, 'the two entries are swapped');
 });
+
+/** x[batch,4] → Gemm → y[batch,2] without softmax: logits. */
+function regressionSpec(r: () => number): Parameters<typeof makeModel>[0] {
+  return {
+    name: 'logits', inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['batch', 2] }],
+    nodes: [node('Gemm', ['x', 'w', 'b'], ['h'], {}, 'd1/Gemm'), node('Relu', ['h'], ['h1'], {}, 'd1/Relu'), node('Gemm', ['h1', 'w2', 'b2'], ['y'], {}, 'd2/Gemm')],
+    initializers: [tensor('w', 'float32', [4, 8], randomFloats(32, r)), tensor('b', 'float32', [8], randomFloats(8, r)), tensor('w2', 'float32', [8, 2], randomFloats(16, r, 3)), tensor('b2', 'float32', [2], randomFloats(2, r))],
+  };
+}

@@ -37,6 +37,20 @@ export async function verifySplit(model: Parameters<typeof runOnnx>[0], split: S
   return Math.max(...Object.keys(want).map((k) => maxAbsDiff(got[k]!, want[k]!)));
 }
 
+/** The reverse sigmoid perturbs probabilities: refuse a model whose output rows (on random inputs) are not probability vectors. */
+async function checkProbabilities(path: string, model: Parameters<typeof runOnnx>[0], split: SplitResult): Promise<void> {
+  const name = split.tailOutputs[0]!.name;
+  const y = (await runOnnx(model, randomFeeds(split.inputs, 4, seededRandom(7))))[name]!;
+  const c = y.dims[y.dims.length - 1]!;
+  const v = Array.from(y.data as Float32Array);
+  for (let i = 0; i < v.length; i += c) {
+    const row = v.slice(i, i + c);
+    if (row.some((p) => !(p >= 0 && p <= 1)) || Math.abs(row.reduce((a, b) => a + b, 0) - 1) > 1e-3) {
+      throw new EnclaveNnError('OUTPUT_POLICY', `Cannot split ${path} with perturb:reverse-sigmoid: output '${name}' is not a probability vector (rows must lie in [0, 1] and sum to 1; end the model with a softmax)`);
+    }
+  }
+}
+
 const command: Command = {
   name: 'split',
   summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)',
@@ -61,6 +75,7 @@ const command: Command = {
       at: values.at, allowSharedWeights: values['allow-shared-weights'],
     });
     policyOutputSpecs(outputPolicy, split.tailOutputs); // refuses a policy the outputs cannot take, before anything is written
+    if (outputPolicy.kind === 'reverse-sigmoid') await checkProbabilities(path, model, split);
     const cutText = split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ');
     const files: PendingFile[] = [];
     if (values.out) {
