@@ -8,6 +8,7 @@ import {
 } from './format.ts';
 import { encodeHeader } from './header.ts';
 import { keyCommitment, tailChunkKey } from './keys.ts';
+import { encodePolicyRecord, parseOutputPolicy, policyOutputSpecs, PROBABILITIES } from './output-policy.ts';
 import { bucketSize, padTail } from './padding.ts';
 import { signHeader } from './signature.ts';
 import type { BundleHeader, CreateBundleOptions, EnclavePolicy, ProviderKey } from './types.ts';
@@ -76,7 +77,11 @@ export function assembleBundle(
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}, got ${chunkSize}`);
   }
-  const paddedSize = bucketSize(options.tail.byteLength, options.bucketMinSize ?? DEFAULT_BUCKET_MIN_SIZE);
+  const outputPolicy = typeof options.outputPolicy === 'string' ? parseOutputPolicy(options.outputPolicy) : options.outputPolicy ?? PROBABILITIES;
+  // The header shows only what the policy produces; the policy itself is sealed with the tail (§5.6).
+  const outputs = policyOutputSpecs(outputPolicy, options.outputs);
+  const policyRecord = encodePolicyRecord(outputPolicy);
+  const paddedSize = bucketSize(options.tail.byteLength + policyRecord.byteLength, options.bucketMinSize ?? DEFAULT_BUCKET_MIN_SIZE);
   const signingPublicKey = ed25519PublicKeyOf(secrets.signingKey);
   const modelId = options.modelId ?? `model-${toHex(randomBytes(8))}`;
   const header: BundleHeader = {
@@ -85,7 +90,7 @@ export function assembleBundle(
     providerKey: toHex(signingPublicKey),
     headInputs: specs(options.headInputs),
     inputs: specs(options.inputs),
-    outputs: specs(options.outputs),
+    outputs,
     head: { sha256: toHex(sha256(options.head)), size: options.head.byteLength },
     tail: {
       aead: TAIL_AEAD,
@@ -106,7 +111,7 @@ export function assembleBundle(
   const headerBytes = encodeHeader(header);
   const signature = signHeader(secrets.signingKey, headerBytes);
 
-  const padded = padTail(options.tail, paddedSize);
+  const padded = padTail(options.tail, paddedSize, policyRecord);
   secrets.insecureMutatePadded?.(padded);
   const key = tailChunkKey(secrets.modelKey);
   let chunks: Uint8Array[];

@@ -17,6 +17,7 @@ export { openSealedTail, TailOpener } from './tail.ts';
 export { readBundleFile, writeBundleFile, writeFileAtomic } from './file.ts';
 export { decodeProviderKeyFile, encodeProviderKeyFile, readProviderKeyFile, writeProviderKeyFile } from './provider-key.ts';
 export { policyAccepts } from './policy.ts';
+export { formatOutputPolicy, parseOutputPolicy, policyOutputSpecs, type OutputPolicy } from './output-policy.ts';
 export { bucketSize } from './padding.ts';
 export {
   BUNDLE_MAGIC, BUNDLE_FORMAT_VERSION, DEFAULT_BUCKET_MIN_SIZE, DEFAULT_CHUNK_SIZE, MIN_PADDED_SIZE,

@@ -10,6 +10,8 @@ import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
 import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
+import type { OutputPolicy } from '../../bundle/output-policy.ts';
+import { applyOutputPolicy } from './output-policy.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
@@ -72,6 +74,8 @@ export class TrustedEnclave {
   #header: BundleHeader | undefined;
   #opener: TailOpener | undefined;
   #session: EngineSession | undefined;
+  /** The output policy sealed with the tail (bundle-format.md §5.6), enforced on every FORWARD. */
+  #outputPolicy: OutputPolicy | undefined;
   #forwardCount = 0;
   #sampleCount = 0;
   #peakRss = 0;
@@ -197,6 +201,7 @@ export class TrustedEnclave {
     const old = this.#session;
     this.#session = undefined;
     this.#header = undefined;
+    this.#outputPolicy = undefined;
     this.#forwardCount = 0;
     this.#sampleCount = 0;
     if (old) await old.release().catch(() => undefined);
@@ -245,6 +250,7 @@ export class TrustedEnclave {
       opener.push(chunk);
       if (!last) return encodeU8(0);
       const tail = opener.finish();
+      this.#outputPolicy = opener.outputPolicy;
       this.#opener = undefined;
       try {
         this.#session = await this.#engine.create(tail, this.#engineOptions);
@@ -283,6 +289,13 @@ export class TrustedEnclave {
     } catch (cause) {
       this.#lic?.refund(samples);
       throw new ProtocolError('ENGINE', `Cannot run the tail: the ${this.#engine.name} engine failed`, { cause });
+    }
+    try {
+      // The policy applies here, inside the enclave: the raw outputs never reach the host (§4.5).
+      outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, outputs));
+    } catch (cause) {
+      this.#lic?.refund(samples);
+      throw new ProtocolError('ENGINE', 'Cannot run the tail: its outputs do not fit the bundle\'s output policy and header', { cause });
     }
     const computeNs = process.hrtime.bigint() - t0;
     this.#forwardCount++;
@@ -393,7 +406,7 @@ function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleH
 
 function mapBundleError(e: unknown): unknown {
   if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
-  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_TRUNCATED'].includes(e.code);
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_TRUNCATED'].includes(e.code);
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 
@@ -436,6 +449,14 @@ function checkInputs(header: BundleHeader, feeds: Record<string, TensorData>): n
     });
   }
   return batch;
+}
+
+/** The outputs after the policy must be exactly the header's outputs, by name and dtype (bundle-format.md §5.6). */
+function checkOutputs(header: BundleHeader, outputs: Record<string, TensorData>): Record<string, TensorData> {
+  const names = Object.keys(outputs);
+  const ok = names.length === header.outputs.length && header.outputs.every((s) => outputs[s.name]?.dtype === s.dtype);
+  if (!ok) throw new Error('outputs differ from the header');
+  return outputs;
 }
 
 function errorFrame(id: number, e: unknown): Uint8Array[] {
