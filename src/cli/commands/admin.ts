@@ -84,8 +84,8 @@ function embeddedStoreOpening(dir: string | undefined): boolean {
 }
 
 /** The policy `models add|update` register, from the measurement options (the same words as `split`). */
-async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Promise<ModelPolicy> {
-  const words = readMeasurements('admin models', values as Parameters<typeof readMeasurements>[1]);
+async function policyOf(values: AdminValues, modelId: string, io: CommandIO, action: 'add' | 'update'): Promise<ModelPolicy> {
+  const words = readMeasurements(`admin models ${action}`, values as Parameters<typeof readMeasurements>[1]);
   let mrEnclave = words.mrEnclave;
   let mrSigner = words.mrSigner;
   let minSvn = words.minSvn ?? (values['min-isvsvn'] === undefined ? undefined : nonNegative('--min-isvsvn', values['min-isvsvn'] as string));
@@ -150,7 +150,7 @@ const command: Command = {
       case 'models add': {
         const keyPath = required('admin models add', 'the provider key file', arg);
         const key = decodeProviderKeyFile(new Uint8Array(readFileSync(keyPath)), keyPath);
-        const policy = await policyOf(values, key.modelId, io);
+        const policy = await policyOf(values, key.modelId, io, 'add');
         const body = { providerKey: JSON.parse(readFileSync(keyPath, 'utf8')) as unknown, policy };
         const r = await call('POST', '/v1/admin/models', body);
         show(io, json, r, () => [`registered model ${key.modelId}${policy.insecureSim ? ' (INSECURE sim model)' : ''}`]);
@@ -158,7 +158,7 @@ const command: Command = {
       }
       case 'models update': {
         const id = required('admin models update', 'a model id', arg);
-        const policy = await policyOf(values, id, io);
+        const policy = await policyOf(values, id, io, 'update');
         const r = await call('POST', `/v1/admin/models/${encodeURIComponent(id)}/policy`, { policy });
         show(io, json, r, () => [`updated the policy of model ${id}${policy.insecureSim ? ' (INSECURE sim model)' : ''}`]);
         return 0;
