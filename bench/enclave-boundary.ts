@@ -13,7 +13,7 @@ import { trustedProgramPath } from '../src/enclave/trusted-program.ts';
 import { attr, makeModel, node, tensor } from '../src/onnx/build.ts';
 import { encodeModel } from '../src/onnx/codec.ts';
 import type { TensorData } from '../src/onnx/ort.ts';
-import { randomFloats, seededRandom } from '../src/onnx/test-models.ts';
+import { randomFloats, seededRandom } from '../src/onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../src/runtime/insecure-dev-key.ts';
 import { splitModel } from '../src/split/extract.ts';
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { importModel } from '../src/import/index.ts';
 import { encodeModel } from '../src/onnx/codec.ts';
-import { randomizeWeights, saveTfjsModelToDir, tfReady } from '../src/import/testing.ts';
+import { randomizeWeights, saveTfjsModelToDir, tfReady } from '../src/import/support.testkit.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;

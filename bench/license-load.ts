@@ -21,7 +21,7 @@ import { encodeProviderKeyFile } from '../src/bundle/provider-key.ts';
 import { LicenseClient } from '../src/license/client.ts';
 import { openPgDb } from '../src/license/store-pg.ts';
 import { LicenseStore } from '../src/license/store.ts';
-import { TEST_MRENCLAVE_HEX, TestEnclave, testProviderKey } from '../src/license/test-support.ts';
+import { TEST_MRENCLAVE_HEX, TestEnclave, testProviderKey } from '../src/license/support.testkit.ts';
 
 const { values } = parseArgs({ options: { clients: { type: 'string' }, topups: { type: 'string' }, db: { type: 'string' }, grace: { type: 'string' }, rate: { type: 'string' } } });
 const CLIENTS = Number(values.clients ?? 50);

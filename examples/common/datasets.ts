@@ -4,9 +4,14 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { repoRoot } from './build-cli.ts';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EnclaveNnError } from '../../src/errors.ts';
+
+/** The folder of all shared datasets: `$ENCLAVE_NN_DATASETS`, else `../shared/datasets` beside the repository. */
+export function datasetsBase(): string {
+  return process.env.ENCLAVE_NN_DATASETS ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets');
+}
 
 /**
  * The directory of one shared dataset; throws a one-line error naming it when absent.
@@ -14,8 +19,7 @@ import { EnclaveNnError } from '../../src/errors.ts';
  * @param name e.g. 'imdb', 'rt-polarity'
  */
 export function datasetDir(name: string): string {
-  const base = process.env.ENCLAVE_NN_DATASETS ?? resolve(repoRoot, '..', 'shared', 'datasets');
-  const dir = join(base, name);
+  const dir = join(datasetsBase(), name);
   if (!existsSync(dir)) throw new EnclaveNnError('DATASET_MISSING', `Cannot find dataset ${name}: ${dir} does not exist (set ENCLAVE_NN_DATASETS)`);
   return dir;
 }

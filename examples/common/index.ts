@@ -9,5 +9,5 @@ export { registerWasmTrainingKernels } from './wasm-kernels.ts';
 export { loadTfjsModel, saveTfjsModel, WEIGHTS_FILE } from './save-tfjs.ts';
 export { SeparableConv1D, type SeparableConv1DArgs } from './separable-conv1d.ts';
 export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, runMain, type BuildOptions } from './build-cli.ts';
-export { datasetDir } from './datasets.ts';
+export { datasetDir, datasetsBase } from './datasets.ts';
 export { accuracy, cpuSeconds, progressCallbacks } from './train-utils.ts';

@@ -1,6 +1,8 @@
 /**
  * The paper's IMDB model (the Google text-classification guide's n-gram MLP):
- * TF-IDF over unigrams and bigrams, top 20,000 features → Dropout 0.2 → Dense 64 relu →
+ * TF-IDF over unigrams and bigrams (min df 2), the 20,000 features with the highest ANOVA F score
+ * between the classes (scikit-learn's SelectKBest(f_classif), as the eNNclave experiments'
+ * `imdb_prepare_data.py` before its commit bcfb0fd; see tfidf.ts step 3) → Dropout 0.2 → Dense 64 relu →
  * Dropout 0.2 → Dense 1 sigmoid, trained on ../shared/datasets/imdb (25,000 train reviews,
  * evaluated on the 25,000 test reviews).
  *
@@ -51,8 +53,8 @@ export function loadImdb(split: 'train' | 'test', limit?: number): Review[] {
  */
 export function loadImdbTestVectors(vectorizerPath: string, limit?: number): { x: Float32Array; labels: Uint8Array; count: number; shape: [number, number] } {
   const v = JSON.parse(readFileSync(vectorizerPath, 'utf8')) as TfidfVectorizer;
-  if (v.kind !== 'enclave-nn/tfidf' || v.version !== 1) {
-    throw new EnclaveNnError('VECTORIZER_INVALID', `Cannot read vectorizer ${vectorizerPath}: not an enclave-nn/tfidf v1 file`);
+  if (v.kind !== 'enclave-nn/tfidf' || (v.version !== 1 && v.version !== 2)) {
+    throw new EnclaveNnError('VECTORIZER_INVALID', `Cannot read vectorizer ${vectorizerPath}: not an enclave-nn/tfidf v1 or v2 file`);
   }
   const test = loadImdb('test', limit);
   const width = v.vocabulary.length;
@@ -97,10 +99,11 @@ export async function buildImdbModel(opts: BuildOptions): Promise<{ testAccuracy
   await initTfWasm();
   const train = loadImdb('train', opts.quick ? 4000 : undefined);
   const test = loadImdb('test', opts.quick ? 2000 : undefined);
-  const vectorizer = fitTfidf(train.map((r) => r.text), { maxFeatures: IMDB_FEATURES });
+  const vectorizer = fitTfidf(train.map((r) => r.text), { maxFeatures: IMDB_FEATURES, selection: 'f_classif', labels: train.map((r) => r.label) });
   if (vectorizer.vocabulary.length < IMDB_FEATURES) {
     throw new EnclaveNnError('DATASET_TOO_SMALL', `Cannot build the IMDB model: only ${vectorizer.vocabulary.length} terms have df ≥ 2 (need ${IMDB_FEATURES})`);
   }
+  console.log(`imdb: ${vectorizer.vocabulary.length + (vectorizer.normTerms?.length ?? 0)} terms with df ≥ 2; kept the ${vectorizer.vocabulary.length} with the highest F score (f_classif)`);
   const trainRows = train.map((r) => transformTfidf(vectorizer, r.text));
   const testRows = test.map((r) => transformTfidf(vectorizer, r.text));
   console.log(`imdb: vectorised ${train.length} train / ${test.length} test reviews in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

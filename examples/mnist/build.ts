@@ -1,7 +1,10 @@
 /**
- * The paper's MNIST CNN, trained with TF.js on the WASM backend:
- * Conv2D 32 3×3 relu → Conv2D 64 3×3 relu → MaxPool 2 → Flatten → Dropout 0.4 →
- * Dense 128 relu → Dropout 0.4 → Dense 10 softmax. Layer names follow Keras's defaults
+ * The eNNclave experiments' MNIST CNN (`mnist/train.py` in uibk-iNNference/eNNclave-experiments),
+ * trained with TF.js on the WASM backend: Conv2D 32 3×3 relu 'same' → Conv2D 64 3×3 relu 'same' →
+ * MaxPool 2 → Flatten (14·14·64 = 12,544) → Dropout 0.4 → Dense 128 relu → Dropout 0.4 →
+ * Dense 10 softmax; 1.63 M parameters, 1.61 M of them in the first Dense layer. (Until
+ * 2026-12 this example used 'valid' convolutions — 9,216 features, 1.2 M parameters — and the
+ * results in docs/results/protection.md and training.md dated before then are of that variant.) Layer names follow Keras's defaults
  * (conv2d, conv2d_1, max_pooling2d, flatten, dropout, dense, dropout_1, dense_1).
  *
  * `node --import tsx examples/mnist/build.ts --out DIR [--epochs N] [--quick] [--seed S]`
@@ -40,8 +43,8 @@ export interface BuildResult {
 export function createMnistModel(seed = 42): tf.Sequential {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
   return tf.sequential({ name: 'mnist_cnn', layers: [
-    tf.layers.conv2d({ name: 'conv2d', inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
-    tf.layers.conv2d({ name: 'conv2d_1', filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+    tf.layers.conv2d({ name: 'conv2d', inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+    tf.layers.conv2d({ name: 'conv2d_1', filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
     tf.layers.maxPooling2d({ name: 'max_pooling2d', poolSize: 2 }),
     tf.layers.flatten({ name: 'flatten' }),
     tf.layers.dropout({ name: 'dropout', rate: 0.4 }),

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { repoRoot } from '../common/build-cli.ts';
+import { join } from 'node:path';
+import { datasetsBase } from '../common/datasets.ts';
 import { loadRtPolarity, rtTokens } from './data.ts';
 
-const dir = resolve(repoRoot, '..', 'shared', 'datasets', 'rt-polarity');
+const dir = join(datasetsBase(), 'rt-polarity');
 
 test('rtTokens splits on runs of whitespace', () => {
   assert.deepEqual(rtTokens(' a  good\tfilm . \n'), ['a', 'good', 'film', '.']);

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EnclaveNnError } from '../errors.ts';
 import { verifyQuote, type TcbStatus } from './index.ts';
-import { codeOf as codeOfCall } from './test-material.ts';
-import { C, level, makeWorld, NOW, type WorldOptions } from './test-world.ts';
+import { codeOf as codeOfCall } from './material.testkit.ts';
+import { C, level, makeWorld, NOW, type WorldOptions } from './world.testkit.ts';
 
 const world = makeWorld();
 const ALL: TcbStatus[] = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded', 'Revoked'];

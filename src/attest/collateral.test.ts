@@ -5,7 +5,7 @@ import { verifyChain } from './chain.ts';
 import { parseCollateralJson, verifyCollateral } from './collateral.ts';
 import { rawJsonMember } from './raw-json.ts';
 import { INTEL_SGX_ROOT_CA, parseQuote, verifyQuote, type Collateral, type VerifyOptions } from './index.ts';
-import { SHARED_ATTESTATION_DIR, SKIP_REASON, codeOf, sharedFile } from './test-material.ts';
+import { SHARED_ATTESTATION_DIR, SKIP_REASON, codeOf, sharedFile } from './material.testkit.ts';
 
 const AT = new Date('2025-06-20T00:00:00Z');
 const load = (): Collateral => parseCollateralJson(readFileSync(`${SHARED_ATTESTATION_DIR}/dcap-qvl_sgx_quote_collateral.json`, 'utf8'));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isErrorCode } from '../errors.ts';
 import { QUOTE, encodeQuote, encodeReportBody, parseQuote } from './quote.ts';
-import { REAL_QUOTES, SKIP_REASON, sharedFile } from './test-material.ts';
+import { REAL_QUOTES, SKIP_REASON, sharedFile } from './material.testkit.ts';
 
 function sample(): Uint8Array {
   return encodeQuote({

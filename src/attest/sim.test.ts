@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { generateP256KeyPair } from '../crypto/ecdsa.ts';
 import { certificateToPem, parseCertificate } from '../crypto/x509.ts';
 import { createCertificate } from '../crypto/x509-build.ts';
-import { codeOf } from './test-material.ts';
+import { codeOf } from './material.testkit.ts';
 import {
   INTEL_SGX_ROOT_CA, createInsecureSimChain, createInsecureSimQuote, loadInsecureSimChain, loadOrCreateInsecureSimChain,
   parseQuote, reportDataFor, simRootFingerprint, verifyQuote, type InsecureSimChain,

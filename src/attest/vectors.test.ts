@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EnclaveNnError } from '../errors.ts';
 import { verifyQuote } from './verify.ts';
-import { readVectors } from './test-vectors.ts';
+import { readVectors } from './vectors.testkit.ts';
 
 const vectors = readVectors();
 

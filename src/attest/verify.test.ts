@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { INTEL_SGX_ROOT_CA, QUOTE, createInsecureSimChain, parseQuote, verifyQuote, type VerifyOptions } from './index.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, codeOf, sharedFile } from './test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SKIP_REASON, codeOf, sharedFile } from './material.testkit.ts';
 
 const intel = (over: Partial<VerifyOptions> = {}): VerifyOptions => ({ roots: [INTEL_SGX_ROOT_CA], at: REAL_QUOTE_TIME, policy: { allowDebug: true }, ...over });
 

@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../onnx/codec.ts';
-import { mlpModel } from '../onnx/test-models.ts';
+import { mlpModel } from '../onnx/models.testkit.ts';
 import { isErrorCode } from '../errors.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
-import { runCli } from '../cli/cli-testing.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
+import { runCli } from '../cli/cli.testkit.ts';
 import { runBench } from './run.ts';
 import { CSV_COLUMNS, toCsv, writeReport } from './report.ts';
 import { summarize } from './stats.ts';

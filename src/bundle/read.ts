@@ -1,6 +1,6 @@
 import { sha256, timingSafeEqual } from '../crypto/index.ts';
 import { AEAD_TAG_SIZE } from '../crypto/index.ts';
-import { parseJsonLoose } from './canonical-json.ts';
+import { parseJsonLoose } from '../util/canonical-json.ts';
 import {
   BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, MAX_HEADER_SIZE, PREFIX_SIZE, SIGNATURE_SIZE, bundleError, fromHex, toHex,
 } from './format.ts';

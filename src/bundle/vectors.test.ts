@@ -5,7 +5,7 @@ import { sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { readBundle } from './read.ts';
 import { openSealedTail } from './tail.ts';
-import { buildVectors, decodeVector, encodeVector, EXPECT_BY_CODE, type Expect } from './test-vectors.ts';
+import { buildVectors, decodeVector, encodeVector, EXPECT_BY_CODE, type Expect } from './vectors.testkit.ts';
 import { PREFIX_SIZE, SIGNATURE_SIZE } from './format.ts';
 
 const dir = new URL('../../testdata/vectors/bundle/', import.meta.url);
@@ -47,7 +47,7 @@ test('the committed vectors are exactly what the generator builds (deterministic
   for (const v of built) {
     const file = readFileSync(new URL(v.name, dir));
     total += file.byteLength;
-    assert.ok(Buffer.from(encodeVector(v)).equals(file), `${v.name} differs from the generator; run npx tsx src/bundle/test-vectors.ts --write`);
+    assert.ok(Buffer.from(encodeVector(v)).equals(file), `${v.name} differs from the generator; run npx tsx src/bundle/vectors.testkit.ts --write`);
   }
   assert.ok(total < 200_000, `vectors total ${total} bytes`);
 });

@@ -5,6 +5,7 @@ import { commands } from './registry.ts';
 const processIO: CommandIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  stderrIsTTY: process.stderr.isTTY === true,
 };
 
 function help(): string {

@@ -17,5 +17,6 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   license: { summary: 'Customer licensing: air-gapped license requests, check-in (usage report → top-up)', load: async () => (await import('./commands/license.ts')).default },
   'license-server': { summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API', load: async () => (await import('./commands/license-server.ts')).default },
   run: { summary: 'Run a bundle: the head here, the private tail in an enclave', load: async () => (await import('./commands/run.ts')).default },
+  serve: { summary: 'Serve a bundle on the Open Inference Protocol v2 REST API (KServe v2), batched, metered', load: async () => (await import('./commands/serve.ts')).default },
   split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
 };

@@ -9,12 +9,13 @@ import type { TensorData } from '../onnx/ort.ts';
 import { announceSimPlatform } from '../platform/sim.ts';
 import { DEFAULT_ENGINE, getEngine } from './engines/index.ts';
 import { platformNames } from '../platform/registry.ts';
+import type { Launcher } from '../platform/types.ts';
 import {
   FrameReader, MSG, OK, PROTOCOL_VERSION, PayloadReader, ProtocolError, decodeAttestOk, decodeBytes, decodeEmpty, decodeError,
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
-} from './protocol/index.ts';
-import { trustedProgramPath } from './trusted-program.ts';
+} from '../enclave-protocol/index.ts';
+import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
 export interface EnclaveStartOptions {
@@ -35,7 +36,7 @@ export interface EnclaveStartOptions {
    * returns the command to spawn (e.g. `gramine-sgx enclave-nn …` for the SGX platform).
    * @defaultValue `node <program> <args>` with this process's Node
    */
-  launcher?: (program: string, args: string[]) => { file: string; args: string[] };
+  launcher?: Launcher;
 }
 
 /** Timings of a start, in ms. */
@@ -125,7 +126,8 @@ export class EnclaveProcess implements EnclaveHandle {
     if (!platformNames().includes(platform)) {
       throw new EnclaveNnError('PLATFORM_UNKNOWN', `Cannot start enclave: unknown platform '${platform}'; known: ${platformNames().join(', ')}`);
     }
-    const program = await trustedProgramPath();
+    // One program per platform: each holds only its own platform's code (trusted-program.ts).
+    const program = await trustedProgramPath(platform as ProgramPlatform);
     // A clean environment for the trusted program: NODE_OPTIONS could inject code into it.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;

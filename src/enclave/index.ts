@@ -27,7 +27,7 @@
  * @module
  */
 export { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions, type ForwardResult, type StartTimings } from './host.ts';
-export { provisionTranscript, encodeProvisionPayload, decodeProvisionPayload, type ProvisionContext, type ProvisionPayload } from './provision-transcript.ts';
-export { trustedProgramPath } from './trusted-program.ts';
+export { provisionTranscript, encodeProvisionPayload, decodeProvisionPayload, type ProvisionContext, type ProvisionPayload } from '../enclave-protocol/provision-transcript.ts';
+export { trustedProgramPath, localSimMeasurement } from './trusted-program.ts';
 export { ENGINES, DEFAULT_ENGINE, getEngine, type Engine, type EngineSession } from './engines/index.ts';
-export { MSG, OK, PROTOCOL_VERSION, MAX_FRAME_SIZE, ERROR_CODES, ProtocolError, type HelloOk, type AttestOk, type Frame } from './protocol/index.ts';
+export { MSG, OK, PROTOCOL_VERSION, MAX_FRAME_SIZE, ERROR_CODES, ProtocolError, type HelloOk, type AttestOk, type Frame } from '../enclave-protocol/index.ts';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { sha256 } from '../crypto/index.ts';
 import { EnclaveProcess } from './host.ts';
 import { trustedProgramInputs, trustedProgramPath } from './trusted-program.ts';
-import { useTempEnclaveHome } from '../runtime/test-support.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 
 useTempEnclaveHome();
 
@@ -36,8 +36,8 @@ test('the fallback build outside node_modules (read-only installs) runs both eng
   const { programIn } = await import('./trusted-program.ts');
   const { readBundle } = await import('../bundle/read.ts');
   const { insecureDevKeyProvider } = await import('../runtime/insecure-dev-key.ts');
-  const { bundleOfSplit, everySplit } = await import('../runtime/test-support.ts');
-  const { mlpModel } = await import('../onnx/test-models.ts');
+  const { bundleOfSplit, everySplit } = await import('../runtime/support.testkit.ts');
+  const { mlpModel } = await import('../onnx/models.testkit.ts');
   const path = await programIn(mkdtempSync(join(tmpdir(), 'enn-ro-')), true);
   assert.match(readFileSync(path, 'utf8'), /import\("\/[^"]*onnxruntime-node[^"]*"\)/, 'engines by absolute path');
   const { splits } = await everySplit(mlpModel());

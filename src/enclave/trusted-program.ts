@@ -1,8 +1,11 @@
 /**
  * Builds the trusted program: esbuild bundles `trusted-main.ts` and everything it imports into
- * ONE plain CommonJS file (docs/enclave-protocol.md §7–8). One file starts fast (no
+ * ONE plain CommonJS file per platform (docs/enclave-protocol.md §7–8). One file starts fast (no
  * TypeScript loader in the enclave) and is what the sim platform measures. The engine packages
- * stay external (loaded from node_modules).
+ * stay external (loaded from node_modules). Each platform's program holds only that platform's
+ * code: `process.env.ENCLAVE_NN_BUILD_PLATFORM` is replaced by the platform's name at build time,
+ * and esbuild drops the other platform's branch in `platform/load.ts` and the modules only it
+ * imports (the gramine-sgx program has no simulator, no sim PCK chain, no X.509 builder).
  *
  * The file is cached in `node_modules/.cache/enclave-nn/` (so its bare imports resolve) and
  * rebuilt when any of its inputs changes: a manifest lists the inputs and their hash.
@@ -16,10 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { concatBytes, sha256 } from '../crypto/index.ts';
 import { toHex } from '../bundle/format.ts';
 import { EnclaveNnError } from '../errors.ts';
+import { simMeasurement } from '../platform/sim.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = 'src/enclave/trusted-main.ts';
 const CACHE = join(REPO, 'node_modules', '.cache', 'enclave-nn');
+
+/** The platforms a trusted program is built for, one program each. */
+export const PROGRAM_PLATFORMS = ['sim', 'gramine-sgx'] as const;
+
+/** A platform a trusted program is built for. */
+export type ProgramPlatform = (typeof PROGRAM_PLATFORMS)[number];
 
 interface Manifest { inputs: string[]; inputsHash: string; file: string }
 
@@ -34,32 +44,38 @@ function hashInputs(inputs: readonly string[]): string | null {
   return toHex(sha256(concatBytes(...parts)));
 }
 
-let cached: string | undefined;
+const cached = new Map<string, string>();
 
 /**
- * The absolute path of the bundled trusted program, building it when its sources changed.
- * Built into `node_modules/.cache/enclave-nn/`; if that is not writable (a read-only install),
- * into a per-user temporary directory, with the engine packages referenced by absolute path.
+ * The absolute path of the bundled trusted program for `platform`, building it when its sources
+ * changed. Built into `node_modules/.cache/enclave-nn/`; if that is not writable (a read-only
+ * install), into a per-user temporary directory, with the engine packages referenced by absolute path.
  *
+ * @param platform @defaultValue 'sim'
  * @example
  * ```ts
- * spawn(process.execPath, [await trustedProgramPath(), '--platform', 'sim']);
+ * spawn(process.execPath, [await trustedProgramPath('sim'), '--platform', 'sim']);
  * ```
  */
-export async function trustedProgramPath(): Promise<string> {
-  if (cached && existsSync(cached)) return cached;
+export async function trustedProgramPath(platform: ProgramPlatform = 'sim'): Promise<string> {
+  const hit = cached.get(platform);
+  if (hit && existsSync(hit)) return hit;
+  let path: string;
   try {
-    return (cached = await programIn(CACHE, false));
+    path = await programIn(CACHE, false, platform);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw e;
-    return (cached = await programIn(join(tmpdir(), `enclave-nn-${process.getuid?.() ?? 'user'}`), true));
+    path = await programIn(join(tmpdir(), `enclave-nn-${process.getuid?.() ?? 'user'}`), true, platform);
   }
+  cached.set(platform, path);
+  return path;
 }
 
 /** @internal Builds (or finds) the trusted program in `cache`; tests use the read-only-install fallback directly. */
-export async function programIn(cache: string, absoluteExternals: boolean): Promise<string> {
-  const manifestPath = join(cache, 'trusted-main.manifest.json');
+export async function programIn(cache: string, absoluteExternals: boolean, platform: ProgramPlatform = 'sim'): Promise<string> {
+  if (!(PROGRAM_PLATFORMS as readonly string[]).includes(platform)) throw new RangeError(`Cannot build the trusted program: unknown platform '${platform}'; known: ${PROGRAM_PLATFORMS.join(', ')}`);
+  const manifestPath = join(cache, `trusted-${platform}.manifest.json`);
   try {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
     if (hashInputs(m.inputs) === m.inputsHash && existsSync(join(cache, m.file))) return join(cache, m.file);
@@ -76,7 +92,7 @@ export async function programIn(cache: string, absoluteExternals: boolean): Prom
     // CommonJS: Node starts a CommonJS main module faster than an ES module (no ESM loader);
     // import.meta.url is rebuilt from __filename.
     entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    define: { 'import.meta.url': '__enclaveNnImportMetaUrl' },
+    define: { 'import.meta.url': '__enclaveNnImportMetaUrl', 'process.env.ENCLAVE_NN_BUILD_PLATFORM': JSON.stringify(platform) },
     banner: { js: 'const __enclaveNnImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     external: [...engines, 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
     // Outside node_modules the bare names would not resolve: point them at the installed files.
@@ -87,7 +103,7 @@ export async function programIn(cache: string, absoluteExternals: boolean): Prom
   });
   const code = r.outputFiles[0]!.contents;
   const inputs = Object.keys(r.metafile.inputs).sort();
-  const file = `trusted-${toHex(sha256(code)).slice(0, 16)}.cjs`;
+  const file = `trusted-${platform}-${toHex(sha256(code)).slice(0, 16)}.cjs`;
   mkdirSync(cache, { recursive: true, mode: 0o700 });
   const out = join(cache, file);
   // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
@@ -97,22 +113,42 @@ export async function programIn(cache: string, absoluteExternals: boolean): Prom
   const manifest: Manifest = { inputs, inputsHash: hashInputs(inputs)!, file };
   writeFileSync(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest));
   renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
-  removeStale(cache, file);
+  removeStale(cache, file, platform);
   return out;
 }
 
-/** Lists the sources bundled into the trusted program (the trusted code base, §8). */
-export async function trustedProgramInputs(): Promise<string[]> {
-  const path = await trustedProgramPath();
-  return (JSON.parse(readFileSync(join(dirname(path), 'trusted-main.manifest.json'), 'utf8')) as Manifest).inputs;
+/**
+ * Lists the sources bundled into the trusted program for `platform` (the trusted code base, §8):
+ * the inputs of esbuild's metafile, as paths relative to the repository.
+ *
+ * @param platform @defaultValue 'sim'
+ */
+export async function trustedProgramInputs(platform: ProgramPlatform = 'sim'): Promise<string[]> {
+  const path = await trustedProgramPath(platform);
+  return (JSON.parse(readFileSync(join(dirname(path), `trusted-${platform}.manifest.json`), 'utf8')) as Manifest).inputs;
 }
 
 /** Removes older builds (an hour old: an enclave starting right now may still read its file). */
-function removeStale(cache: string, keep: string): void {
+function removeStale(cache: string, keep: string, platform: ProgramPlatform): void {
+  // This platform's builds, and those from before programs were built per platform (no name).
+  const ours = new RegExp(`^trusted-(?:${platform}-)?[0-9a-f]{16}\\.(?:c?js|mjs)$`);
   for (const f of readdirSync(cache)) {
-    if (!/^trusted-[0-9a-f]{16}\.c?js$|^trusted-[0-9a-f]{16}\.mjs$/.test(f) || f === keep) continue;
+    if (!ours.test(f) || f === keep) continue;
     try {
       if (Date.now() - statSync(join(cache, f)).mtimeMs > 3_600_000) unlinkSync(join(cache, f));
     } catch { /* another process removed it */ }
   }
+}
+
+/**
+ * Lowercase hex sim measurement of the locally built trusted program (docs/license-protocol.md
+ * §4.5): what this machine's sim quotes report as MRENCLAVE.
+ *
+ * @example
+ * ```ts
+ * const m = await localSimMeasurement(); // 64 hex digits
+ * ```
+ */
+export async function localSimMeasurement(): Promise<string> {
+  return toHex(simMeasurement(await trustedProgramPath()));
 }

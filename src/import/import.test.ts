@@ -14,7 +14,7 @@ import { runOnnx } from '../onnx/ort.ts';
 import { groupLayers } from '../split/layers.ts';
 import {
   compareWithTfjs, expectImportMatches, fileLoadHandler, randomizeWeights, relativeError, saveTfjsArtifacts, saveTfjsModelToDir, tfReady,
-} from './testing.ts';
+} from './support.testkit.ts';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'enclave-nn-import-'));

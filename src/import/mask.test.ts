@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { isErrorCode } from '../errors.ts';
-import { expectImportMatches, saveTfjsArtifacts } from './testing.ts';
+import { expectImportMatches, saveTfjsArtifacts } from './support.testkit.ts';
 import { importTfjsArtifacts } from './index.ts';
 
 const ids = [[0, 0, 3, 4, 5, 6], [1, 2, 3, 0, 0, 0], [0, 7, 0, 8, 9, 0], [5, 6, 7, 8, 9, 10]];

@@ -11,21 +11,19 @@ import * as tf from '@tensorflow/tfjs';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group } from 'h5wasm/node';
 import type { ModelProto } from 'onnx-buf';
-import { importModel, supportedLayers } from './index.ts';
+import { importModel } from './index.ts';
 import { isErrorCode } from '../errors.ts';
 import { GraphView } from '../onnx/graph.ts';
 import { randomFeeds, runOnnx } from '../onnx/ort.ts';
 import { listCuts } from '../split/cuts.ts';
 import { extractAt } from '../split/extract.ts';
 import { runSplit } from '../split/split-runner.ts';
-import { compareWithTfjs, fileLoadHandler, relativeError, seededRandom, tfReady } from './testing.ts';
+import { compareWithTfjs, fileLoadHandler, relativeError, seededRandom, tfReady } from './support.testkit.ts';
 
 const MODELS = new URL('../../../shared/models/', import.meta.url).pathname;
 const TFJS = join(MODELS, 'tfjs');
 const H5 = join(MODELS, 'keras_h5');
 const absent = !existsSync(MODELS) && 'needs ../shared/models (the third-party test models)';
-const hasLstm = supportedLayers().includes('LSTM') && supportedLayers().includes('Bidirectional');
-const noRecurrent = !hasLstm && 'needs the recurrent converters (LSTM, Bidirectional) in the registry';
 
 /** Every cut: head + tail on ORT equals the whole model on ORT. Returns the number of cuts checked. */
 async function checkEveryCut(onnx: ModelProto, integerInputs?: number): Promise<number> {
@@ -54,17 +52,17 @@ async function checkEveryCut(onnx: ModelProto, integerInputs?: number): Promise<
   return list.cuts.length;
 }
 
-const TFJS_CASES: { dir: string; integerInputs?: number; recurrent?: boolean; layers: string[] }[] = [
+const TFJS_CASES: { dir: string; integerInputs?: number; layers: string[] }[] = [
   { dir: 'mnist_cnn_bn_keras3', layers: ['conv2d', 'batch_normalization', 'max_pooling2d', 'flatten', 'dense'] },
   { dir: 'imdb_conv1d_tfjsexamples_goodmood', integerInputs: 10000, layers: ['embedding_Embedding1', 'conv1d_Conv1D1', 'dense_Dense2'] },
-  { dir: 'imdb_lstm_rnnexplainer', integerInputs: 10000, recurrent: true, layers: ['embedding_Embedding1', 'lstm_LSTM1', 'dense_Dense1'] },
+  { dir: 'imdb_lstm_rnnexplainer', integerInputs: 10000, layers: ['embedding_Embedding1', 'lstm_LSTM1', 'dense_Dense1'] },
   { dir: 'mobilenet_devoxx19', layers: ['conv1', 'conv_dw_1', 'conv_pw_13_relu'] },
   { dir: 'tiny_vgg_cnnexplainer', layers: ['conv_1_1', 'output'] },
   { dir: 'digits_mlp', layers: ['dense_1', 'dense_5'] },
 ];
 
 for (const c of TFJS_CASES) {
-  test(`shared TF.js model ${c.dir}: imports, matches TF.js, splits at every layer`, { skip: absent || (c.recurrent && noRecurrent) }, async () => {
+  test(`shared TF.js model ${c.dir}: imports, matches TF.js, splits at every layer`, { skip: absent }, async () => {
     await tfReady();
     const path = join(TFJS, c.dir, 'model.json');
     const reference = await tf.loadLayersModel(fileLoadHandler(path));
@@ -105,14 +103,14 @@ async function h5Reference(path: string): Promise<tf.LayersModel> {
   }
 }
 
-const H5_CASES: { file: string; integerInputs?: number; recurrent?: boolean; layers: string[] }[] = [
+const H5_CASES: { file: string; integerInputs?: number; layers: string[] }[] = [
   { file: 'fer2013_mini_XCEPTION.102-0.66.hdf5', layers: ['conv2d_1', 'separable_conv2d_1', 'add_4', 'predictions'] },
   { file: 'tensorspace_mnist.h5', layers: ['reshape_1', 'Conv2D_1', 'flatten_1', 'Softmax'] },
-  { file: 'harshaky_sentiment_model.h5', integerInputs: 1000, recurrent: true, layers: ['embedding', 'bidirectional', 'global_max_pooling1d', 'dense_1'] },
+  { file: 'harshaky_sentiment_model.h5', integerInputs: 1000, layers: ['embedding', 'bidirectional', 'global_max_pooling1d', 'dense_1'] },
 ];
 
 for (const c of H5_CASES) {
-  test(`shared Keras HDF5 model ${c.file}: imports, matches TF.js, splits at every layer`, { skip: absent || (c.recurrent && noRecurrent) }, async () => {
+  test(`shared Keras HDF5 model ${c.file}: imports, matches TF.js, splits at every layer`, { skip: absent }, async () => {
     await tfReady();
     const path = join(H5, c.file);
     const onnx = await importModel(path);

@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Bundle } from '../bundle/types.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions } from '../enclave/host.ts';
-import { decodeBytes, encodeBytes, PayloadReader } from '../enclave/protocol/index.ts';
+import { decodeBytes, encodeBytes, PayloadReader } from '../enclave-protocol/index.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
-import type { KeyProvider } from '../runtime/key-provider.ts';
+import type { KeyProvider } from '../enclave/key-provider.ts';
 import { saveLicenseState } from './client.ts';
-import { LICENSE_MSG } from './enclave-license.ts';
-import { NONCE_SIZE } from './provision.ts';
+import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
+import { NONCE_SIZE } from '../license-format/provision.ts';
 import type { LicenseRequest, LicenseResponse } from './service.ts';
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');

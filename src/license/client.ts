@@ -7,11 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Bundle } from '../bundle/types.ts';
 import { writeFileAtomic } from '../bundle/file.ts';
 import type { EnclaveHandle } from '../enclave/host.ts';
-import { decodeStr, encodeStr, PayloadReader } from '../enclave/protocol/index.ts';
+import { decodeStr, encodeStr, PayloadReader } from '../enclave-protocol/index.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
-import type { KeyProvider } from '../runtime/key-provider.ts';
+import type { KeyProvider } from '../enclave/key-provider.ts';
 import type { TensorData } from '../onnx/ort.ts';
-import { LICENSE_MSG } from './enclave-license.ts';
+import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 const fromB64u = (s: unknown, what: string): Uint8Array => {

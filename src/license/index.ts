@@ -17,14 +17,13 @@
  *
  * @module
  */
-export type { Grant, License, LicenseTerms, OfflineGrace, UsageReport } from './types.ts';
-export { signLicense, verifyLicense, openLicense, signGrant, openGrant, signUsageReport, openUsageReport } from './token.ts';
+export type { Grant, License, LicenseTerms, OfflineGrace, UsageReport } from '../license-format/types.ts';
+export { signLicense, verifyLicense, openLicense, signGrant, openGrant, signUsageReport, openUsageReport } from '../license-format/token.ts';
 export { LicenseService, type LicenseServiceOptions, type LicenseRequest, type LicenseResponse, type GrantOptions } from './service.ts';
 export { LicenseServer, type HttpRequest, type HttpResponse } from './server.ts';
 export { LicenseStore, type SqlDb, type ModelPolicy, type AuditEntry, type LicenseRecord } from './store.ts';
 export { openStore } from './open-store.ts';
 export { LicenseClient, licenseServerKeyProvider, checkIn, runLicensed, saveLicenseState, type LicenseServerSource } from './client.ts';
 export { createLicenseRequest, licenseFileKeyProvider, type LicenseFileSource } from './air-gap.ts';
-export { EnclaveLicense, LICENSE_MSG } from './enclave-license.ts';
-export { LicenseEnforcer, type EnforcerStatus } from './enforcer.ts';
-export { localSimMeasurement } from './measurement.ts';
+export { EnclaveLicense, LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
+export { LicenseEnforcer, type EnforcerStatus } from '../enclave/trusted/enforcer.ts';

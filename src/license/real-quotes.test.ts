@@ -12,13 +12,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INTEL_SGX_ROOT_CA } from '../attest/roots.ts';
-import { REAL_QUOTES, REAL_QUOTE_TIME, SHARED_ATTESTATION_DIR, SKIP_REASON, sharedFile } from '../attest/test-material.ts';
+import { REAL_QUOTES, REAL_QUOTE_TIME, SHARED_ATTESTATION_DIR, SKIP_REASON, sharedFile } from '../attest/material.testkit.ts';
 import type { TcbStatus } from '../attest/types.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { generateX25519KeyPair } from '../crypto/index.ts';
 import { collateralDir } from './collateral-dir.ts';
 import { openPgliteDb } from './store-pglite.ts';
-import { Fixture, testProviderKey, writeCollateralDir, type FixtureServiceOptions } from './test-support.ts';
+import { Fixture, testProviderKey, writeCollateralDir, type FixtureServiceOptions } from './support.testkit.ts';
 
 const AT = Math.floor(REAL_QUOTE_TIME.getTime() / 1000);
 /** The collateral's nextUpdate is 2025-07-19 (PROVENANCE.md); a day later it is expired. */

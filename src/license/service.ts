@@ -13,11 +13,11 @@ import type { PinnedRoot, TcbStatus } from '../attest/types.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { EnclaveNnError } from '../errors.ts';
 import type { CollateralSource } from './collateral-dir.ts';
-import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from './provision.ts';
+import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from '../license-format/provision.ts';
 import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
-import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from './token.ts';
-import type { UsageReport } from './types.ts';
+import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from '../license-format/token.ts';
+import type { UsageReport } from '../license-format/types.ts';
 
 /** Options of {@link LicenseService}. */
 export interface LicenseServiceOptions {
@@ -308,8 +308,9 @@ export class LicenseService {
       const credit = previous
         ? { granted: 0, allowance: previous.firstAllowance }
         : await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now(), ...(o.consumeNonce ? { consumeNonce: nonce } : {}) });
+      // seq 0 echoes the challenge nonce: the wrap's transcript already binds the package to it (§5.4).
       // A retry signs the very grant of the first answer (Ed25519 is deterministic): nothing new.
-      const grant = signGrant({ licenseId, enclaveId, seq: 0, allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: Buffer.from(nonce).toString('hex'), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
@@ -358,7 +359,8 @@ export class LicenseService {
       const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
       // A revoked or expired license: the usage is recorded, no credits are granted.
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
-      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
+      // The grant echoes the report's nonce: the enclave takes it only as the answer to that report (§5.4).
+      const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from '../crypto/index.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
-import { licenseServerSuite } from './conformance.ts';
-import { licenseHardeningSuite } from './conformance-hardening.ts';
+import { licenseServerSuite } from './conformance.testkit.ts';
+import { licenseHardeningSuite } from './conformance-hardening.testkit.ts';
 import { openPgDb } from './store-pg.ts';
-import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './test-support.ts';
+import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './support.testkit.ts';
 
 const url = process.env.ENCLAVE_NN_TEST_PG;
 const SKIP = url ? false : 'needs ENCLAVE_NN_TEST_PG=postgres://… (scripts/with-postgres.sh starts one)';

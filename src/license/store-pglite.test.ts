@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isErrorCode } from '../errors.ts';
-import { licenseServerSuite } from './conformance.ts';
-import { licenseHardeningSuite } from './conformance-hardening.ts';
+import { licenseServerSuite } from './conformance.testkit.ts';
+import { licenseHardeningSuite } from './conformance-hardening.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 
 licenseServerSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { buildVectors, decodeVector, encodeVector, runVector } from './test-vectors.ts';
+import { buildVectors, decodeVector, encodeVector, runVector } from './vectors.testkit.ts';
 
 const dir = new URL('../../testdata/vectors/license/', import.meta.url);
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => !f.includes('.')).sort() : [];
@@ -14,7 +14,7 @@ test('every committed license vector gives its expected outcome and code', () =>
   }
 });
 
-test('the committed vectors are exactly what the generator makes (npx tsx src/license/test-vectors.ts --write)', () => {
+test('the committed vectors are exactly what the generator makes (npx tsx src/license/vectors.testkit.ts --write)', () => {
   const built = buildVectors();
   assert.deepEqual(files, built.map((v) => v.name).sort());
   for (const v of built) assert.equal(readFileSync(new URL(v.name, dir), 'utf8'), encodeVector(v), v.name);

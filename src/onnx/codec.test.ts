@@ -12,7 +12,7 @@ import { isErrorCode } from '../errors.ts';
 import { allTensors, cloneModel, decodeModel, encodeModel, loadModelFile } from './codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx, type TensorData } from './ort.ts';
 import { tensorToProto } from './tensor-proto.ts';
-import { mlpModel, seededRandom } from './test-models.ts';
+import { mlpModel, seededRandom } from './models.testkit.ts';
 
 const SHARED_ONNX = fileURLToPath(new URL('../../../shared/models/onnx', import.meta.url));
 const EXTDATA_MODEL = join(SHARED_ONNX, 'zuramai_extdata', 'mnist.onnx');

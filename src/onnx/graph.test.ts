@@ -10,7 +10,7 @@ import { attr, makeModel, node, tensor } from './build.ts';
 import { cloneModel, loadModelFile } from './codec.ts';
 import { GraphView } from './graph.ts';
 import { valueInfoFromSpec } from './types.ts';
-import { cnnModel, mlpModel, residualModel, seededRandom } from './test-models.ts';
+import { cnnModel, mlpModel, residualModel, seededRandom } from './models.testkit.ts';
 
 const SHARED_ONNX = fileURLToPath(new URL('../../../shared/models/onnx', import.meta.url));
 

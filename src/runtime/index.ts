@@ -23,7 +23,7 @@
  * @module
  */
 export { Session, checkFeeds, type SessionOptions, type StartupTimings, type RunResult } from './session.ts';
-export type { KeyProvider, KeySource, InsecureDevKeySource } from './key-provider.ts';
+export type { KeyProvider, KeySource, InsecureDevKeySource } from '../enclave/key-provider.ts';
 export { insecureDevKeyProvider, DEV_KEY_WARNING } from './insecure-dev-key.ts';
 export type { EnclaveHandle } from '../enclave/host.ts';
 export { readNpy, writeNpy } from './npy.ts';

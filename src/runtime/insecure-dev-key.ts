@@ -11,8 +11,8 @@ import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
 import type { ProviderKey } from '../bundle/types.ts';
 import { randomBytes, timingSafeEqual, wrapToX25519, zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { encodeProvisionPayload, provisionTranscript } from '../enclave/provision-transcript.ts';
-import type { InsecureDevKeySource, KeyProvider } from './key-provider.ts';
+import { encodeProvisionPayload, provisionTranscript } from '../enclave-protocol/provision-transcript.ts';
+import type { InsecureDevKeySource, KeyProvider } from '../enclave/key-provider.ts';
 
 /** The line every use of the development key path prints on stderr (STYLE.md 11). */
 export const DEV_KEY_WARNING = 'enclave-nn: INSECURE: development key path (--insecure-dev-key): the provider\'s model key is on this machine; for development only';

@@ -9,13 +9,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createBundle } from '../bundle/create.ts';
 import { decodeProviderKeyFile } from '../bundle/provider-key.ts';
+import { isErrorCode } from '../errors.ts';
+import { makeModel, node, tensor } from '../onnx/build.ts';
 import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { randomFeeds } from '../onnx/ort.ts';
-import { mlpModel, seededRandom } from '../onnx/test-models.ts';
+import { mlpModel, randomFloats, seededRandom } from '../onnx/models.testkit.ts';
+import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { splitModel } from '../split/extract.ts';
-import { runCli } from '../cli/cli-testing.ts';
+import { runCli } from '../cli/cli.testkit.ts';
 import { Session } from './session.ts';
 import { writeNpy } from './npy.ts';
 
@@ -109,5 +113,40 @@ test('no tail weight, tail name or model-key byte crosses the pipe, reaches stde
   for (const [name, bytes] of haystacks) {
     const leak = findLeak(bytes, secrets);
     assert.equal(leak, null, `${name} leaks ${leak}`);
+  }
+});
+
+test('an engine failure (both engines) names no tail node, op or shape: not in the error, on stderr or on the pipe', async () => {
+  process.env.ENCLAVE_NN_HOME = mkdtempSync(join(tmpdir(), 'enn-leak-home-'));
+  // A tail that passes the enclave's input checks (one batch size) and fails inside the engine:
+  // Add broadcasts [N, W] with [N, V], W = 3 and V = 2 are both legal sizes for their symbols.
+  const inputs: TensorSpec[] = [{ name: 'left', dtype: 'float32', shape: ['N', 'W'] }, { name: 'right', dtype: 'float32', shape: ['N', 'V'] }];
+  const outputs: TensorSpec[] = [{ name: 'out', dtype: 'float32', shape: ['N', 'W'] }];
+  const tail = makeModel({
+    name: 'failing-tail', inputs, outputs,
+    nodes: [node('Add', ['left', 'right'], ['secret_sum'], {}, 'secret_block/Add'), node('Mul', ['secret_sum', 'secret_scale'], ['out'], {}, 'secret_scale/Mul')],
+    initializers: [tensor('secret_scale', 'float32', [1], randomFloats(1, seededRandom(9)))],
+  });
+  const { bytes, providerKey } = createBundle({ head: new Uint8Array(0), tail: encodeModel(tail), inputs, outputs, headInputs: inputs, bucketMinSize: 4096, chunkSize: 4096 });
+  // What the engine would say: the node, its op, the tensors and the shapes it could not broadcast.
+  const forbidden = ['secret_block', 'secret_scale', 'secret_sum', 'Add', 'Mul', 'broadcast', 'Broadcast', '3 by 2', '2 by 3', '{1,3}', '{1,2}', 'Name:'];
+  const rows = (w: number) => ({ dtype: 'float32' as const, dims: [1, w], data: new Float32Array(w).fill(1) });
+  for (const engine of ['ort', 'wasm']) {
+    const traffic = { in: [] as Uint8Array[], err: [] as Uint8Array[] };
+    const session = await Session.create({
+      bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, engine,
+      enclave: { onTraffic: (dir, b) => { if (dir === 'in') traffic.in.push(b.slice()); }, onStderr: (b) => traffic.err.push(b.slice()) },
+    });
+    let message = '';
+    try {
+      await assert.rejects(session.run({ left: rows(3), right: rows(2) }), (e) => { message = (e as Error).message; return isErrorCode(e, 'ENCLAVE_ENGINE'); }, engine);
+      assert.deepEqual((await session.run({ left: rows(3), right: rows(3) })).out!.dims, [1, 3], `${engine}: the enclave still answers`);
+    } finally {
+      await session.close();
+    }
+    const stderr = Buffer.concat(traffic.err).toString('latin1');
+    for (const [where, text] of [['error message', message], ['enclave stderr', stderr], ['enclave → host pipe', Buffer.concat(traffic.in).toString('latin1')]] as const) {
+      for (const f of forbidden) assert.ok(!text.includes(f), `${engine}: ${where} contains '${f}': ${JSON.stringify(text.slice(Math.max(0, text.indexOf(f) - 80), text.indexOf(f) + 80))}`);
+    }
   }
 });

@@ -46,3 +46,21 @@ test('refuses Fortran order, big-endian, short data and non-npy bytes with one c
   assert.throws(() => readNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", new Uint8Array(20))), /needs 24/);
   assert.throws(() => readNpy(new TextEncoder().encode('[[1,2]]')), /bad magic/);
 });
+
+test('NpyFile reads rows a chunk at a time, equal to the whole file; a short file is refused when opened', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { NpyFile } = await import('./npy.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'enn-npyfile-'));
+  const whole = { dtype: 'int32' as const, dims: [7, 2, 3], data: Int32Array.from({ length: 42 }, (_, i) => i * 3 - 20) };
+  writeFileSync(join(dir, 'a.npy'), writeNpy(whole));
+  const f = NpyFile.open(join(dir, 'a.npy'));
+  assert.equal(f.rows, 7);
+  const chunks = [f.readRows(0, 3), f.readRows(3, 3), f.readRows(6, 1)];
+  f.close();
+  assert.deepEqual(chunks.map((c) => c.dims), [[3, 2, 3], [3, 2, 3], [1, 2, 3]]);
+  assert.deepEqual(chunks.flatMap((c) => [...c.data as Int32Array]), [...whole.data]);
+  writeFileSync(join(dir, 'short.npy'), writeNpy(whole).subarray(0, 200));
+  assert.throws(() => NpyFile.open(join(dir, 'short.npy')), /\.npy data is \d+ bytes, shape \(7, 2, 3\) of <i4 needs 168/);
+});

@@ -11,10 +11,10 @@ import type { ModelProto } from 'onnx-buf';
 import { isErrorCode } from '../errors.ts';
 import { loadModelFile } from '../onnx/codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx, type TensorData } from '../onnx/ort.ts';
-import { TEST_MODELS, mlpModel, seededRandom } from '../onnx/test-models.ts';
+import { TEST_MODELS, mlpModel, seededRandom } from '../onnx/models.testkit.ts';
 import { EnclaveProcess } from '../enclave/host.ts';
 import { Session } from './session.ts';
-import { bundleOfSplit, everySplit, useTempEnclaveHome } from './test-support.ts';
+import { bundleOfSplit, everySplit, useTempEnclaveHome } from './support.testkit.ts';
 
 const home = useTempEnclaveHome();
 const SHARED_ONNX = new URL('../../../shared/models/onnx/', import.meta.url).pathname;

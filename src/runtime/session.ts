@@ -11,9 +11,14 @@ import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
-import { gramineLauncher, platformForPolicy } from '../gramine/launcher.ts';
+import { gramineLauncher, platformForPolicy } from '../platform/gramine-launcher.ts';
+import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
-import type { KeyProvider, KeySource } from './key-provider.ts';
+import { bytesPerRow, concatRows, sliceRows, specBytesPerRow, splittableRows } from './rows.ts';
+import type { KeyProvider, KeySource } from '../enclave/key-provider.ts';
+
+/** Bytes of a FORWARD frame kept for the message's own fields (tensor names, dtypes, dims) beside the data. */
+const FRAME_RESERVE = 64 * 1024;
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
@@ -124,10 +129,49 @@ export class Session {
     return (await this.runTimed(feeds)).outputs;
   }
 
-  /** As {@link run}, with the enclave's round-trip and compute times. */
+  /**
+   * As {@link run}, with the enclave's round-trip and compute times (summed over frames).
+   * A batch whose cut tensors (or outputs) would exceed the protocol's frame limit goes through
+   * in several FORWARDs of {@link rowsPerFrame} rows each; the outputs are joined in order. Under
+   * a license each FORWARD is counted on its own: if credits run out part-way, the rows already
+   * answered are counted and the call rejects (`ENCLAVE_QUOTA`); callers that retry after a
+   * top-up should send at most `rowsPerFrame` rows per call, as `enclave-nn run` does.
+   */
   async runTimed(feeds: Record<string, TensorData>): Promise<RunResult> {
     if (this.#closed) throw new EnclaveNnError('SESSION_CLOSED', 'Cannot run: the session is closed');
     checkFeeds(this.inputs, feeds);
+    const rows = splittableRows(this.inputs, feeds);
+    const per = rows !== undefined && rows > 1 ? await this.rowsPerFrame(feeds) : Infinity;
+    if (rows === undefined || per >= rows) return this.#runFrame(feeds);
+    const parts: Record<string, TensorData>[] = [];
+    let roundTripNs = 0n;
+    let computeNs = 0n;
+    for (let start = 0; start < rows; start += per) {
+      const r = await this.#runFrame(sliceRows(feeds, start, Math.min(per, rows - start)));
+      parts.push(r.outputs);
+      roundTripNs += r.enclave.roundTripNs;
+      computeNs += r.enclave.computeNs;
+    }
+    return { outputs: concatRows(parts), enclave: { roundTripNs, computeNs } };
+  }
+
+  /**
+   * How many rows of `feeds` fit in one FORWARD frame: the frame limit (64 MiB, enclave protocol
+   * §2) over the larger of one row's cut tensors and one row's outputs. Sizes come from the
+   * bundle header; a cut with dynamic inner dimensions is measured by running the head on the
+   * first row. `Infinity` when the batch cannot be split (a fixed batch dimension). Throws
+   * `SESSION_FRAME` when a single row does not fit.
+   */
+  async rowsPerFrame(feeds: Record<string, TensorData>): Promise<number> {
+    if (splittableRows(this.inputs, feeds) === undefined) return Infinity;
+    const limit = MAX_FRAME_SIZE - FRAME_RESERVE;
+    const cutRow = specBytesPerRow(this.bundle.header.inputs) ?? bytesPerRow(Object.values((await this.#cutOf(sliceRows(feeds, 0, 1))).cut));
+    const row = Math.max(cutRow, specBytesPerRow(this.outputs) ?? 0, 1);
+    if (row > limit) throw new EnclaveNnError('SESSION_FRAME', `Cannot run: one row of the cut is ${row} bytes, over the enclave protocol's ${limit}-byte FORWARD budget`);
+    return Math.floor(limit / row);
+  }
+
+  async #cutOf(feeds: Record<string, TensorData>): Promise<{ headOut: Record<string, TensorData>; cut: Record<string, TensorData> }> {
     const headOut = this.#head ? fromOrtResults(await this.#head.run(toOrtFeeds(pick(feeds, this.#head.inputNames)))) : {};
     const cut: Record<string, TensorData> = {};
     for (const t of this.bundle.header.inputs) {
@@ -135,6 +179,11 @@ export class Session {
       if (!v) throw new EnclaveNnError('SESSION_CUT', `Cannot run: cut tensor '${t.name}' comes neither from the head nor from the inputs`, { exitCode: 1 });
       cut[t.name] = v;
     }
+    return { headOut, cut };
+  }
+
+  async #runFrame(feeds: Record<string, TensorData>): Promise<RunResult> {
+    const { headOut, cut } = await this.#cutOf(feeds);
     const enclave = await this.#ensureEnclave();
     let r;
     try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GraphView } from '../onnx/graph.ts';
 import { loadModelFile } from '../onnx/codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx } from '../onnx/ort.ts';
-import { TEST_MODELS, seededRandom, residualModel, sharedWeightModel, twoOutputModel, mlpModel } from '../onnx/test-models.ts';
+import { TEST_MODELS, seededRandom, residualModel, sharedWeightModel, twoOutputModel, mlpModel } from '../onnx/models.testkit.ts';
 import type { ModelProto } from 'onnx-buf';
 import { listCuts } from './cuts.ts';
 import { extractAt, splitModel } from './extract.ts';

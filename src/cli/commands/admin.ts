@@ -90,7 +90,7 @@ const command: Command = {
           mrEnclave = [...new Set([...mrEnclave, ...b.header.policy.platforms.flatMap((p) => p.measurements.filter((m) => HEX32.test(m)))])];
         }
         if (values['local-sim-measurement']) {
-          const { localSimMeasurement } = await import('../../license/measurement.ts');
+          const { localSimMeasurement } = await import('../../enclave/trusted-program.ts');
           mrEnclave = [...new Set([...mrEnclave, await localSimMeasurement()])];
         }
         const mrSigner = list(values.mrsigner, '--mrsigner');

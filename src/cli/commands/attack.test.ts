@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outputLabels } from '../../attack/evaluate.ts';
 import { writeNpy } from '../../attack/npy.ts';
-import { gaussianInputs, linearTailModel } from '../../attack/test-support.ts';
+import { gaussianInputs, linearTailModel } from '../../attack/support.testkit.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { runOnnx } from '../../onnx/ort.ts';
-import { runCli } from '../cli-testing.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-attack-cli-'));
 const model = linearTailModel();

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInsecureSimQuote, loadOrCreateInsecureSimChain, reportDataFor } from '../../attest/index.ts';
-import { SHARED_ATTESTATION_DIR, SKIP_REASON } from '../../attest/test-material.ts';
-import { runCli } from '../cli-testing.ts';
+import { SHARED_ATTESTATION_DIR, SKIP_REASON } from '../../attest/material.testkit.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-attest-cli-'));
 const QUOTE = `${SHARED_ATTESTATION_DIR}/dcap-qvl_sgx_quote.bin`;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createBundle, writeBundleFile, writeProviderKeyFile } from '../../bundle/index.ts';
 import { randomBytes } from '../../crypto/index.ts';
 import { main } from '../main.ts';
-import { runCli } from '../cli-testing.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-bundle-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

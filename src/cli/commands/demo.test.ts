@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../cli-testing.ts';
+import { runCli } from '../cli.testkit.ts';
 
 test('the README main job (demo) builds the MNIST CNN, measures every split through the enclave and writes the report', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'enn-demo-')), 'demo');

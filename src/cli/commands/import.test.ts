@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeModel } from '../../onnx/codec.ts';
-import { randomizeWeights, saveTfjsModelToDir, tfReady } from '../../import/testing.ts';
-import { runCli } from '../cli-testing.ts';
+import { randomizeWeights, saveTfjsModelToDir, tfReady } from '../../import/support.testkit.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const SHARED_H5 = new URL('../../../../shared/models/keras_h5/', import.meta.url).pathname;
 

@@ -4,8 +4,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, decodeModel } from '../../onnx/codec.ts';
-import { mlpModel, cnnModel } from '../../onnx/test-models.ts';
-import { runCli } from '../cli-testing.ts';
+import { mlpModel, cnnModel } from '../../onnx/models.testkit.ts';
+import { runCli } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-cli-'));
 const mlp = join(dir, 'mlp.onnx');

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { writeProviderKeyFile } from '../../bundle/provider-key.ts';
 import { sha256 } from '../../crypto/index.ts';
 import { trustedProgramPath } from '../../enclave/trusted-program.ts';
-import { mlpModel } from '../../onnx/test-models.ts';
-import { bundleOfSplit, everySplit } from '../../runtime/test-support.ts';
+import { mlpModel } from '../../onnx/models.testkit.ts';
+import { bundleOfSplit, everySplit } from '../../runtime/support.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-license-cli-'));
 const env: NodeJS.ProcessEnv = { ...process.env, ENCLAVE_NN_HOME: join(dir, 'home'), ENCLAVE_NN_ADMIN_TOKEN: 'cli-admin-token-0123456789abcdef' };

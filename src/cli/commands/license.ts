@@ -55,7 +55,7 @@ const command: Command = {
       return 0;
     }
     if (sub === 'measurement') {
-      const { localSimMeasurement } = await import('../../license/measurement.ts');
+      const { localSimMeasurement } = await import('../../enclave/trusted-program.ts');
       io.stdout(`${await localSimMeasurement()}\n`);
       return 0;
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isErrorCode } from '../../errors.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { ORT_SESSION_OPTIONS, maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
-import { cnnModel, seededRandom } from '../../onnx/test-models.ts';
+import { cnnModel, seededRandom } from '../../onnx/models.testkit.ts';
 import { ENGINES, getEngine } from './index.ts';
 import { ENCLAVE_ORT_SESSION_OPTIONS } from './ort-engine.ts';
 

@@ -1,5 +1,5 @@
 import type { Engine } from './types.ts';
-import { ENGINE_LOG_SEVERITY, wrapSession, type OrtLikeSession } from './ort-engine.ts';
+import { ENGINE_LOG_OPTIONS, wrapSession, type OrtLikeSession } from './ort-engine.ts';
 
 /**
  * onnxruntime-web's WebAssembly backend, run in Node: a smaller trusted code base (no native
@@ -14,8 +14,8 @@ export const wasmEngine: Engine = {
     const ortWeb = await import('onnxruntime-web');
     ortWeb.env.wasm.numThreads = 1;
     ortWeb.env.wasm.proxy = false;
-    ortWeb.env.logLevel = 'error';
-    const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], logSeverityLevel: ENGINE_LOG_SEVERITY });
+    ortWeb.env.logLevel = 'fatal'; // see ENGINE_LOG_OPTIONS: engine logs name tail nodes
+    const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], ...ENGINE_LOG_OPTIONS });
     return wrapSession(session as unknown as OrtLikeSession, ortWeb.Tensor as never);
   },
 };

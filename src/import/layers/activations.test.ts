@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx, type TensorData } from '../../onnx/ort.ts';
-import { expectImportMatches, randomizeWeights, relativeError, tfReady } from '../testing.ts';
+import { expectImportMatches, randomizeWeights, relativeError, tfReady } from '../support.testkit.ts';
 
 function seq(layers: tf.layers.Layer[], seed = 1): tf.Sequential {
   const m = tf.sequential({ layers });

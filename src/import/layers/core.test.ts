@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { expectImportMatches, randomizeWeights } from '../testing.ts';
+import { expectImportMatches, randomizeWeights } from '../support.testkit.ts';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx } from '../../onnx/ort.ts';
 

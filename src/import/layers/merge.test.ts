@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx } from '../../onnx/ort.ts';
-import { expectImportMatches, randomizeWeights, relativeError, tfReady } from '../testing.ts';
+import { expectImportMatches, randomizeWeights, relativeError, tfReady } from '../support.testkit.ts';
 
 /** A functional model: two inputs through small Dense layers, merged. */
 function twoBranch(merge: (xs: tf.SymbolicTensor[]) => tf.SymbolicTensor, shape = [6], units = 4, count = 2): tf.LayersModel {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx } from '../../onnx/ort.ts';
-import { relativeError, saveTfjsArtifacts, tfReady } from '../testing.ts';
-import { expectImportMatches, randomizeWeights } from '../testing.ts';
+import { relativeError, saveTfjsArtifacts, tfReady } from '../support.testkit.ts';
+import { expectImportMatches, randomizeWeights } from '../support.testkit.ts';
 
 function seq(layers: tf.layers.Layer[], seed = 1): tf.Sequential {
   const m = tf.sequential({ layers });

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx } from '../../onnx/ort.ts';
 import { specFromValueInfo } from '../../onnx/types.ts';
-import { expectImportMatches, relativeError, saveTfjsArtifacts, tfReady } from '../testing.ts';
+import { expectImportMatches, relativeError, saveTfjsArtifacts, tfReady } from '../support.testkit.ts';
 
 const seq = (layers: tf.layers.Layer[]) => tf.sequential({ layers });
 

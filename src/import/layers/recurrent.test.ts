@@ -1,19 +1,19 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { randomFloats, seededRandom } from '../../onnx/test-models.ts';
+import { randomFloats, seededRandom } from '../../onnx/models.testkit.ts';
 import { isErrorCode } from '../../errors.ts';
 import { recurrentConverters } from './recurrent.ts';
 import { gatesToRows, reorderGates, GATE_ORDER } from './recurrent-weights.ts';
 import { timeDistributedInner } from './recurrent-time-distributed.ts';
-import { expectImportMatches, randomizeWeights, relativeError } from '../testing.ts';
+import { expectImportMatches, randomizeWeights, relativeError } from '../support.testkit.ts';
 import { runOnnx, maxAbsDiff, type TensorData } from '../../onnx/ort.ts';
 import { GraphView } from '../../onnx/graph.ts';
 import { listCuts } from '../../split/cuts.ts';
 import { groupLayers } from '../../split/layers.ts';
 import { extractAt } from '../../split/extract.ts';
 import { runSplit } from '../../split/split-runner.ts';
-import { convertOne, runOne, tfjsLayer, type LayerUnderTest } from './recurrent-testing.ts';
+import { convertOne, runOne, tfjsLayer, type LayerUnderTest } from './recurrent.testkit.ts';
 import type { MaskedTensor } from './recurrent-mask.ts';
 import { converters } from '../registry.ts';
 import { GraphBuilder } from '../context.ts';
@@ -156,7 +156,7 @@ function kerasGru(x: Float32Array, [B, T, F]: number[], H: number, w: LayerUnder
   return out;
 }
 
-/** Relative error between two flat float arrays (see relativeError in ../testing.ts). */
+/** Relative error between two flat float arrays (see relativeError in ../support.testkit.ts). */
 const rel = (got: TensorData['data'], want: Float32Array) => relativeError({ dtype: 'float32', dims: [got.length], data: got }, { dims: [want.length], data: want });
 
 test('GRU reset_after=true (tf.keras 2 default) matches the Keras cell formula; the formula matches TF.js', async () => {
@@ -207,7 +207,8 @@ test('TimeDistributed folds time into the batch for other layers (Flatten), know
   );
 });
 
-test('TimeDistributed(Conv2D) matches TF.js', { skip: !timeDistributedInner('Conv2D') && 'the Conv2D converter is not in the conv table yet' }, async (t) => {
+test('TimeDistributed(Conv2D) matches TF.js', async (t) => {
+  assert.ok(timeDistributedInner('Conv2D'), 'TimeDistributed finds the Conv2D converter');
   await cases(t,
     () => expectMatches(td(tf.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'relu' })), { T: 3, step: [5, 5, 2], seed: 91 }),
   );

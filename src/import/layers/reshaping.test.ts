@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { importTfjsArtifacts } from '../index.ts';
 import { runOnnx, type TensorData } from '../../onnx/ort.ts';
-import { expectImportMatches, relativeError, tfReady } from '../testing.ts';
+import { expectImportMatches, relativeError, tfReady } from '../support.testkit.ts';
 
 const seq = (layers: tf.layers.Layer[]) => tf.sequential({ layers });
 

@@ -1,0 +1,153 @@
+/**
+ * The license protocol inside the trusted program (docs/license-protocol.md §6): the one
+ * object the enclave state machine holds when it was provisioned with a license, and the
+ * enclave messages 0x10–0x1F (enclave protocol §2) it answers. Errors are enclave protocol
+ * errors: `QUOTA` when credits are exhausted, `LICENSE` for everything else.
+ */
+import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, concatBytes, randomBytes, x25519PublicKeyOf, zeroize, type X25519KeyPair } from '../../crypto/index.ts';
+import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../../crypto/x25519-raw.ts';
+import { EnclaveNnError } from '../../errors.ts';
+import { ProtocolError } from '../../enclave-protocol/errors.ts';
+import { PayloadReader, PayloadWriter } from '../../enclave-protocol/payload.ts';
+import { LicenseEnforcer, type EnforcerStatus } from './enforcer.ts';
+
+/** Enclave message types of the license protocol (§6.3); responses are `type | 0x80`. */
+export const LICENSE_MSG = {
+  /** empty → `str usageReportToken` (a new sequence number each time). */
+  USAGE_REPORT: 0x10,
+  /** `str grantToken` → empty. */
+  GRANT: 0x11,
+  /** empty (state `attested`) → `bytes blob`: the pending key sealed for an air-gapped request. */
+  PENDING_SEAL: 0x12,
+  /** `bytes blob` (state `hello`) → empty; the enclave is `attested` again with that key. */
+  PENDING_UNSEAL: 0x13,
+} as const;
+
+/** True for the request types this module answers. */
+export function isLicenseMessage(type: number): boolean {
+  return type === LICENSE_MSG.USAGE_REPORT || type === LICENSE_MSG.GRANT;
+}
+
+/** What an air-gapped request must keep across processes (§4.6): the ephemeral key and the attestation it answered. */
+export interface PendingProvision {
+  keyPair: X25519KeyPair;
+  nonce: Uint8Array;
+  evidence: Uint8Array;
+}
+
+const PENDING_LABEL = new TextEncoder().encode('enclave-nn/v1/pending-provision');
+
+/**
+ * PENDING_SEAL (§6.3): seals the ephemeral X25519 key with the nonce and evidence it attested,
+ * to the platform sealing key (AAD = label ‖ measurement): only this trusted program on this
+ * installation can open it, so the license response can be unwrapped in a later process.
+ * `blob = u8 1 ‖ nonce(12) ‖ AES-256-GCM(sealKey, u8[32] private ‖ bytes nonce ‖ bytes evidence)`.
+ */
+export function sealPending(sealKey: Uint8Array, measurement: Uint8Array, p: PendingProvision): Uint8Array {
+  const raw = x25519PrivateKeyToRaw(p.keyPair.privateKey);
+  const plain = concatBytes(raw, ...new PayloadWriter().bytes(p.nonce).bytes(p.evidence).finish());
+  // A random nonce: the sealing key is long-lived.
+  const nonce = randomBytes(AEAD_NONCE_SIZE);
+  try {
+    return concatBytes(Uint8Array.of(1), nonce, aeadSeal(sealKey, nonce, plain, concatBytes(PENDING_LABEL, measurement)));
+  } finally {
+    zeroize(raw, plain);
+  }
+}
+
+/** PENDING_UNSEAL (§6.3): the inverse of {@link sealPending}; throws the enclave protocol's `SEAL`. */
+export function unsealPending(sealKey: Uint8Array, measurement: Uint8Array, blob: Uint8Array): PendingProvision {
+  let plain: Uint8Array;
+  try {
+    if (blob.byteLength < 1 + AEAD_NONCE_SIZE || blob[0] !== 1) throw new TypeError('not a version-1 pending blob');
+    plain = aeadOpen(sealKey, blob.subarray(1, 1 + AEAD_NONCE_SIZE), blob.subarray(1 + AEAD_NONCE_SIZE), concatBytes(PENDING_LABEL, measurement));
+  } catch (cause) {
+    throw new ProtocolError('SEAL', 'Cannot unseal the pending license request: sealed by another program or installation, or modified', { cause });
+  }
+  try {
+    const r = new PayloadReader(plain, 32);
+    const nonce = r.bytes('nonce').slice();
+    const evidence = r.bytes('evidence').slice();
+    r.end();
+    const priv = x25519PrivateKeyFromRaw(plain.subarray(0, 32));
+    return { keyPair: { privateKey: priv, publicKey: x25519PublicKeyOf(priv) }, nonce, evidence };
+  } finally {
+    zeroize(plain);
+  }
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function asProtocolError(e: unknown): unknown {
+  if (!(e instanceof EnclaveNnError) || e instanceof ProtocolError) return e;
+  return new ProtocolError(e.code === 'LICENSE_QUOTA' ? 'QUOTA' : 'LICENSE', e.message, { cause: e });
+}
+
+/**
+ * The license of a provisioned enclave.
+ *
+ * @example
+ * ```ts
+ * // in the trusted program, at LOAD_BEGIN, once the header (provider key) is verified:
+ * this.#lic = EnclaveLicense.open(this.#license, header);
+ * // FORWARD:
+ * this.#lic?.admit(samples);
+ * ```
+ */
+export class EnclaveLicense {
+  readonly #e: LicenseEnforcer;
+  private constructor(e: LicenseEnforcer) { this.#e = e; }
+
+  /**
+   * Opens the license bytes a PROVISION or UNSEAL delivered (a license package or a sealed
+   * license state) against the verified bundle header. Empty bytes → undefined: no license,
+   * no metering (the development key path). Throws `LICENSE` when the license does not verify,
+   * names another model or is outside its window.
+   */
+  static open(bytes: Uint8Array, header: { modelId: string; providerKey: string }, now: number = nowSeconds()): EnclaveLicense | undefined {
+    if (bytes.byteLength === 0) return undefined;
+    const o = { modelId: header.modelId, providerKey: new Uint8Array(Buffer.from(header.providerKey, 'hex')), now };
+    try {
+      return new EnclaveLicense(bytes[0] === 2 ? LicenseEnforcer.fromState(bytes, o) : LicenseEnforcer.fromPackage(bytes, o));
+    } catch (e) {
+      throw asProtocolError(e);
+    }
+  }
+
+  /** Counts `samples` before a FORWARD; throws `QUOTA` / `LICENSE` (nothing counted then). */
+  admit(samples: number, now: number = nowSeconds()): void {
+    try {
+      this.#e.admit(samples, now);
+    } catch (e) {
+      throw asProtocolError(e);
+    }
+  }
+
+  /** Gives back samples of a FORWARD that failed in the engine. */
+  refund(samples: number): void { this.#e.refund(samples); }
+
+  /** The bytes SEAL stores in place of the license (the state, counters included). */
+  sealable(): Uint8Array { return this.#e.exportState(); }
+
+  /** Answers a license message (§6.3). */
+  handle(type: number, r: PayloadReader): Uint8Array[] {
+    try {
+      if (type === LICENSE_MSG.USAGE_REPORT) {
+        r.end();
+        return new PayloadWriter().str(this.#e.usageReport(nowSeconds())).finish();
+      }
+      const grant = r.str('grant');
+      r.end();
+      this.#e.applyGrant(grant);
+      return [];
+    } catch (e) {
+      throw asProtocolError(e);
+    }
+  }
+
+  /** For STATUS: counters, no secrets. */
+  status(): EnforcerStatus { return this.#e.status(); }
+
+  /** Overwrites the report key (CLOSE). */
+  destroy(): void { this.#e.destroy(); }
+}
