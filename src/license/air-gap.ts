@@ -3,14 +3,14 @@
  * request made by an enclave that seals its pending key, and a key provider that provisions
  * from the provider's answer file — no network between customer and license server.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Bundle } from '../bundle/types.ts';
 import { randomBytes } from '../crypto/index.ts';
 import { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions } from '../enclave/host.ts';
 import { decodeBytes, encodeBytes, PayloadReader } from '../enclave-protocol/index.ts';
-import { EnclaveNnError, isErrorCode } from '../errors.ts';
+import { EnclaveNnError } from '../errors.ts';
 import type { KeyProvider } from '../enclave/key-provider.ts';
-import { saveLicenseState } from './client.ts';
+import { restoreLicenseState, saveLicenseState } from './client.ts';
 import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
 import { NONCE_SIZE } from '../license-format/provision.ts';
 import type { LicenseRequest, LicenseResponse } from './service.ts';
@@ -52,6 +52,8 @@ export interface LicenseFileSource {
   file: string;
   /** The sealed license state: used instead of the file when it exists and opens. @defaultValue none */
   stateFile?: string;
+  /** Start from the license file even though a state file exists (it is replaced). @defaultValue false */
+  reprovision?: boolean;
 }
 
 /**
@@ -68,13 +70,7 @@ export function licenseFileKeyProvider(o: LicenseFileSource): KeyProvider {
     name: 'license-file',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (o.stateFile && existsSync(o.stateFile)) {
-        try {
-          if ((await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)))) === modelId) return;
-        } catch (e) {
-          if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
-        }
-      }
+      if (await restoreLicenseState(enclave, modelId, o, `start again from ${o.file} (its allowance, not the counters sealed in the state)`)) return;
       let r: Partial<LicenseResponse & { pending: string }>;
       try {
         r = JSON.parse(readFileSync(o.file, 'utf8')) as typeof r;

@@ -92,11 +92,37 @@ export interface LicenseServerSource {
    * after provisioning and check-ins. @defaultValue none (provision online at every start)
    */
   stateFile?: string;
+  /**
+   * Provision online even though a state file exists (it is replaced): spends new credits. Without
+   * it, a state file that does not open is refused (`LICENSE_STATE`). @defaultValue false
+   */
+  reprovision?: boolean;
+}
+
+/**
+ * Restores the enclave from its sealed license state file (§6.4): true when restored; false when
+ * there is none or `reprovision` is set (the caller provisions). A file that does not open in this
+ * enclave — damaged, or sealed by another program or installation — is refused with one line
+ * naming the file and the choice, never silently replaced: provisioning again takes a new
+ * allowance off the license and strands the one sealed in the file.
+ */
+export async function restoreLicenseState(enclave: EnclaveHandle, modelId: string, o: { stateFile?: string; reprovision?: boolean }, choice: string): Promise<boolean> {
+  if (!o.stateFile || o.reprovision || !existsSync(o.stateFile)) return false;
+  let opened: string;
+  try {
+    opened = await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)));
+  } catch (e) {
+    if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
+    throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it does not open in this enclave (damaged, or sealed by another program or installation); restore it from a backup, or run with --reprovision to ${choice}`, { cause: e });
+  }
+  if (opened !== modelId) throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model (${opened}); give another --license-state, or run with --reprovision to ${choice}`);
+  return true;
 }
 
 /**
  * A key provider that provisions the enclave from a license server (§4), or offline from its
- * sealed state file when one exists and opens in this enclave.
+ * sealed state file when one exists and opens in this enclave (a state file that does not open
+ * is refused, see {@link restoreLicenseState}).
  *
  * @example
  * ```ts
@@ -109,15 +135,7 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
     name: 'license-server',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (o.stateFile && existsSync(o.stateFile)) {
-        try {
-          if ((await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)))) === modelId) return;
-          throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model`);
-        } catch (e) {
-          // Sealed by another program or installation: provision online instead.
-          if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
-        }
-      }
+      if (await restoreLicenseState(enclave, modelId, o, `provision again and spend new credits of license ${o.licenseId} (the allowance sealed in it is lost)`)) return;
       const client = new LicenseClient(o.server);
       const c = await client.challenge(o.licenseId);
       if (c.modelId !== modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot provision: license ${o.licenseId} is for model ${c.modelId}, the bundle is ${modelId}`);

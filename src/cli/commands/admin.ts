@@ -7,7 +7,8 @@ import { EnclaveNnError } from '../../errors.ts';
 import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
-import { LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { ACCEPTABLE_TCB_STATUSES, LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { collateralDir } from '../../license/collateral-dir.ts';
 import { enclaveNnHome } from '../../platform/home.ts';
 import { parseCommandArgs, required } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
@@ -18,7 +19,7 @@ The provider's side of the license server (docs/license-protocol.md §8.2), over
 admin bearer token (--token, or $ENCLAVE_NN_ADMIN_TOKEN, or --token-file FILE).
 
   models add <provider.key> (--mrenclave HEX… | --mrsigner HEX… | --bundle model.enn | --local-sim-measurement
-             | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N]
+             | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N] [--accept-tcb STATUS…]
                                                        register a model; its keys are stored encrypted.
              --local-sim-measurement accepts the sim measurement of the trusted program built here
   models list
@@ -29,7 +30,7 @@ admin bearer token (--token, or $ENCLAVE_NN_ADMIN_TOKEN, or --token-file FILE).
   licenses credit <id> --credits N                     add purchased credits
   licenses list [--customer C] [--model M]
   licenses fulfill <request.json> -o <license.json>    air-gapped: over --server, or offline on the
-             server's --data DIR [--db URL] [--insecure-trust-sim]
+             server's --data DIR [--db URL] [--collateral DIR] [--insecure-trust-sim]
   usage [--customer C] [--model M]                     credits bought, granted, used
   audit [--subject S] [--refused] [--limit N]          the decision log
 
@@ -58,6 +59,7 @@ const command: Command = {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
       mrenclave: { type: 'string', multiple: true }, mrsigner: { type: 'string', multiple: true }, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
+      'accept-tcb': { type: 'string', multiple: true }, collateral: { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
       output: { type: 'string', short: 'o' }, data: { type: 'string' }, db: { type: 'string' }, 'insecure-trust-sim': { type: 'boolean' },
@@ -98,7 +100,16 @@ const command: Command = {
           if (!values['insecure-any-measurement']) throw new EnclaveNnError('USAGE', "Cannot register model: no accepted measurement (--mrenclave, --mrsigner or --bundle); --insecure-any-measurement gives the key to ANY enclave");
           io.stderr('enclave-nn: INSECURE: this model\'s key will be released to an enclave of any measurement\n');
         }
-        const policy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true, minIsvSvn: int('--min-isvsvn', values['min-isvsvn']) ?? 0 };
+        const accepted = values['accept-tcb'] ?? [];
+        for (const st of accepted) {
+          if (!(ACCEPTABLE_TCB_STATUSES as readonly string[]).includes(st)) throw new EnclaveNnError('USAGE', `Cannot register model: --accept-tcb '${st}' is not one of ${ACCEPTABLE_TCB_STATUSES.join(', ')}`);
+        }
+        if (accepted.some((st) => st !== 'UpToDate')) io.stderr(`enclave-nn: platforms with TCB status ${accepted.filter((st) => st !== 'UpToDate').join(', ')} (known, unfixed advisories) will receive this model's key\n`);
+        const policy = {
+          mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true, minIsvSvn: int('--min-isvsvn', values['min-isvsvn']) ?? 0,
+          // UpToDate stays accepted: --accept-tcb adds statuses by name (docs/license-protocol.md §4.5.1).
+          ...(accepted.length ? { acceptedTcbStatuses: [...new Set(['UpToDate', ...accepted])] } : {}),
+        };
         if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
         const body = { providerKey: JSON.parse(readFileSync(keyPath, 'utf8')) as unknown, policy };
         const r = await client().request('POST', '/v1/admin/models', body);
@@ -167,7 +178,8 @@ const command: Command = {
           }
           const { store } = await openStore(values.db ?? join(data, 'db'));
           try {
-            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots }).fulfill(request) as unknown as Record<string, unknown>;
+            const collateral = values.collateral ? collateralDir(resolve(values.collateral)) : undefined;
+            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots, ...(collateral ? { collateral } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
           } finally {
             await store.close();
           }

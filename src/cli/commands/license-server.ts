@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { INTEL_SGX_ROOT_CA, loadOrCreateInsecureSimChain, type PinnedRoot } from '../../attest/index.ts';
 import { enclaveNnHome } from '../../platform/home.ts';
+import { collateralDir } from '../../license/collateral-dir.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadAdminToken, loadMasterKey } from '../../license/secrets.ts';
 import { LicenseServer } from '../../license/server.ts';
@@ -9,7 +10,8 @@ import { LicenseService } from '../../license/service.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
-const usage = `usage: enclave-nn license-server [--data DIR] [--db URL] [--port P] [--host H] [--insecure-trust-sim]
+const usage = `usage: enclave-nn license-server [--data DIR] [--db URL] [--port P] [--host H] [--collateral DIR]
+                                 [--request-timeout MS] [--insecure-trust-sim]
 
 Serves the license protocol (docs/license-protocol.md): challenge, provision, usage/top-up, and
 the provider's admin API behind a bearer token. Runs until SIGINT/SIGTERM.
@@ -21,11 +23,17 @@ the provider's admin API behind a bearer token. Runs until SIGINT/SIGTERM.
                         server processes may share one; give them the same master key and token)
   --port P              TCP port (0 = any free port; the URL is printed). Default 7070
   --host H              address to listen on. Default 127.0.0.1
+  --collateral DIR      Intel DCAP collateral the provider refreshes from PCS (root-ca.crl,
+                        pck-processor-ca.crl / pck-platform-ca.crl, tcb-signing-chain.pem,
+                        qe-identity.json, tcb-info-<fmspc>.json; docs/license-protocol.md §4.5.1),
+                        read at every provisioning: TCB status and revocation are checked, an
+                        expired file refuses. Without it, quotes under the Intel root are refused
+  --request-timeout MS  a request (headers and body) must arrive within MS. Default 10000
   --insecure-trust-sim  also trust this installation's INSECURE simulated SGX root (sim
                         platform): any local process can forge its quotes. Development only.
 
 Attestation roots: the Intel SGX Root CA (pinned by fingerprint), plus the sim root only with
---insecure-trust-sim.`;
+--insecure-trust-sim. Sim quotes have no Intel collateral: their TCB is not evaluated.`;
 
 const command: Command = {
   name: 'license-server',
@@ -34,11 +42,13 @@ const command: Command = {
   async run(argv, io) {
     const { values } = parseCommandArgs('license-server', argv, {
       data: { type: 'string' }, db: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-      'insecure-trust-sim': { type: 'boolean' },
+      'insecure-trust-sim': { type: 'boolean' }, collateral: { type: 'string' }, 'request-timeout': { type: 'string' },
     });
     const data = resolve(values.data ?? 'license-data');
     mkdirSync(data, { recursive: true, mode: 0o700 });
     const port = intOption('license-server', '--port', values.port, 7070);
+    const requestTimeoutMs = intOption('license-server', '--request-timeout', values['request-timeout'], 10_000);
+    const collateral = values.collateral ? collateralDir(resolve(values.collateral)) : undefined;
     const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
     if (values['insecure-trust-sim']) {
       const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
@@ -48,10 +58,10 @@ const command: Command = {
     const masterKey = loadMasterKey(data);
     const admin = loadAdminToken(data);
     const { store, label } = await openStore(values.db ?? join(data, 'db'));
-    const server = new LicenseServer(new LicenseService({ store, masterKey, roots }), admin.token);
-    const { url } = await server.listen(port, values.host ?? '127.0.0.1');
+    const server = new LicenseServer(new LicenseService({ store, masterKey, roots, ...(collateral ? { collateral } : {}) }), admin.token);
+    const { url } = await server.listen(port, values.host ?? '127.0.0.1', { requestTimeoutMs, headersTimeoutMs: Math.min(5_000, requestTimeoutMs) });
     io.stdout(`license-server: listening on ${url}\n`);
-    io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${roots.map((r) => r.name).join(', ')}\n`);
+    io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${roots.map((r) => r.name).join(', ')}; collateral ${collateral ? collateral.label : 'none (quotes under the Intel root are refused)'}\n`);
     await new Promise<void>((done) => {
       const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
       process.on('SIGINT', stop);
