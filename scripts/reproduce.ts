@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../src/load.ts';
 import { runBench } from '../src/bench/run.ts';
-import { toMarkdown, toTable, writeReport } from '../src/bench/report.ts';
+import { toMarkdown, toTable, writeReport } from '../src/report/bench-report.ts';
 import { PAPER, paperComparison } from '../src/bench/paper.ts';
 import { parseSplits } from '../src/cli/commands/bench.ts';
 

@@ -1,5 +1,5 @@
-import { formatMs } from './stats.ts';
-import type { BenchReport } from './types.ts';
+import { formatMs } from '../report/stats.ts';
+import type { BenchReport } from '../report/types.ts';
 
 /**
  * The eNNclave experiments' own timings (Schlögl & Böhme, AISec 2020), for side-by-side

@@ -73,15 +73,18 @@ function attestation(): LiveDevAttestation {
 }
 after(async () => { for (const a of live) await a.close(); });
 
-/** Starts the packaged program as the manifest says, with only the manifest's environment (+ the imitation's folder). */
+/**
+ * Starts the packaged program as the manifest says: its node, its arguments, and only its
+ * `loader.env` (through `env -i`, as Gramine gives the enclave no host variable), with two
+ * substitutions for this machine: the imitation's folder for /dev/attestation, and a temporary
+ * home for the in-enclave tmpfs (LD_LIBRARY_PATH holds Gramine template variables; plain Node
+ * does not need it).
+ */
 async function startPackaged(a: LiveDevAttestation): Promise<EnclaveProcess> {
-  const saved = process.env.ENCLAVE_NN_ATTESTATION_DIR;
-  process.env.ENCLAVE_NN_ATTESTATION_DIR = a.dir;
-  try {
-    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args }) });
-  } finally {
-    if (saved === undefined) delete process.env.ENCLAVE_NN_ATTESTATION_DIR; else process.env.ENCLAVE_NN_ATTESTATION_DIR = saved;
-  }
+  const vars = { ...(loader.env as Record<string, string>), ENCLAVE_NN_ATTESTATION_DIR: a.dir, ENCLAVE_NN_HOME: join(home, 'in-enclave') };
+  delete (vars as Record<string, string | undefined>).LD_LIBRARY_PATH;
+  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  return EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: 'env', args: ['-i', ...assignments, argv[0]!, ...args], cwd: out }) });
 }
 
 const split = await splitModel(mlpModel(), { privateLayers: 2 });
@@ -100,7 +103,7 @@ test('the file loader.argv names is the packaged gramine-sgx program, started by
   assert.deepEqual(args.slice(-8), ['--platform', 'gramine-sgx', '--engine', 'ort', '--seal', 'mrsigner', '--ort-threads', '2']);
 });
 
-test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitated /dev/attestation give the unsplit model\'s outputs', async () => {
+test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitated /dev/attestation give the unsplit model\'s outputs', async (t) => {
   const { bytes, providerKey } = bundleFor(2);
   const bundle = readBundle(bytes);
   const a = attestation();
@@ -123,6 +126,7 @@ test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitate
     for (const [name, t] of Object.entries(want)) assert.ok(maxAbsDiff(got.outputs[name]!, t) <= 1e-5, `${name} equals the unsplit model`);
     // The threads it runs fit the manifest's sgx.max_threads, less Gramine's own helpers.
     const threads = readdirSync(`/proc/${e.pid}/task`).length;
+    t.diagnostic(`the packaged program runs ${threads} threads after FORWARD; sgx.max_threads = ${String(sgx.max_threads)}`);
     assert.ok(threads <= (sgx.max_threads as number) - GRAMINE_HELPER_THREADS, `${threads} threads fit sgx.max_threads = ${String(sgx.max_threads)}`);
     assert.ok(a.served >= 3, 'every quote came through the live imitation');
   } finally {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from '../crypto/index.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { licenseServerSuite } from './conformance.testkit.ts';
-import { licenseHardeningSuite } from './conformance-hardening.testkit.ts';
+import { licenseHardeningSuite } from './hardening.testkit.ts';
 import { openPgDb } from './store-pg.ts';
 import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './support.testkit.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isErrorCode } from '../errors.ts';
 import { licenseServerSuite } from './conformance.testkit.ts';
-import { licenseHardeningSuite } from './conformance-hardening.testkit.ts';
+import { licenseHardeningSuite } from './hardening.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 
 licenseServerSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);

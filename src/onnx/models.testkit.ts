@@ -6,8 +6,8 @@ import { attr, makeModel, node, tensor } from './build.ts';
  * a two-output model, a model with a weight used by two layers, a dynamic-batch model.
  * Weights come from a seeded generator, so every run builds the same bytes.
  */
-export { seededRandom, randomFloats } from '../util/random.ts';
-import { seededRandom, randomFloats } from '../util/random.ts';
+export { seededRandom, randomFloats } from '../util/seeded-prng.ts';
+import { seededRandom, randomFloats } from '../util/seeded-prng.ts';
 
 function dense(name: string, input: string, output: string, inDim: number, outDim: number, rand: () => number, activation?: 'Relu' | 'Softmax' | 'Sigmoid'): { nodes: ReturnType<typeof node>[]; inits: ReturnType<typeof tensor>[] } {
   const pre = activation ? `${name}/pre` : output;

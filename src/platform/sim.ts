@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
+import { createInsecureSimQuote, defaultInsecureSimDir, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
 import { randomBytes, sha256, zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { enclaveNnHome } from './home.ts';
 import { checkSealSvn, deriveSealingKey } from './seal-key.ts';
 import type { Platform, PlatformOptions, ProgramIdentity } from './types.ts';
 import { createFileOnce } from '../util/create-once.ts';
@@ -77,7 +76,7 @@ export function simMeasurement(programPath: string): Uint8Array {
  */
 export function createSimPlatform(options: PlatformOptions): Platform {
   announceSimPlatform();
-  const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
+  const dir = defaultInsecureSimDir(options.home);
   const measurement = simMeasurement(options.programPath);
   const sealPolicy = options.sealPolicy ?? 'mrsigner';
   const id: ProgramIdentity = { mrSigner: SIM_MRSIGNER, isvProdId: u16(options.isvProdId ?? 1, 'isvProdId'), isvSvn: u16(options.isvSvn ?? 1, 'isvSvn') };

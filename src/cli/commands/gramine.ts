@@ -13,12 +13,12 @@ Writes DIR/enclave-nn.manifest.template (Gramine ${GRAMINE_VERSIONS.join(', ')})
 gramine-sgx trusted program with the onnxruntime files it loads). The same inputs give the same
 manifest in any folder. Then, on the SGX host: gramine-manifest, gramine-sgx-sign,
 gramine-sgx-sigstruct-view (docs/deploy-sgx.md).
-  -o DIR              @defaultValue out/gramine
+  -o DIR              where to write (default out/gramine)
   --bundle, --tail-size  size the enclave for this tail (the bundle's padded tail size)
-  --enclave-size      a power of two; @defaultValue 2G for tails up to ~170 MiB (see the manifest's comment)
+  --enclave-size      a power of two; default 2G for tails up to ~170 MiB (see the manifest's comment)
   --edmm              sgx.edmm_enable: memory added on demand (Linux >= 6.0, an SGX2 CPU)
   --ort-threads       onnxruntime intra-op threads; sgx.max_threads is derived from it
-  --seal              what sealed state is bound to; @defaultValue mrsigner (survives upgrades)
+  --seal              what sealed state is bound to; default mrsigner (survives upgrades)
   --isvsvn            the security version: raise it with each security fix
   --debug             a debuggable enclave (never for production)`;
 
@@ -40,7 +40,7 @@ const command: Command = {
     if (!(GRAMINE_VERSIONS as readonly string[]).includes(version)) {
       throw new EnclaveNnError('USAGE', `Cannot run 'gramine manifest': Gramine ${version} is not supported (supported: ${GRAMINE_VERSIONS.join(', ')}; 1.6 and older allow Node's eventfd only through an insecure__ option)`);
     }
-    const int = (flag: string) => (values[flag as keyof typeof values] === undefined ? undefined : intOption('gramine', `--${flag}`, values[flag as keyof typeof values] as string, 0));
+    const int = (flag: string) => (values[flag as keyof typeof values] === undefined ? undefined : intOption('gramine', `--${flag}`, values[flag as keyof typeof values] as string, 0, 0));
     let tailSize = int('tail-size');
     if (values.bundle) {
       const { readBundleFile } = await import('../../bundle/index.ts');

@@ -72,6 +72,22 @@ test('several outputs are written as y.<name>.npy', async () => {
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.main_out.npy'))).dims, [2, 5]);
 });
 
+test('a NaN or Inf input is refused by default (one line: the tensor and the first index, exit 2); --allow-nonfinite runs it', () => {
+  const data = Float32Array.from(image.data);
+  data[150] = NaN; // sample 1, row 0, column 6
+  writeFileSync(join(dir, 'nan.npy'), writeNpy({ ...image, data }));
+  const args = ['run', join(dir, 'cnn.enn'), '--input', join(dir, 'nan.npy'), '--output', join(dir, 'nan-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')];
+  const r = runCli(args, { env });
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /input 'image' has NaN at index \[1,0,0,6\]/);
+  assert.equal(existsSync(join(dir, 'nan-out.npy')), false);
+  const ok = runCli([...args, '--allow-nonfinite'], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(existsSync(join(dir, 'nan-out.npy')));
+});
+
 test('run streams a .npy whose cut exceeds the 64 MiB frame (300 rows × 256 KiB), writes .npy/.csv/.json equal to the unsplit model, progress only on a TTY', async () => {
   const model = wideCutModel();
   writeFileSync(join(dir, 'wide.onnx'), encodeModel(model));

@@ -7,7 +7,7 @@ import { RowProgress } from '../progress.ts';
 const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy|y.json|y.csv] [--json]
                 [--engine ort|wasm] [--platform sim]
                 (--insecure-dev-key provider.key | [--server URL] --license ID | --license-file license.json)
-                [--license-state FILE] [--reprovision]
+                [--license-state FILE] [--reprovision] [--allow-nonfinite]
 
 Runs the model: the public head here, the private tail in an enclave. Prints every output
 and, for classifiers, the argmax of each row. Input: .npy (float32/float64/int64/int32/uint8/bool,
@@ -23,7 +23,9 @@ With a license, the enclave's sealed license state (counters) is kept in --licen
 (default <model.enn>.<license id>.license, or <license.json>.state): later runs start offline
 from it; on an exhausted quota, run checks in with the server once and retries. A state file
 that does not open (damaged, or sealed elsewhere) is refused; --reprovision provisions again
-instead, which spends new credits (or starts again from license.json).`;
+instead, which spends new credits (or starts again from license.json).
+A NaN or Inf in a float input is refused before anything runs (naming the tensor and the first
+index) unless --allow-nonfinite is given.`;
 
 const command: Command = {
   name: 'run',
@@ -34,9 +36,10 @@ const command: Command = {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
       server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
-      reprovision: { type: 'boolean' },
+      reprovision: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' },
     });
     const reprovision = values.reprovision === true;
+    const allowNonfinite = values['allow-nonfinite'] ?? false;
     const bundlePath = required('run', 'the bundle file', positionals[0]);
     const inputs = required('run', '--input', values.input);
     const devKey = values['insecure-dev-key'];
@@ -53,7 +56,10 @@ const command: Command = {
     const source = openInputs(inputs, bundle.header.headInputs);
     try {
       const { checkFeeds } = await import('../../runtime/session.ts');
-      checkFeeds(bundle.header.headInputs, source.read(0, Math.min(1, source.rows)));
+      checkFeeds(bundle.header.headInputs, source.read(0, Math.min(1, source.rows)), { allowNonfinite });
+      // NaN/Inf anywhere is refused before an enclave starts: no credit is spent on earlier chunks.
+      const SCAN_ROWS = 4096;
+      if (!allowNonfinite) for (let start = 1; start < source.rows; start += SCAN_ROWS) checkFeeds(bundle.header.headInputs, source.read(start, Math.min(SCAN_ROWS, source.rows - start)), { firstRow: start });
       let keySource;
       let licensed: { server?: string; stateFile: string } | undefined;
       if (devKey !== undefined) {
@@ -72,7 +78,7 @@ const command: Command = {
         licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${licenseId}.license` };
         keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId, reprovision });
       }
-      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform });
+      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite });
       const parts = [];
       try {
         const runChunk = licensed

@@ -17,12 +17,22 @@ export interface SplitMeasurement {
   t_enclave_compute: Stat;
   /** t_enclave − t_enclave_compute, per repeat. */
   t_boundary: Stat;
+  /** The tail natively, the first call after ≥ 10 ms idle (absent in reports written before the cold method). */
+  t_native_cold?: Stat;
+  /** The enclave round trip, the first call after ≥ 10 ms idle. */
+  t_enclave_cold?: Stat;
+  /** The throughput sweep (`--batch 1,8,64`): samples per second, native and enclave, per batch size. */
+  throughput?: Array<{ batch: number; native_samples_per_s: number; enclave_samples_per_s: number }>;
   /** Setup phases in milliseconds (one enclave start per split). */
   setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number };
   enclave_peak_rss_bytes: number;
   tail_weight_bytes: number;
   largest_activation_bytes: number;
   sealed_tail_bytes: number;
+  /** Parameters (weight elements) in the enclave's part; 0 for k = 0 (absent in reports written before it was measured). */
+  private_params?: number;
+  /** Estimated FLOPs of the enclave's part for one sample (Conv, Gemm, MatMul, pooling). */
+  private_flops?: number;
   max_abs_diff: number;
   labels_equal: boolean;
   /** t_native / t_tail_public. */
@@ -49,9 +59,26 @@ export interface BenchReport {
   command: string;
   startedAt: string;
   durationMs: number;
-  machine: { cpus: string; cores: number; memoryBytes: number; platform: string; node: string };
+  machine: {
+    cpus: string; cores: number; memoryBytes: number; platform: string; node: string;
+    /** 1-, 5- and 15-minute load averages when the run started and when it ended (a loaded machine skews every figure). */
+    loadAverage?: { start: number[]; end: number[] };
+  };
+  /**
+   * The TEE platform the enclaves ran on, and what it protects: `sim` is INSECURE (a plain
+   * process; it protects nothing), `gramine-sgx` is an SGX enclave.
+   */
+  tee?: { platform: string; insecure: boolean; label: string };
   versions: Record<string, string>;
-  options: { batch: number; repeat: number; warmup: number; engine: string; splits: number[] };
+  options: {
+    batch: number; repeat: number; warmup: number; engine: string; splits: number[];
+    /** 'steady': back-to-back streams per split (absent: the older interleaved round-robin) */
+    method?: 'steady';
+    /** cold calls per split */
+    cold?: number;
+    /** batch sizes of the throughput sweep */
+    throughputBatches?: number[];
+  };
   layers: string[];
   t_full: Stat;
   splits: SplitMeasurement[];
