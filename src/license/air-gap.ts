@@ -52,7 +52,7 @@ export interface LicenseFileSource {
   file: string;
   /** The sealed license state: used instead of the file when it exists and opens. @defaultValue none */
   stateFile?: string;
-  /** Start from the license file even though a state file exists (it is replaced). @defaultValue false */
+  /** When the state file does not open, start again from the license file and replace it. @defaultValue false */
   reprovision?: boolean;
 }
 

@@ -93,29 +93,32 @@ export interface LicenseServerSource {
    */
   stateFile?: string;
   /**
-   * Provision online even though a state file exists (it is replaced): spends new credits. Without
-   * it, a state file that does not open is refused (`LICENSE_STATE`). @defaultValue false
+   * When the state file does not open, provision online and replace it:
+   * spends new credits. Without it, such a file is refused (`LICENSE_STATE`); a state file that
+   * opens is used either way. @defaultValue false
    */
   reprovision?: boolean;
 }
 
 /**
- * Restores the enclave from its sealed license state file (§6.4): true when restored; false when
- * there is none or `reprovision` is set (the caller provisions). A file that does not open in this
+ * Restores the enclave from its sealed license state file (license protocol §6.1): true when
+ * restored; false when there is none (the caller provisions). A file that does not open in this
  * enclave — damaged, or sealed by another program or installation — is refused with one line
  * naming the file and the choice, never silently replaced: provisioning again takes a new
- * allowance off the license and strands the one sealed in the file.
+ * allowance off the license and strands the one sealed in the file. With `reprovision` (the
+ * user's choice) such a file yields false instead.
  */
 export async function restoreLicenseState(enclave: EnclaveHandle, modelId: string, o: { stateFile?: string; reprovision?: boolean }, choice: string): Promise<boolean> {
-  if (!o.stateFile || o.reprovision || !existsSync(o.stateFile)) return false;
+  if (!o.stateFile || !existsSync(o.stateFile)) return false;
   let opened: string;
   try {
     opened = await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)));
   } catch (e) {
     if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
+    if (o.reprovision) return false;
     throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it does not open in this enclave (damaged, or sealed by another program or installation); restore it from a backup, or run with --reprovision to ${choice}`, { cause: e });
   }
-  if (opened !== modelId) throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model (${opened}); give another --license-state, or run with --reprovision to ${choice}`);
+  if (opened !== modelId) throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model (${opened}); give another --license-state`);
   return true;
 }
 
