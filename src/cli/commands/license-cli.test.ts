@@ -159,3 +159,9 @@ test('admin models add --accept-tcb: unknown statuses are refused before any req
   const models = JSON.parse(cli('admin', 'models', 'list', '--server', shared.url, '--json').stdout) as { models: { id: string; policy: { acceptedTcbStatuses?: string[] } }[] };
   assert.deepEqual(models.models.find((m) => m.id === 'tcb-model')!.policy.acceptedTcbStatuses, ['UpToDate', 'SWHardeningNeeded']);
 });
+
+test('license-server --collateral names a directory: a missing one is one line and exit 2 before anything starts', () => {
+  const r = cli('license-server', '--data', join(dir, 'data-collateral'), '--port', '0', '--collateral', join(dir, 'no-such-dir'));
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim(), `enclave-nn license-server: Cannot use collateral directory ${join(dir, 'no-such-dir')}: it is not a directory`);
+});
