@@ -163,5 +163,7 @@ test('admin models add --accept-tcb: unknown statuses are refused before any req
 test('license-server --collateral names a directory: a missing one is one line and exit 2 before anything starts', () => {
   const r = cli('license-server', '--data', join(dir, 'data-collateral'), '--port', '0', '--collateral', join(dir, 'no-such-dir'));
   assert.equal(r.code, 2, r.stderr);
-  assert.equal(r.stderr.trim(), `enclave-nn license-server: Cannot use collateral directory ${join(dir, 'no-such-dir')}: it is not a directory`);
+  // One line naming what failed (then, as for every usage error, the command's usage line).
+  assert.equal(r.stderr.split('\n')[0], `enclave-nn license-server: Cannot use collateral directory ${join(dir, 'no-such-dir')}: it is not a directory`);
+  assert.match(r.stderr.split('\n')[1]!, /^usage: enclave-nn license-server /);
 });
