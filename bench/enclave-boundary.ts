@@ -6,12 +6,11 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createBundle } from '../src/bundle/create.ts';
+import { bundleOfSplit } from '../src/bundle/create.ts';
 import { readBundle } from '../src/bundle/read.ts';
 import { EnclaveProcess } from '../src/enclave/host.ts';
 import { trustedProgramPath } from '../src/enclave/trusted-program.ts';
 import { attr, makeModel, node, tensor } from '../src/onnx/build.ts';
-import { encodeModel } from '../src/onnx/codec.ts';
 import type { TensorData } from '../src/onnx/ort.ts';
 import { randomFloats, seededRandom } from '../src/onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../src/runtime/insecure-dev-key.ts';
@@ -40,9 +39,7 @@ const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - 
 const quiet = { onStderr: () => undefined };
 
 const split = await splitModel(mnistMlp(), { privateLayers: 2 });
-const { bytes, providerKey } = createBundle({
-  head: encodeModel(split.head!), tail: encodeModel(split.tail), inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-});
+const { bytes, providerKey } = bundleOfSplit(split);
 const bundle = readBundle(bytes);
 const keys = insecureDevKeyProvider(providerKey);
 const tailSize = bundle.sealedTail.chunks.reduce((a, c) => a + c.byteLength, 0);

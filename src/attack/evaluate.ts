@@ -9,7 +9,7 @@
  */
 import type { ModelProto } from 'onnx-buf';
 import type { BenchReport } from '../report/types.ts';
-import { createBundle } from '../bundle/create.ts';
+import { bundleOfSplit } from '../bundle/create.ts';
 import { readBundle } from '../bundle/read.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
@@ -17,7 +17,7 @@ import { GraphView } from '../onnx/graph.ts';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
 import { formatShape } from '../onnx/tensor-spec.ts';
 import { Session, checkFeeds } from '../runtime/session.ts';
-import { extractAt, listCuts } from '../split/index.ts';
+import { checkedSplits, extractAt, listCuts } from '../split/index.ts';
 import { stealTail } from './attacker.ts';
 import { concatRows, rowCount, sliceFeeds } from './rows.ts';
 import { architectureOf } from './skeleton.ts';
@@ -139,9 +139,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
   const view = new GraphView(model);
   await view.inferTypes();
   const list = listCuts(view);
-  const L = list.layers.length;
-  const ks = o.splits ?? Array.from({ length: L + 1 }, (_, i) => i);
-  for (const k of ks) if (!Number.isInteger(k) || k < 0 || k > L) throw new EnclaveNnError('ATTACK_SPLITS', `Cannot attack: split ${k} is out of range; valid: 0..${L}`);
+  const ks = checkedSplits(list, o.splits, 'ATTACK_SPLITS', 'attack');
   checkFeeds(view.inputs, sliceFeeds(o.data, 0, 1));
   checkFeeds(view.inputs, sliceFeeds(o.test.inputs, 0, 1));
   const testRows = rowCount(o.test.inputs);
@@ -165,10 +163,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
     const cut = list.cuts.find((c) => c.privateLayers === k)!;
     const split = extractAt(view, cut);
     log(`k=${k}: tail from '${cut.firstPrivateLayer}', cut ${split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ')}`);
-    const { bytes, providerKey } = createBundle({
-      head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-      inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-    });
+    const { bytes, providerKey } = bundleOfSplit(split);
     const bundle = readBundle(bytes);
     const session = await Session.create({ bundle, keySource: { kind: 'insecure-dev-key', providerKey }, engine: o.engine });
     try {

@@ -14,6 +14,7 @@ import type { DcapQvlCollateralJson, QeIdentityJson, TcbInfoJson } from './colla
 import { parsePckExtensions } from './pck-extensions.ts';
 import { rawJsonMember } from './raw-json.ts';
 import type { Collateral, PinnedRoot, Quote, TcbStatus, TcbVerdict } from './types.ts';
+import { toHex } from '../util/encoding.ts';
 
 const STATUSES: readonly TcbStatus[] = [
   'UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded',
@@ -22,7 +23,6 @@ const STATUSES: readonly TcbStatus[] = [
 /** The subject CN of the certificate that signs TCB Info and QE Identity. */
 const TCB_SIGNING_CN = 'Intel SGX TCB Signing';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function unhex(s: unknown, what: string, size?: number): Uint8Array {
   if (typeof s !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(s) || (size !== undefined && s.length !== size * 2)) {
@@ -183,11 +183,11 @@ export function verifyCollateral(quote: Quote, pck: VerifiedChain, c: Collateral
   notRevoked(pckCrl, pck.leaf, 'PCK CRL');
   // §5.3 the TCB Info must describe this platform.
   const ext = parsePckExtensions(pck.leaf);
-  if (hex(ext.fmspc) !== String(info.fmspc).toLowerCase()) {
-    throw new EnclaveNnError('ATTEST_TCB_MISMATCH', `Cannot evaluate TCB: PCK FMSPC ${hex(ext.fmspc)} is not the TCB Info's ${String(info.fmspc)}`);
+  if (toHex(ext.fmspc) !== String(info.fmspc).toLowerCase()) {
+    throw new EnclaveNnError('ATTEST_TCB_MISMATCH', `Cannot evaluate TCB: PCK FMSPC ${toHex(ext.fmspc)} is not the TCB Info's ${String(info.fmspc)}`);
   }
-  if (hex(ext.pceId) !== String(info.pceId).toLowerCase()) {
-    throw new EnclaveNnError('ATTEST_TCB_MISMATCH', `Cannot evaluate TCB: PCK PCE-ID ${hex(ext.pceId)} is not the TCB Info's ${String(info.pceId)}`);
+  if (toHex(ext.pceId) !== String(info.pceId).toLowerCase()) {
+    throw new EnclaveNnError('ATTEST_TCB_MISMATCH', `Cannot evaluate TCB: PCK PCE-ID ${toHex(ext.pceId)} is not the TCB Info's ${String(info.pceId)}`);
   }
   // §5.4 the QE report against QE Identity.
   const r = quote.qeReport;
@@ -203,7 +203,7 @@ export function verifyCollateral(quote: Quote, pck: VerifiedChain, c: Collateral
     throw new EnclaveNnError('ATTEST_QE_IDENTITY', 'Cannot accept quote: QE ATTRIBUTES do not match QE Identity');
   }
   if (!equalBytes(r.mrSigner, unhex(ident.mrsigner, 'mrsigner', 32))) {
-    throw new EnclaveNnError('ATTEST_QE_IDENTITY', `Cannot accept quote: QE MRSIGNER ${hex(r.mrSigner)} is not QE Identity's`);
+    throw new EnclaveNnError('ATTEST_QE_IDENTITY', `Cannot accept quote: QE MRSIGNER ${toHex(r.mrSigner)} is not QE Identity's`);
   }
   if (r.isvProdId !== ident.isvprodid) {
     throw new EnclaveNnError('ATTEST_QE_IDENTITY', `Cannot accept quote: QE ISVPRODID ${r.isvProdId} is not QE Identity's ${String(ident.isvprodid)}`);

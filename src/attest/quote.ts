@@ -10,6 +10,7 @@
  */
 import { EnclaveNnError } from '../errors.ts';
 import type { Quote, QuoteHeader, QuoteParts, ReportBody } from './types.ts';
+import { toHex } from '../util/encoding.ts';
 
 /** Sizes and offsets of `sgx_quote_3.h` (docs/attestation.md §2). */
 export const QUOTE = {
@@ -34,10 +35,6 @@ const FLAG_DEBUG = 0x02;
 
 function fail(why: string): never {
   throw new EnclaveNnError('ATTEST_PARSE', `Cannot parse quote: ${why}`);
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }
 
 /** Parses a 384-byte `sgx_report_body_t` (views into `raw`). */
@@ -80,7 +77,7 @@ export function parseQuote(bytes: Uint8Array): Quote {
   const teeType = dv.getUint32(4, true);
   if (teeType !== QUOTE.TEE_TYPE_SGX) fail(`TEE type ${teeType} is not 0 (SGX)`);
   const qeVendorId = bytes.subarray(12, 28);
-  if (hex(qeVendorId) !== QUOTE.INTEL_QE_VENDOR_ID) fail(`QE vendor id ${hex(qeVendorId)} is not Intel's`);
+  if (toHex(qeVendorId) !== QUOTE.INTEL_QE_VENDOR_ID) fail(`QE vendor id ${toHex(qeVendorId)} is not Intel's`);
   const header: QuoteHeader = {
     version, attestationKeyType, teeType,
     qeSvn: dv.getUint16(8, true),

@@ -2,7 +2,7 @@
  * REPORTDATA binding: the 64 bytes an enclave puts in its report tie the quote to one enclave
  * key and one server challenge (docs/attestation.md §6, docs/license-protocol.md).
  */
-import { attestSha512 } from '../crypto/attest-hash.ts';
+import { concatBytes, sha512 } from '../crypto/hash.ts';
 
 /**
  * REPORTDATA = SHA-512(publicKey ‖ nonce): binds the enclave's X25519 public key (so the server
@@ -19,5 +19,5 @@ import { attestSha512 } from '../crypto/attest-hash.ts';
 export function reportDataFor(publicKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new RangeError(`reportDataFor: public key must be 32 bytes (X25519), got ${publicKey.length}`);
   if (nonce.length < 16) throw new RangeError(`reportDataFor: nonce must be at least 16 bytes, got ${nonce.length}`);
-  return attestSha512(publicKey, nonce);
+  return sha512(concatBytes(publicKey, nonce));
 }

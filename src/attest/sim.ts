@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnclaveNnError } from '../errors.ts';
-import { attestSha256 } from '../crypto/attest-hash.ts';
+import { concatBytes, sha256 } from '../crypto/hash.ts';
 import {
   exportP256PrivateKeyPem, generateP256KeyPair, importP256PrivateKeyPem, signP256Sha256, type P256KeyPair, type P256PrivateKey,
 } from '../crypto/ecdsa.ts';
@@ -164,8 +164,8 @@ export function simRootFingerprint(chain: InsecureSimChain): string {
 
 // The simulated QE's identity. Arbitrary constants: nothing checks them but the QE Identity
 // collateral, which does not exist for the sim.
-const SIM_QE_MRENCLAVE = attestSha256(new TextEncoder().encode('enclave-nn INSECURE simulated QE enclave'));
-const SIM_QE_MRSIGNER = attestSha256(new TextEncoder().encode('enclave-nn INSECURE simulated QE signer'));
+const SIM_QE_MRENCLAVE = sha256(new TextEncoder().encode('enclave-nn INSECURE simulated QE enclave'));
+const SIM_QE_MRSIGNER = sha256(new TextEncoder().encode('enclave-nn INSECURE simulated QE signer'));
 /** QE auth data: 32 bytes 0..31, as Intel's QE emits. */
 const SIM_QE_AUTH_DATA = Uint8Array.from({ length: 32 }, (_, i) => i);
 const attestationKeys = new WeakMap<InsecureSimChain, P256KeyPair>();
@@ -195,7 +195,7 @@ export function createInsecureSimQuote(report: InsecureSimReport, chain: Insecur
     reportData: report.reportData, attributes,
   });
   const qeReportData = new Uint8Array(64);
-  qeReportData.set(attestSha256(ak.publicKey, SIM_QE_AUTH_DATA), 0);
+  qeReportData.set(sha256(concatBytes(ak.publicKey, SIM_QE_AUTH_DATA)), 0);
   const qeReport = encodeReportBody({
     mrEnclave: SIM_QE_MRENCLAVE, mrSigner: SIM_QE_MRSIGNER, isvProdId: 1, isvSvn: 0, attributes: DEFAULT_ATTRIBUTES, reportData: qeReportData,
   });

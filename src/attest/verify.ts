@@ -3,15 +3,15 @@
  * EnclaveNnError with a stable code; the order of checks is the order of the spec.
  */
 import { EnclaveNnError } from '../errors.ts';
-import { attestSha256 } from '../crypto/attest-hash.ts';
+import { concatBytes, sha256 } from '../crypto/hash.ts';
 import { verifyP256Sha256 } from '../crypto/ecdsa.ts';
 import { equalBytes } from '../crypto/x509.ts';
 import { verifyChain } from './chain.ts';
 import { verifyCollateral } from './collateral.ts';
 import { parseQuote } from './quote.ts';
 import type { QuotePolicy, ReportBody, TcbStatus, VerifiedQuote, VerifyOptions } from './types.ts';
+import { toHex } from '../util/encoding.ts';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /**
  * Verifies a DCAP ECDSA quote v3 and applies `policy`. Steps (docs/attestation.md §3):
@@ -38,7 +38,7 @@ export function verifyQuote(quoteBytes: Uint8Array, opts: VerifyOptions): Verifi
     throw new EnclaveNnError('ATTEST_QE_SIGNATURE', 'Cannot verify quote: QE report signature does not verify with the PCK key');
   }
   // The QE binds the attestation key to its report; without this any key could sign quotes.
-  const binding = attestSha256(quote.attestationKey, quote.qeAuthData);
+  const binding = sha256(concatBytes(quote.attestationKey, quote.qeAuthData));
   if (!equalBytes(binding, quote.qeReport.reportData.subarray(0, 32))) {
     throw new EnclaveNnError('ATTEST_QE_BINDING', 'Cannot verify quote: QE report data does not bind the attestation key');
   }
@@ -57,8 +57,8 @@ export function verifyQuote(quoteBytes: Uint8Array, opts: VerifyOptions): Verifi
   checkPolicy(quote.body, opts.policy);
   return {
     quote,
-    mrEnclave: hex(quote.body.mrEnclave),
-    mrSigner: hex(quote.body.mrSigner),
+    mrEnclave: toHex(quote.body.mrEnclave),
+    mrSigner: toHex(quote.body.mrSigner),
     isvProdId: quote.body.isvProdId,
     isvSvn: quote.body.isvSvn,
     debug: quote.body.debug,
@@ -86,11 +86,11 @@ export function checkPolicy(body: ReportBody, policy: QuotePolicy): void {
   if (body.debug && policy.allowDebug !== true) {
     throw new EnclaveNnError('ATTEST_POLICY_DEBUG', 'Cannot accept quote: the enclave has the DEBUG attribute and the policy does not allow debug enclaves');
   }
-  const mrEnclave = hex(body.mrEnclave);
+  const mrEnclave = toHex(body.mrEnclave);
   if (policy.mrEnclave && !normHex(policy.mrEnclave, 'mrEnclave').includes(mrEnclave)) {
     throw new EnclaveNnError('ATTEST_POLICY_MRENCLAVE', `Cannot accept quote: MRENCLAVE ${mrEnclave} is not in the policy`);
   }
-  const mrSigner = hex(body.mrSigner);
+  const mrSigner = toHex(body.mrSigner);
   if (policy.mrSigner && !normHex(policy.mrSigner, 'mrSigner').includes(mrSigner)) {
     throw new EnclaveNnError('ATTEST_POLICY_MRSIGNER', `Cannot accept quote: MRSIGNER ${mrSigner} is not in the policy`);
   }

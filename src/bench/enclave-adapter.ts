@@ -1,7 +1,6 @@
-import { createBundle } from '../bundle/create.ts';
+import { bundleOfSplit } from '../bundle/create.ts';
 import { readBundle } from '../bundle/read.ts';
 import { EnclaveProcess } from '../enclave/host.ts';
-import { encodeModel } from '../onnx/codec.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
 import type { SplitResult } from '../split/extract.ts';
@@ -28,10 +27,7 @@ export interface BenchEnclave {
  * is wrapped to the enclave's attested key). Times each setup phase from the host's side.
  */
 export async function startBenchEnclave(split: SplitResult, engine: string): Promise<BenchEnclave> {
-  const { bytes, providerKey } = createBundle({
-    head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-    inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-  });
+  const { bytes, providerKey } = bundleOfSplit(split);
   const bundle = readBundle(bytes);
   // All setup times on one clock, performance.now(), which the host's load() also uses.
   const t0 = performance.now();

@@ -5,7 +5,7 @@ import { EnclaveNnError } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { GraphView } from '../onnx/graph.ts';
 import { randomFeeds, type TensorData } from '../onnx/ort.ts';
-import { listCuts } from '../split/cuts.ts';
+import { checkedSplits, listCuts } from '../split/cuts.ts';
 import { inspectModel } from '../split/inspect.ts';
 import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
@@ -120,8 +120,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   // Per layer params and FLOPs (inspect's table): the enclave's part of split k is the last k rows.
   const layerRows = inspectModel(view).layers;
   const privateSum = (k: number, f: (r: (typeof layerRows)[number]) => number) => layerRows.slice(L - k).reduce((a, r) => a + f(r), 0);
-  const ks = options.splits ?? Array.from({ length: L + 1 }, (_, i) => i);
-  for (const k of ks) if (!Number.isInteger(k) || k < 0 || k > L) throw new EnclaveNnError('BENCH_SPLITS', `Cannot run bench: split ${k} is out of range; valid: 0..${L}`);
+  const ks = checkedSplits(list, options.splits, 'BENCH_SPLITS', 'run bench');
   const feeds = options.feeds ?? randomFeeds(view.inputs, batch, seededRandom(1234));
   checkFeeds(view.inputs, feeds);
   const aborted = () => options.signal?.aborted === true;

@@ -66,13 +66,14 @@ test('padding: length prefix + zeros inside; unpad refuses bad lengths and non-z
   const t = Uint8Array.from([1, 2, 3]);
   const p = padTail(t, 32);
   assert.deepEqual([...p.subarray(0, 11)], [0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]);
-  assert.deepEqual(unpadTail(p), t);
+  assert.deepEqual(unpadTail(p)?.tail, t);
+  assert.equal(unpadTail(p)?.policy?.kind, 'probabilities', 'no record: the default policy');
   const q = Uint8Array.from(p); q[31] = 1;
   assert.equal(unpadTail(q), null);
   const r = Uint8Array.from(p); r[7] = 25;
   assert.equal(unpadTail(r), null);
   r[7] = 24;
-  assert.equal(unpadTail(r)?.byteLength, 24);
+  assert.equal(unpadTail(r)?.tail.byteLength, 24);
   assert.throws(() => padTail(new Uint8Array(25), 32), RangeError);
 });
 

@@ -1,11 +1,14 @@
 import { ed25519PublicKeyOf, generateEd25519KeyPair, randomBytes, sealStream, sha256, STREAM_PREFIX_SIZE, zeroize } from '../crypto/index.ts';
+import { encodeModel } from '../onnx/codec.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
+import type { SplitResult } from '../split/extract.ts';
 import {
   BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, DEFAULT_BUCKET_MIN_SIZE, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
   PREFIX_SIZE, TAIL_AEAD, toHex,
 } from './format.ts';
 import { encodeHeader } from './header.ts';
 import { keyCommitment, tailChunkKey } from './keys.ts';
+import { encodePolicyRecord, parseOutputPolicy, policyOutputSpecs, PROBABILITIES } from './output-policy.ts';
 import { bucketSize, padTail } from './padding.ts';
 import { signHeader } from './signature.ts';
 import type { BundleHeader, CreateBundleOptions, EnclavePolicy, ProviderKey } from './types.ts';
@@ -40,6 +43,24 @@ export function createBundle(options: CreateBundleOptions): { bytes: Uint8Array;
 }
 
 /**
+ * Seals a split into a bundle: its head (empty when every layer is private), its tail, and the
+ * tensor specs the header names (cut tensors in, tail outputs out, the model's inputs for the
+ * head). `options` are the rest of {@link CreateBundleOptions}.
+ *
+ * @example
+ * ```ts
+ * const { bytes, providerKey } = bundleOfSplit(await splitModel(model, { privateLayers: 2 }), { modelId: 'mnist-1' });
+ * ```
+ */
+export function bundleOfSplit(split: SplitResult, options: Omit<CreateBundleOptions, 'head' | 'tail' | 'inputs' | 'outputs' | 'headInputs'> = {}): { bytes: Uint8Array; providerKey: ProviderKey } {
+  return createBundle({
+    ...options,
+    head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
+    inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
+  });
+}
+
+/**
  * The deterministic core of {@link createBundle}: the caller supplies the secrets. Only test
  * vectors call it directly; real bundles MUST use fresh secrets (§9).
  * @internal
@@ -56,7 +77,11 @@ export function assembleBundle(
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}, got ${chunkSize}`);
   }
-  const paddedSize = bucketSize(options.tail.byteLength, options.bucketMinSize ?? DEFAULT_BUCKET_MIN_SIZE);
+  const outputPolicy = typeof options.outputPolicy === 'string' ? parseOutputPolicy(options.outputPolicy) : options.outputPolicy ?? PROBABILITIES;
+  // The header shows only what the policy produces; the policy itself is sealed with the tail (§5.6).
+  const outputs = policyOutputSpecs(outputPolicy, options.outputs);
+  const policyRecord = encodePolicyRecord(outputPolicy);
+  const paddedSize = bucketSize(options.tail.byteLength + policyRecord.byteLength, options.bucketMinSize ?? DEFAULT_BUCKET_MIN_SIZE);
   const signingPublicKey = ed25519PublicKeyOf(secrets.signingKey);
   const modelId = options.modelId ?? `model-${toHex(randomBytes(8))}`;
   const header: BundleHeader = {
@@ -65,7 +90,7 @@ export function assembleBundle(
     providerKey: toHex(signingPublicKey),
     headInputs: specs(options.headInputs),
     inputs: specs(options.inputs),
-    outputs: specs(options.outputs),
+    outputs,
     head: { sha256: toHex(sha256(options.head)), size: options.head.byteLength },
     tail: {
       aead: TAIL_AEAD,
@@ -86,7 +111,7 @@ export function assembleBundle(
   const headerBytes = encodeHeader(header);
   const signature = signHeader(secrets.signingKey, headerBytes);
 
-  const padded = padTail(options.tail, paddedSize);
+  const padded = padTail(options.tail, paddedSize, policyRecord);
   secrets.insecureMutatePadded?.(padded);
   const key = tailChunkKey(secrets.modelKey);
   let chunks: Uint8Array[];

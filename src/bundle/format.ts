@@ -32,12 +32,5 @@ export function bundleError(code: string, source: string, why: string, cause?: u
   return new EnclaveNnError(code, `Cannot open bundle ${source}: ${why}`, cause === undefined ? {} : { cause });
 }
 
-/** Lowercase hex of bytes. */
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-/** Bytes of lowercase hex (the caller validated it). */
-export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, 'hex'));
-}
+/** Hex helpers, re-exported for the bundle's readers (defined once in util/encoding.ts). */
+export { fromHex, toHex } from '../util/encoding.ts';

@@ -1,4 +1,5 @@
 import { LENGTH_PREFIX_SIZE, MAX_PADDED_SIZE, MIN_PADDED_SIZE } from './format.ts';
+import { decodePolicyRecord, type OutputPolicy } from './output-policy.ts';
 
 /**
  * The size bucket of a tail of `size` bytes (docs/bundle-format.md §5.1):
@@ -20,28 +21,34 @@ export function bucketSize(size: number, bucketMinSize: number): number {
 }
 
 /**
- * The padded plaintext (§5.1): u64 BE length ‖ tail ‖ zeros, `paddedSize` bytes in all.
- * The caller zeroizes the result after sealing it.
+ * The padded plaintext (§5.1, §5.6): u64 BE length ‖ tail ‖ policy record (none for
+ * `probabilities`) ‖ zeros, `paddedSize` bytes in all. The caller zeroizes the result after
+ * sealing it.
  */
-export function padTail(tail: Uint8Array, paddedSize: number): Uint8Array {
-  if (tail.byteLength + LENGTH_PREFIX_SIZE > paddedSize) throw new RangeError(`tail of ${tail.byteLength} bytes does not fit a ${paddedSize}-byte bucket`);
+export function padTail(tail: Uint8Array, paddedSize: number, policyRecord: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (tail.byteLength + policyRecord.byteLength + LENGTH_PREFIX_SIZE > paddedSize) {
+    throw new RangeError(`tail of ${tail.byteLength} bytes and its ${policyRecord.byteLength}-byte output policy record do not fit a ${paddedSize}-byte bucket`);
+  }
   const p = new Uint8Array(paddedSize);
   new DataView(p.buffer).setBigUint64(0, BigInt(tail.byteLength), false);
   p.set(tail, LENGTH_PREFIX_SIZE);
+  p.set(policyRecord, LENGTH_PREFIX_SIZE + tail.byteLength);
   return p;
 }
 
 /**
- * The tail inside a padded plaintext (§5.1, §5.5), as a view into `padded`; null if the
- * length prefix is too large or a padding byte is not zero.
+ * The tail inside a padded plaintext (§5.1, §5.5), as a view into `padded`, and the sealed
+ * output policy (§5.6; null when its record is malformed); null if the length prefix is too
+ * large or a padding byte after the record is not zero.
  */
-export function unpadTail(padded: Uint8Array): Uint8Array | null {
+export function unpadTail(padded: Uint8Array): { tail: Uint8Array; policy: OutputPolicy | null } | null {
   if (padded.byteLength < LENGTH_PREFIX_SIZE) return null;
   const len = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getBigUint64(0, false);
   if (len > BigInt(padded.byteLength - LENGTH_PREFIX_SIZE)) return null;
   const end = LENGTH_PREFIX_SIZE + Number(len);
+  const record = decodePolicyRecord(padded.subarray(end));
   let acc = 0;
-  for (let i = end; i < padded.byteLength; i++) acc |= padded[i]!;
-  if (acc !== 0) return null;
-  return padded.subarray(LENGTH_PREFIX_SIZE, end);
+  for (let i = end + (record?.size ?? 0); i < padded.byteLength; i++) acc |= padded[i]!;
+  if (acc !== 0 && record) return null;
+  return { tail: padded.subarray(LENGTH_PREFIX_SIZE, end), policy: record?.policy ?? null };
 }

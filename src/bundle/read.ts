@@ -1,11 +1,10 @@
 import { sha256, timingSafeEqual } from '../crypto/index.ts';
 import { AEAD_TAG_SIZE } from '../crypto/index.ts';
-import { parseJsonLoose } from '../util/canonical-json.ts';
 import {
   BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, MAX_HEADER_SIZE, PREFIX_SIZE, SIGNATURE_SIZE, bundleError, fromHex, toHex,
 } from './format.ts';
 import { decodeHeader } from './header.ts';
-import { verifyHeader } from './signature.ts';
+import { checkHeaderSignature } from './signature.ts';
 import type { Bundle, ReadBundleOptions } from './types.ts';
 
 /**
@@ -43,16 +42,13 @@ export function readBundle(bytes: Uint8Array, options: ReadBundleOptions = {}): 
   const signature = u8.subarray(PREFIX_SIZE + headerSize, sigEnd);
 
   // §4.4: verify the signature before trusting any field but providerKey (§7 rows 5–6).
-  let providerKeyHex: unknown;
-  try {
-    const loose = parseJsonLoose(headerBytes).value;
-    providerKeyHex = typeof loose === 'object' && loose !== null ? (loose as Record<string, unknown>).providerKey : undefined;
-  } catch (e) {
-    throw fail('BUNDLE_HEADER', `header is ${(e as Error).message}`);
+  const checked = checkHeaderSignature(headerBytes, signature);
+  if (!checked.ok) {
+    if (checked.failure === 'not-json') throw fail('BUNDLE_HEADER', `header is ${(checked.cause as Error).message}`);
+    if (checked.failure === 'no-provider-key') throw fail('BUNDLE_HEADER', 'header has no readable providerKey');
+    throw fail('BUNDLE_HEADER_SIGNATURE', 'header signature does not verify');
   }
-  if (typeof providerKeyHex !== 'string' || !/^[0-9a-f]{64}$/.test(providerKeyHex)) throw fail('BUNDLE_HEADER', 'header has no readable providerKey');
-  const providerKey = fromHex(providerKeyHex);
-  if (!verifyHeader(providerKey, headerBytes, signature)) throw fail('BUNDLE_HEADER_SIGNATURE', 'header signature does not verify');
+  const { providerKey, providerKeyHex } = checked;
 
   // §7 row 7: canonical form and schema.
   const header = decodeHeader(headerBytes, source);

@@ -2,6 +2,7 @@ import { AEAD_TAG_SIZE, sha256, StreamOpener, timingSafeEqual, zeroize } from '.
 import { bundleError, fromHex, LENGTH_PREFIX_SIZE } from './format.ts';
 import { decodeHeader } from './header.ts';
 import { keyCommitment, tailChunkKey } from './keys.ts';
+import type { OutputPolicy } from './output-policy.ts';
 import { unpadTail } from './padding.ts';
 import type { Bundle, BundleHeader } from './types.ts';
 
@@ -30,6 +31,7 @@ export class TailOpener {
   readonly #stream: StreamOpener;
   #padded: Uint8Array | undefined;
   #offset = 0;
+  #policy: OutputPolicy | undefined;
 
   /**
    * @param bundle a bundle from `readBundle`, or just its header bytes (the tail's integrity
@@ -61,6 +63,12 @@ export class TailOpener {
     }
   }
 
+  /** The output policy sealed with the tail (§5.6), known once `finish()` returned. */
+  get outputPolicy(): OutputPolicy {
+    if (!this.#policy) throw bundleError('BUNDLE_TAIL_DECRYPT', this.#source, 'the output policy is known only after the whole tail opened');
+    return this.#policy;
+  }
+
   /** The index of the next chunk expected. */
   get index(): number { return this.#stream.index; }
 
@@ -90,11 +98,15 @@ export class TailOpener {
     const padded = this.#padded;
     if (!padded) throw bundleError('BUNDLE_TAIL_DECRYPT', this.#source, 'the tail opener already failed or finished');
     if (!this.#stream.done) return this.#fail('BUNDLE_TRUNCATED', `sealed tail ended after ${this.#stream.index} of ${this.header.tail.chunkCount} chunks`);
-    const tail = unpadTail(padded);
-    if (!tail) return this.#fail('BUNDLE_TAIL_PADDING', 'sealed tail has an invalid length prefix or non-zero padding');
+    const opened = unpadTail(padded);
+    if (!opened) return this.#fail('BUNDLE_TAIL_PADDING', 'sealed tail has an invalid length prefix or non-zero padding');
+    // Authenticated but unreadable: a broken writer or an unknown record version; never guess a policy (§5.6).
+    if (!opened.policy) return this.#fail('BUNDLE_OUTPUT_POLICY', 'sealed tail has an output policy record this reader does not know (version, length or policy)');
     zeroize(padded.subarray(0, LENGTH_PREFIX_SIZE)); // the exact tail size is secret too (§1)
+    zeroize(padded.subarray(LENGTH_PREFIX_SIZE + opened.tail.byteLength)); // the policy record: secret as well
     this.#padded = undefined;
-    return tail;
+    this.#policy = opened.policy;
+    return opened.tail;
   }
 
   /** Wipes the buffer and the key; later calls fail. */

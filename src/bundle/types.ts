@@ -3,6 +3,7 @@
  * the implementation lives beside it.
  */
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
+import type { OutputPolicy } from './output-policy.ts';
 
 /** One accepted platform kind and its accepted measurements (docs/bundle-format.md §4.5). */
 export interface PlatformPolicy {
@@ -103,8 +104,14 @@ export interface CreateBundleOptions {
   tail: Uint8Array;
   /** The cut: tail inputs (= head outputs). */
   inputs: TensorSpec[];
-  /** The model's outputs (= tail outputs). */
+  /** The model's outputs (= tail outputs, as the tail computes them; the header lists what the output policy makes of them). */
   outputs: TensorSpec[];
+  /**
+   * How the enclave shapes the answers (docs/bundle-format.md §5.6), sealed inside the tail's
+   * ciphertext: a policy string such as `'label'`, `'top-k:3'`, `'round:2'`,
+   * `'perturb:reverse-sigmoid:0.5'`, or a parsed policy. @defaultValue `'probabilities'` (the outputs as they are)
+   */
+  outputPolicy?: OutputPolicy | string;
   /** The head's inputs (= model inputs). */
   headInputs: TensorSpec[];
   /** The model id. @defaultValue `'model-'` + 16 random hex digits */

@@ -1,12 +1,11 @@
 /**
  * The shape of one CLI command. Each command lives in its own file under `src/cli/commands/`
- * and is listed once in `src/cli/registry.ts`; logic lives in the modules, not here.
+ * and is listed once, with its one-line summary for `enclave-nn --help`, in `src/cli/registry.ts`
+ * (so that the help loads no command); logic lives in the modules, not here.
  */
 export interface Command {
   /** The word after `enclave-nn`, e.g. `split`. */
   readonly name: string;
-  /** One line for `enclave-nn --help`. */
-  readonly summary: string;
   /** The usage text printed by `enclave-nn <name> --help` and on bad usage. */
   readonly usage: string;
   /** Runs the command; resolves to the process exit code. Throws EnclaveNnError on bad input. */

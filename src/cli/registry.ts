@@ -2,12 +2,12 @@ import type { Command } from './command.ts';
 
 /**
  * Every command, by name. Loaded lazily so that `enclave-nn inspect` does not pay for the
- * license server's imports. Add one line per command.
+ * license server's imports. Add one line per command: its summary lives here only.
  */
 export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   attack: { summary: 'Model-stealing evaluation: how much each split protects, beside its cost', load: async () => (await import('./commands/attack.ts')).default },
   bench: { summary: 'Measure every split: TEE vs CPU impact, setup, memory; write a report', load: async () => (await import('./commands/bench.ts')).default },
-  demo: { summary: 'Run the main job on embedded defaults', load: async () => (await import('./commands/demo.ts')).default },
+  demo: { summary: 'The main job: build the MNIST model, run every split through the enclave, write the report', load: async () => (await import('./commands/demo.ts')).default },
   admin: { summary: 'Manage the license server: models, customers, licenses, usage, audit, air-gapped fulfilment', load: async () => (await import('./commands/admin.ts')).default },
   attest: { summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral', load: async () => (await import('./commands/attest.ts')).default },
   bundle: { summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key', load: async () => (await import('./commands/bundle.ts')).default },

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { importRawPrivateKey, importRawPublicKey } from './rfc8410.ts';
 import { randomBytes } from './random.ts';
 
 /** Size of a raw Ed25519 public key. */
@@ -8,10 +9,6 @@ export const ED25519_SEED_SIZE = 32;
 /** Size of an Ed25519 signature. */
 export const ED25519_SIGNATURE_SIZE = 64;
 
-// Fixed DER prefixes that turn raw RFC 8032 keys into the PKCS8 / SPKI structures node:crypto
-// imports (RFC 8410): OID 1.3.101.112 (id-Ed25519).
-const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
-const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 
 /**
  * An Ed25519 key pair as raw bytes. `privateKey` is the 32-byte RFC 8032 seed (not PKCS8):
@@ -39,29 +36,21 @@ export function generateEd25519KeyPair(): Ed25519KeyPair {
   return { publicKey: ed25519PublicKeyOf(privateKey), privateKey };
 }
 
-function importSeed(seed: Uint8Array): KeyObject {
+/** A 32-byte Ed25519 seed as a KeyObject; RangeError for any other size. */
+export function importEd25519Seed(seed: Uint8Array): KeyObject {
   if (seed.byteLength !== ED25519_SEED_SIZE) throw new RangeError(`Ed25519 private key must be a ${ED25519_SEED_SIZE}-byte seed, got ${seed.byteLength} bytes`);
-  const der = new Uint8Array(PKCS8_PREFIX.byteLength + ED25519_SEED_SIZE);
-  der.set(PKCS8_PREFIX, 0);
-  der.set(seed, PKCS8_PREFIX.byteLength);
-  try {
-    return createPrivateKey({ key: Buffer.from(der.buffer), format: 'der', type: 'pkcs8' });
-  } finally {
-    der.fill(0);
-  }
+  return importRawPrivateKey('ed25519', seed);
 }
 
-function importPublic(raw: Uint8Array): KeyObject {
+/** A raw 32-byte Ed25519 public key as a KeyObject; RangeError for any other size. */
+export function importEd25519PublicKey(raw: Uint8Array): KeyObject {
   if (raw.byteLength !== ED25519_PUBLIC_KEY_SIZE) throw new RangeError(`Ed25519 public key must be ${ED25519_PUBLIC_KEY_SIZE} bytes, got ${raw.byteLength}`);
-  const der = new Uint8Array(SPKI_PREFIX.byteLength + ED25519_PUBLIC_KEY_SIZE);
-  der.set(SPKI_PREFIX, 0);
-  der.set(raw, SPKI_PREFIX.byteLength);
-  return createPublicKey({ key: Buffer.from(der.buffer), format: 'der', type: 'spki' });
+  return importRawPublicKey('ed25519', raw);
 }
 
 /** The raw 32-byte public key of a 32-byte Ed25519 seed. */
 export function ed25519PublicKeyOf(privateKey: Uint8Array): Uint8Array {
-  const x = createPublicKey(importSeed(privateKey)).export({ format: 'jwk' }).x;
+  const x = createPublicKey(importEd25519Seed(privateKey)).export({ format: 'jwk' }).x;
   if (typeof x !== 'string') throw new Error('Ed25519 public key export failed');
   return new Uint8Array(Buffer.from(x, 'base64url'));
 }
@@ -77,7 +66,7 @@ export function ed25519PublicKeyOf(privateKey: Uint8Array): Uint8Array {
  * ```
  */
 export function ed25519Sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
-  return new Uint8Array(sign(null, message, importSeed(privateKey)));
+  return new Uint8Array(sign(null, message, importEd25519Seed(privateKey)));
 }
 
 /**
@@ -92,7 +81,7 @@ export function ed25519Sign(privateKey: Uint8Array, message: Uint8Array): Uint8A
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (signature.byteLength !== ED25519_SIGNATURE_SIZE || publicKey.byteLength !== ED25519_PUBLIC_KEY_SIZE) return false;
   try {
-    return verify(null, message, importPublic(publicKey), signature);
+    return verify(null, message, importEd25519PublicKey(publicKey), signature);
   } catch {
     return false;
   }

@@ -42,4 +42,3 @@ export * from './ecdsa.ts';
 export * from './x509.ts';
 export * from './x509-build.ts';
 export * from './x509-crl.ts';
-export * from './attest-hash.ts';

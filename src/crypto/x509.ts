@@ -9,8 +9,9 @@ import { X509Certificate } from 'node:crypto';
 import {
   Tag, children, decode, decodeBitStringBytes, decodeOid, decodeTime, decodeUnsigned, expectTag, DerError, type DerNode,
 } from './der.ts';
-import { attestSha256 } from './attest-hash.ts';
+import { sha256 } from './hash.ts';
 import { p256RawFromSpki, verifyP256Sha256Der } from './ecdsa.ts';
+import { toHex } from '../util/encoding.ts';
 
 /** OID of ecdsa-with-SHA256 (RFC 5758 §3.2), the only signature algorithm accepted. */
 export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
@@ -60,11 +61,6 @@ export interface Certificate {
 /** Thrown for a certificate that cannot be parsed or is outside the supported profile. */
 export class CertificateError extends SyntaxError {
   override readonly name = 'CertificateError';
-}
-
-/** Hex of bytes, lower case. */
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }
 
 /** The CommonName in a DER Name, or '' (for messages only). */
@@ -183,10 +179,10 @@ function parseCertificateUnchecked(der: Uint8Array): Certificate {
   while (s < serial.length - 1 && serial[s] === 0) s++;
   return {
     der,
-    sha256: hex(attestSha256(der)),
+    sha256: toHex(sha256(der)),
     tbs: tbsNode.raw,
     signature,
-    serialHex: hex(serial.subarray(s)),
+    serialHex: toHex(serial.subarray(s)),
     issuerDer: issuer.raw,
     subjectDer: subject.raw,
     subjectCN: commonNameOf(subject.raw),

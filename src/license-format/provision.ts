@@ -7,6 +7,7 @@ import { concatBytes, ed25519PublicKeyOf, unwrapWithX25519, wrapToX25519, type X
 import { decodeProvisionPayload, encodeProvisionPayload, provisionTranscript as enclaveTranscript } from '../enclave-protocol/provision-transcript.ts';
 import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
+import { toHex } from '../util/encoding.ts';
 
 /** Size of a provisioning nonce (§4.1): 256 bits, so guessing or colliding one is hopeless. */
 export const NONCE_SIZE = 32;
@@ -51,7 +52,7 @@ export function decodeLicensePackage(b: Uint8Array): LicensePackage {
 
 /** The report key's public half, lowercase hex: the enclave's id in grants and reports (§5.1). */
 export function enclaveIdOf(reportSeed: Uint8Array): string {
-  return Buffer.from(ed25519PublicKeyOf(reportSeed)).toString('hex');
+  return toHex(ed25519PublicKeyOf(reportSeed));
 }
 
 /**

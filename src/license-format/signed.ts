@@ -8,6 +8,7 @@ import { ed25519Sign, concatBytes } from '../crypto/index.ts';
 import { ed25519Verifier, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
+import { fromBase64Url, toBase64Url, toHex } from '../util/encoding.ts';
 
 /** Signature label of a license token (§3). */
 export const LABEL_LICENSE = 'enclave-nn/v1/license';
@@ -28,15 +29,10 @@ export interface SignedObject {
 
 const utf8 = new TextEncoder();
 
-/** Base64url without padding (RFC 4648 §5). */
-export function b64u(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
 /** Decodes strict base64url (no padding); throws TypeError on any other character. */
 export function fromB64u(s: string, what: string): Uint8Array {
   if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s)) throw new TypeError(`${what} is not base64url`);
-  return new Uint8Array(Buffer.from(s, 'base64url'));
+  return fromBase64Url(s);
 }
 
 /** The bytes a signature covers: `label ‖ 0x00 ‖ body` (§2). */
@@ -55,7 +51,7 @@ export function signedMessage(label: string, body: Uint8Array): Uint8Array {
 export function signObject(label: string, value: Record<string, unknown>, key: Uint8Array | Ed25519Signer): string {
   const body = utf8.encode(canonicalJson(value));
   const msg = signedMessage(label, body);
-  return `${b64u(body)}.${b64u(typeof key === 'function' ? key(msg) : ed25519Sign(key, msg))}`;
+  return `${toBase64Url(body)}.${toBase64Url(typeof key === 'function' ? key(msg) : ed25519Sign(key, msg))}`;
 }
 
 /**
@@ -75,7 +71,7 @@ export function openSigned(token: string, label: string, publicKey: Uint8Array, 
 // and over. Bounded: cleared when full (a cache, not a registry).
 const verifiers = new Map<string, (m: Uint8Array, s: Uint8Array) => boolean>();
 function verifierFor(publicKey: Uint8Array): (m: Uint8Array, s: Uint8Array) => boolean {
-  const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  const k = toHex(publicKey);
   let v = verifiers.get(k);
   if (!v) {
     if (verifiers.size >= 4096) verifiers.clear();

@@ -2,15 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateEd25519KeyPair } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { b64u, fromB64u, LABEL_LICENSE, signObject } from './signed.ts';
+import { fromB64u, LABEL_LICENSE, signObject } from './signed.ts';
 import { openGrant, openUsageReport, signGrant, signLicense, signUsageReport, verifyLicense } from './token.ts';
+import { toBase64Url } from '../util/encoding.ts';
 
 const provider = generateEd25519KeyPair();
 const terms = { licenseId: 'lic-1', modelId: 'model-a', customerId: 'acme', notBefore: 1000, notAfter: 2000, credits: 100, offline: { maxInferences: 10, maxSeconds: 60 } };
 const code = (c: string) => (e: unknown) => e instanceof EnclaveNnError && e.code === c;
 const editBody = (token: string, f: (json: string) => string): string => {
   const [body, sig] = token.split('.') as [string, string];
-  return `${b64u(new TextEncoder().encode(f(new TextDecoder().decode(fromB64u(body, 'body')))))}.${sig}`;
+  return `${toBase64Url(new TextEncoder().encode(f(new TextDecoder().decode(fromB64u(body, 'body')))))}.${sig}`;
 };
 
 test('a license verifies with its provider key, for its model, inside its window', () => {

@@ -14,8 +14,8 @@ import { restoreLicenseState, saveLicenseState } from './client.ts';
 import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
 import { NONCE_SIZE } from '../license-format/provision.ts';
 import type { LicenseRequest, LicenseResponse } from './service.ts';
+import { fromBase64Url, toBase64Url } from '../util/encoding.ts';
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 /** A license request as written to `request.json`: §4.6 plus the enclave's sealed pending key. */
 export type LicenseRequestFile = LicenseRequest & { pending: string };
@@ -39,7 +39,7 @@ export async function createLicenseRequest(bundle: Bundle, licenseId: string, st
     const pending = decodeBytes(new PayloadReader((await enclave.call(LICENSE_MSG.PENDING_SEAL, [])).body));
     return {
       type: 'enclave-nn-license-request', version: 1, licenseId, modelId: bundle.header.modelId,
-      nonce: b64u(nonce), keyPub: b64u(a.publicKey), evidence: b64u(a.evidence), pending: b64u(pending),
+      nonce: toBase64Url(nonce), keyPub: toBase64Url(a.publicKey), evidence: toBase64Url(a.evidence), pending: toBase64Url(pending),
     };
   } finally {
     await enclave.close();
@@ -81,8 +81,8 @@ export function licenseFileKeyProvider(o: LicenseFileSource): KeyProvider {
         throw new EnclaveNnError('LICENSE_FILE', `Cannot read license file ${o.file}: not an enclave-nn-license-response version 1 with wrapped and pending`);
       }
       if (r.modelId !== modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot use license file ${o.file}: it is for model ${String(r.modelId)}, the bundle is ${modelId}`);
-      await enclave.call(LICENSE_MSG.PENDING_UNSEAL, encodeBytes(new Uint8Array(Buffer.from(r.pending, 'base64url'))));
-      await enclave.provision(modelId, new Uint8Array(Buffer.from(r.wrapped, 'base64url')));
+      await enclave.call(LICENSE_MSG.PENDING_UNSEAL, encodeBytes(fromBase64Url(r.pending)));
+      await enclave.provision(modelId, fromBase64Url(r.wrapped));
       if (o.stateFile) await saveLicenseState(enclave, o.stateFile);
     },
   };

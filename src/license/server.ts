@@ -11,6 +11,7 @@ import { describeStoreError } from './open-store.ts';
 import { adminTokenMatches } from './secrets.ts';
 import { LicenseService, type LicenseRequest } from './service.ts';
 import type { LicenseRecord, ModelPolicy } from './store.ts';
+import { toBase64Url } from '../util/encoding.ts';
 
 /** An HTTP request, reduced to what the handler reads. */
 export interface HttpRequest {
@@ -53,7 +54,6 @@ export interface ListenLimits {
 /** Largest `limit` of `GET /v1/admin/audit`. */
 export const MAX_AUDIT_LIMIT = 10000;
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 
 /** HTTP status of a refusal, by error code (§8.3). */
 export function statusOf(code: string): number {
@@ -122,11 +122,11 @@ export class LicenseServer {
         case 'GET /v1/health': return { status: 200, body: { ok: true } };
         case 'POST /v1/challenge': {
           const r = await svc.challenge(body);
-          return { status: 200, body: { nonce: b64u(r.nonce), modelId: r.modelId, expiresAt: r.expiresAt } };
+          return { status: 200, body: { nonce: toBase64Url(r.nonce), modelId: r.modelId, expiresAt: r.expiresAt } };
         }
         case 'POST /v1/provision': {
           const r = await svc.provision(body);
-          return { status: 200, body: { licenseId: r.licenseId, modelId: r.modelId, enclaveId: r.enclaveId, allowance: r.allowance, wrapped: b64u(r.wrapped) } };
+          return { status: 200, body: { licenseId: r.licenseId, modelId: r.modelId, enclaveId: r.enclaveId, allowance: r.allowance, wrapped: toBase64Url(r.wrapped) } };
         }
         case 'POST /v1/usage': return { status: 200, body: await svc.usage(body) };
         default: throw new EnclaveNnError('NOT_FOUND', `Cannot ${req.method} ${path}: no such endpoint`);
@@ -155,6 +155,11 @@ export class LicenseServer {
       const id = decodeURIComponent(m[1]!);
       return licenseView(m[2] === 'revoke' ? await svc.revokeLicense(id, body.reason) : await svc.addCredits(id, body.credits));
     }
+    const mm = /^\/v1\/admin\/models\/([^/]+)\/(policy|remove)$/.exec(path);
+    if (method === 'POST' && mm) {
+      const id = decodeURIComponent(mm[1]!);
+      return mm[2] === 'policy' ? svc.updateModel(id, body.policy as ModelPolicy) : svc.removeModel(id);
+    }
     switch (`${method} ${path}`) {
       case 'GET /v1/admin/models': return { models: await svc.store.listModels() };
       case 'POST /v1/admin/models': {
@@ -165,6 +170,7 @@ export class LicenseServer {
           key.modelKey.fill(0); key.signingKey.fill(0);
         }
       }
+      case 'GET /v1/admin/customers': return { customers: await svc.store.listCustomers() };
       case 'POST /v1/admin/customers': return svc.addCustomer(body.id, body.name);
       case 'GET /v1/admin/licenses': return { licenses: (await svc.store.listLicenses(filter)).map(licenseView) };
       case 'POST /v1/admin/licenses': return licenseView(await svc.grantLicense(body as never));

@@ -18,14 +18,22 @@ import { openModelSecrets, sealModelSecrets } from './secrets.ts';
 import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
 import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from '../license-format/token.ts';
 import type { UsageReport } from '../license-format/types.ts';
+import { fromBase64Url, toBase64Url, toHex } from '../util/encoding.ts';
 
 /** Options of {@link LicenseService}. */
 export interface LicenseServiceOptions {
   store: LicenseStore;
   /** 32-byte key that encrypts model secrets at rest. */
   masterKey: Uint8Array;
-  /** Attestation roots accepted for every model (production: Intel's only). */
+  /** Attestation roots accepted for every model but sim models (production: Intel's only). */
   roots: readonly PinnedRoot[];
+  /**
+   * INSECURE, development: the simulated SGX root (`license-server --insecure-trust-sim`). Sim
+   * models (policy `insecureSim`) are served to quotes under this root only, from DEBUG enclaves
+   * (the sim platform always sets DEBUG); other models never accept it.
+   * @defaultValue undefined: sim models are refused
+   */
+  insecureSimRoot?: PinnedRoot;
   /** The clock, Unix seconds. @defaultValue the system clock */
   now?: () => number;
   /** How long a challenge nonce lives. @defaultValue 300 */
@@ -103,11 +111,10 @@ export interface GrantOptions {
   offline?: { maxInferences?: number; maxSeconds?: number };
 }
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
 /** Strict base64url of an exact size, else `BAD_REQUEST`. */
 export function bytesField(v: unknown, what: string, size?: [number, number]): Uint8Array {
   if (typeof v !== 'string' || !/^[A-Za-z0-9_-]*$/.test(v)) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is not base64url`);
-  const b = new Uint8Array(Buffer.from(v, 'base64url'));
+  const b = fromBase64Url(v);
   if (size && (b.byteLength < size[0] || b.byteLength > size[1])) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} is ${b.byteLength} bytes, not ${size[0] === size[1] ? size[0] : `${size[0]}–${size[1]}`}`);
   return b;
 }
@@ -128,6 +135,7 @@ export class LicenseService {
   readonly store: LicenseStore;
   private readonly masterKey: Uint8Array;
   private readonly roots: readonly PinnedRoot[];
+  private readonly insecureSimRoot: PinnedRoot | undefined;
   private readonly now: () => number;
   private readonly nonceTtl: number;
   private readonly signers = new Map<string, Ed25519Signer>();
@@ -141,6 +149,7 @@ export class LicenseService {
     this.store = o.store;
     this.masterKey = o.masterKey;
     this.roots = o.roots;
+    this.insecureSimRoot = o.insecureSimRoot;
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.nonceTtl = o.nonceTtlSeconds ?? 300;
     this.collateral = o.collateral;
@@ -247,7 +256,7 @@ export class LicenseService {
       const r = (await this.provisionVerified(licenseId, nonce, evidence, keyPub, { consumeNonce: true, modelId: req.modelId }))!;
       const v = r.value;
       return {
-        value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: b64u(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: b64u(v.wrapped) },
+        value: { type: 'enclave-nn-license-response', version: 1, licenseId, modelId: v.modelId, nonce: toBase64Url(nonce), enclaveId: v.enclaveId, allowance: v.allowance, wrapped: toBase64Url(v.wrapped) },
         reason: r.reason,
       };
     });
@@ -282,15 +291,21 @@ export class LicenseService {
       const model = await this.store.getModel(lic.modelId);
       if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot provision: model ${lic.modelId} is not registered`);
       const p = model.policy;
+      // A sim model goes to sim enclaves only, and only when the server was started INSECURE with
+      // the sim root: a sim quote is signed by a key in a local file, so it proves nothing.
+      if (p.insecureSim === true && !this.insecureSimRoot) {
+        throw new EnclaveNnError('ATTEST_SIM_UNTRUSTED', `Cannot provision: model ${model.id} is registered as a sim model (INSECURE) and this server does not trust sim quotes (license-server --insecure-trust-sim)`);
+      }
+      const sim = p.insecureSim === true;
       // The quote must chain to a pinned root, come from an accepted measurement, and carry
       // REPORTDATA = SHA-512(keyPub ‖ nonce): the key we wrap to is the attested enclave's.
       // Under a production root it must also pass TCB and revocation checks (§4.5.1).
       const v = verifyQuote(evidence, {
-        roots: this.roots, at: new Date(this.now() * 1000),
+        roots: sim ? [this.insecureSimRoot!] : this.roots, at: new Date(this.now() * 1000),
         policy: {
           ...(p.mrEnclave.length ? { mrEnclave: p.mrEnclave } : {}),
           ...(p.mrSigner.length ? { mrSigner: p.mrSigner } : {}),
-          allowDebug: p.allowDebug, minIsvSvn: p.minIsvSvn,
+          allowDebug: sim || p.allowDebug, minIsvSvn: p.minIsvSvn,
           reportData: reportDataFor(keyPub, nonce),
         },
         collateral: (pck) => {
@@ -310,12 +325,12 @@ export class LicenseService {
         : await this.store.provisionEnclave({ id: enclaveId, licenseId, keyPub, mrEnclave: v.mrEnclave, now: this.now(), ...(o.consumeNonce ? { consumeNonce: nonce } : {}) });
       // seq 0 echoes the challenge nonce: the wrap's transcript already binds the package to it (§5.4).
       // A retry signs the very grant of the first answer (Ed25519 is deterministic): nothing new.
-      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: Buffer.from(nonce).toString('hex'), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
+      const grant = signGrant({ licenseId, enclaveId, seq: 0, nonce: toHex(nonce), allowance: credit.allowance, issuedAt: previous?.createdAt ?? this.now() }, signingSeed);
       pkg = encodeLicensePackage({ reportSeed, license: lic.token, grant: grant.token });
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
         value: { licenseId, modelId: model.id, enclaveId, allowance: credit.allowance, wrapped },
-        reason: `enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}; ${tcb}) ${previous ? `answered again (a retry: its first answer was lost), ${credit.allowance} credits as before, none granted` : `provisioned, ${credit.granted} credits granted`}`,
+        reason: `${sim ? 'INSECURE sim ' : ''}enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}; ${tcb}) ${previous ? `answered again (a retry: its first answer was lost), ${credit.allowance} credits as before, none granted` : `provisioned, ${credit.granted} credits granted`}`,
       };
     } finally {
       zeroize(reportSeed);
@@ -392,8 +407,29 @@ export class LicenseService {
       await this.store.addModel({
         id: key.modelId, providerPub: key.signingPublicKey, secrets: sealModelSecrets(this.masterKey, key.modelId, key.modelKey, key.signingKey), policy, createdAt: this.now(),
       });
-      const any = policy.mrEnclave.length === 0 && policy.mrSigner.length === 0;
-      return { value: { modelId: key.modelId }, reason: `registered; ${any ? 'INSECURE: any measurement' : `${policy.mrEnclave.length} MRENCLAVE, ${policy.mrSigner.length} MRSIGNER`}${policy.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(policy.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}` };
+      return { value: { modelId: key.modelId }, reason: `registered; ${policyText(policy)}` };
+    });
+  }
+
+  /** Replaces a registered model's policy (its keys stay as they are). */
+  async updateModel(idIn: unknown, policy: ModelPolicy): Promise<{ modelId: string }> {
+    const id = idField(idIn, 'model id');
+    return this.decide('admin', 'models.update', id, async () => {
+      checkPolicy(policy);
+      if (!(await this.store.updateModelPolicy(id, policy))) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot update model ${id}: it is not registered`);
+      return { value: { modelId: id }, reason: `policy replaced; ${policyText(policy)}` };
+    });
+  }
+
+  /** Removes a registered model and its stored keys; refused while licenses name it. */
+  async removeModel(idIn: unknown): Promise<{ modelId: string }> {
+    const id = idField(idIn, 'model id');
+    return this.decide('admin', 'models.remove', id, async () => {
+      const r = await this.store.removeModel(id);
+      if (r === 'unknown') throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot remove model ${id}: it is not registered`);
+      if (typeof r === 'number') throw new EnclaveNnError('STORE_CONFLICT', `Cannot remove model ${id}: ${r} license(s) name it (its usage history stays; revoke them instead)`);
+      this.signers.delete(id);
+      return { value: { modelId: id }, reason: 'removed' };
     });
   }
 
@@ -409,7 +445,7 @@ export class LicenseService {
 
   /** Issues and signs a license (§3). */
   async grantLicense(o: GrantOptions): Promise<LicenseRecord> {
-    const licenseId = o.licenseId === undefined ? `lic-${Buffer.from(randomBytes(6)).toString('hex')}` : idField(o.licenseId, 'licenseId');
+    const licenseId = o.licenseId === undefined ? `lic-${toHex(randomBytes(6))}` : idField(o.licenseId, 'licenseId');
     const modelId = idField(o.modelId, 'modelId');
     const customerId = idField(o.customerId, 'customerId');
     const credits = nonNeg(o.credits, 'credits');
@@ -468,6 +504,13 @@ function nonNeg(v: unknown, what: string): number {
   return v as number;
 }
 
+/** The policy in a few words, for the audit log. */
+function policyText(p: ModelPolicy): string {
+  if (p.insecureSim === true) return `INSECURE: sim model (sim enclaves on a server with --insecure-trust-sim${p.mrEnclave.length ? `, ${p.mrEnclave.length} MRENCLAVE` : ', any measurement'})`;
+  const any = p.mrEnclave.length === 0 && p.mrSigner.length === 0;
+  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(p.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}`;
+}
+
 /** Validates a model policy (hex measurements, integer SVN). */
 export function checkPolicy(p: ModelPolicy): void {
   const hexList = (l: unknown, what: string): void => {
@@ -480,4 +523,5 @@ export function checkPolicy(p: ModelPolicy): void {
   }
   if (typeof p.allowDebug !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.allowDebug must be a boolean');
   nonNeg(p.minIsvSvn, 'policy.minIsvSvn');
+  if (p.insecureSim !== undefined && typeof p.insecureSim !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.insecureSim must be a boolean');
 }

@@ -9,8 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ed25519PublicKeyOf, sha256 } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { b64u, fromB64u, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT, signObject } from '../license-format/signed.ts';
+import { fromB64u, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT, signObject } from '../license-format/signed.ts';
 import { openGrant, openUsageReport, verifyLicense } from '../license-format/token.ts';
+import { toBase64Url } from '../util/encoding.ts';
 
 /** One vector. */
 export interface Vector {
@@ -45,7 +46,7 @@ const USAGE = { type: 'enclave-nn-usage', version: 1, licenseId: 'lic-vector-1',
 
 const editBody = (token: string, f: (json: string) => string): string => {
   const [body, sig] = token.split('.') as [string, string];
-  return `${b64u(new TextEncoder().encode(f(new TextDecoder().decode(fromB64u(body, 'body')))))}.${sig}`;
+  return `${toBase64Url(new TextEncoder().encode(f(new TextDecoder().decode(fromB64u(body, 'body')))))}.${sig}`;
 };
 
 /** Every vector, in order. */

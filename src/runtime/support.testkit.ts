@@ -7,20 +7,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelProto } from 'onnx-buf';
-import { createBundle } from '../bundle/create.ts';
+import { bundleOfSplit as sealSplit } from '../bundle/create.ts';
 import type { ProviderKey } from '../bundle/types.ts';
-import { encodeModel } from '../onnx/codec.ts';
 import { GraphView } from '../onnx/graph.ts';
 import type { SplitResult } from '../split/extract.ts';
 import { extractAt, listCuts } from '../split/index.ts';
 
 /** Seals a split into bundle bytes (small 4 KiB buckets and chunks: many chunks, fast tests). */
 export function bundleOfSplit(split: SplitResult, options: { chunkSize?: number } = {}): { bytes: Uint8Array; providerKey: ProviderKey } {
-  return createBundle({
-    head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-    inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-    bucketMinSize: 4096, chunkSize: options.chunkSize ?? 4096,
-  });
+  return sealSplit(split, { bucketMinSize: 4096, chunkSize: options.chunkSize ?? 4096 });
 }
 
 /** Every split of `model`, most public first. */

@@ -63,6 +63,23 @@ function consumedBy(view: GraphView, nodeIndex: number): string[] {
 }
 
 /**
+ * The splits a run asks for (k = private layer count), checked against the model's cuts: every
+ * split 0..L when `splits` is undefined, else each must be an integer in 0..L. Throws
+ * EnclaveNnError(`code`) `Cannot <action>: split k is out of range; valid: 0..L`.
+ *
+ * @example
+ * ```ts
+ * const ks = checkedSplits(listCuts(view), [0, 2], 'BENCH_SPLITS', 'run bench'); // [0, 2]
+ * ```
+ */
+export function checkedSplits(list: CutList, splits: readonly number[] | undefined, code: string, action: string): number[] {
+  const count = list.layers.length;
+  const ks = splits ? [...splits] : Array.from({ length: count + 1 }, (_, i) => i);
+  for (const k of ks) if (!Number.isInteger(k) || k < 0 || k > count) throw new EnclaveNnError(code, `Cannot ${action}: split ${k} is out of range; valid: 0..${count}`);
+  return ks;
+}
+
+/**
  * Finds the cut a user asked for: `privateLayers` (`--private N`) or `at` (`--at NAME`, after
  * the named layer, or after the node producing the named tensor). Errors list the valid range
  * or names.

@@ -7,7 +7,7 @@ import { loadModelFile } from '../onnx/codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx } from '../onnx/ort.ts';
 import { TEST_MODELS, seededRandom, residualModel, sharedWeightModel, twoOutputModel, mlpModel } from '../onnx/models.testkit.ts';
 import type { ModelProto } from 'onnx-buf';
-import { listCuts } from './cuts.ts';
+import { checkedSplits, listCuts } from './cuts.ts';
 import { extractAt, splitModel } from './extract.ts';
 import { runSplit } from './split-runner.ts';
 import { isErrorCode } from '../errors.ts';
@@ -99,5 +99,17 @@ test('every cut of every ONNX model in ../shared/models reproduces it', { skip: 
     const batches = typeof fixed === 'number' ? [fixed] : [1, 4];
     const n = await checkEveryCut(model, batches, f);
     assert.ok(n > 0, `${f}: cuts checked`);
+  }
+});
+
+test('checkedSplits: every split 0..L by default; a split outside 0..L or not an integer is refused with the caller\'s code', async () => {
+  const view = new GraphView(mlpModel());
+  await view.inferTypes();
+  const list = listCuts(view);
+  const L = list.layers.length;
+  assert.deepEqual(checkedSplits(list, undefined, 'X_SPLITS', 'run x'), Array.from({ length: L + 1 }, (_, i) => i));
+  assert.deepEqual(checkedSplits(list, [L, 0], 'X_SPLITS', 'run x'), [L, 0]);
+  for (const bad of [-1, L + 1, 1.5]) {
+    assert.throws(() => checkedSplits(list, [bad], 'X_SPLITS', 'run x'), (e) => (e as { code?: string }).code === 'X_SPLITS' && (e as Error).message === `Cannot run x: split ${bad} is out of range; valid: 0..${L}`);
   }
 });

@@ -70,7 +70,6 @@ function testFiles(test: string, labels: string | undefined): [string, string] {
 
 const command: Command = {
   name: 'attack',
-  summary: 'Model-stealing evaluation: how much each split protects, beside its cost',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('attack', argv, {

@@ -109,7 +109,6 @@ function text(path: string, size: number, q: Quote, v: VerifiedQuote | undefined
 
 const command: Command = {
   name: 'attest',
-  summary: 'Verify an SGX DCAP quote against a pinned root, a policy and optional collateral',
   usage,
   async run(rawArgv, io) {
     const [sub, ...rest] = rawArgv;

@@ -38,7 +38,6 @@ export function parseSplits(value: string | undefined): number[] | undefined {
 
 const command: Command = {
   name: 'bench',
-  summary: 'Measure every split: TEE impact vs CPU impact, setup, memory; writes a report',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('bench', argv, {

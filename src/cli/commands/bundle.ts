@@ -20,7 +20,6 @@ const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` 
 
 const command: Command = {
   name: 'bundle',
-  summary: 'Show a sealed .enn bundle\'s public header, extract its head, or verify it with a key',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('bundle', argv, {

@@ -24,7 +24,6 @@ gramine-sgx-sigstruct-view (docs/deploy-sgx.md).
 
 const command: Command = {
   name: 'gramine',
-  summary: 'Write the Gramine SGX manifest template and program folder (docs/deploy-sgx.md)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('gramine', argv, {

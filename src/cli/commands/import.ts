@@ -15,7 +15,6 @@ An unsupported layer or a weights-only HDF5 file is refused and nothing is writt
 
 const command: Command = {
   name: 'import',
-  summary: 'Convert a Keras (.h5, .keras) or TF.js (model.json) model to ONNX',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('import', argv, { out: { type: 'string', short: 'o' }, format: { type: 'string' } });

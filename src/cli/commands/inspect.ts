@@ -25,7 +25,6 @@ function table(rows: string[][]): string {
 
 const command: Command = {
   name: 'inspect',
-  summary: 'List a model\'s layers, shapes, parameters, FLOPs and cuts',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('inspect', argv, { json: { type: 'boolean' } });

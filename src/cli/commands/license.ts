@@ -19,7 +19,6 @@ The customer's side of licensing (docs/license-protocol.md).
 
 const command: Command = {
   name: 'license',
-  summary: 'Customer licensing: air-gapped license requests, check-in (usage report → top-up)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('license', argv, {

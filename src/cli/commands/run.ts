@@ -29,7 +29,6 @@ index) unless --allow-nonfinite is given.`;
 
 const command: Command = {
   name: 'run',
-  summary: 'Run a bundle: the head here, the private tail in an enclave',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('run', argv, {

@@ -34,7 +34,6 @@ Quota exhausted: HTTP 429 with {"error": "..."}; other license refusals: 403.`;
 
 const command: Command = {
   name: 'serve',
-  summary: 'Serve a bundle on the Open Inference Protocol v2 REST API (KServe v2), batched, metered',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('serve', argv, {

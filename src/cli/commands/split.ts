@@ -14,12 +14,18 @@ import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn split <model> (--private N | --at LAYER) (-o model.enn [--key-out provider.key] | --head head.onnx --tail tail.onnx)
                   [--allow-shared-weights] [--model-id ID] [--license-server URL] [--no-verify]
+                  [--output-policy probabilities|label|top-k:K|round:D|perturb:reverse-sigmoid:BETA[:GAMMA]]
                   [--platform sim|gramine-sgx [--mrenclave HEX]… [--mrsigner HEX]… [--min-svn N]]
 
 Cuts the model: the last N layers (or everything after LAYER) become the private tail.
 With -o, writes the sealed bundle and the provider key file (mode 0600; default <out>.key);
 the bundle's enclave policy (docs/bundle-format.md §4.5) is the one platform the words name:
 ${MEASUREMENT_USAGE}
+--output-policy (with -o; default probabilities) is sealed inside the tail and enforced by the
+enclave on every answer: label = the class index (int64 [batch]); top-k:K = the K best classes
+(<out> float32 [batch,K], <out>_classes int64 [batch,K]); round:D = D decimals; perturb = the
+reverse sigmoid of Lee et al. 2019 (keeps the top-1 label; GAMMA default 0.1). Regression
+outputs (one column) allow round:D only (docs/bundle-format.md §5.6).
 With --head/--tail, writes the two plain ONNX halves (for inspection; the tail is not protected).
 Unless --no-verify, checks on a random input that head + tail reproduce the model's output.`;
 
@@ -31,36 +37,51 @@ export async function verifySplit(model: Parameters<typeof runOnnx>[0], split: S
   return Math.max(...Object.keys(want).map((k) => maxAbsDiff(got[k]!, want[k]!)));
 }
 
+/** The reverse sigmoid perturbs probabilities: refuse a model whose output rows (on random inputs) are not probability vectors. */
+async function checkProbabilities(path: string, model: Parameters<typeof runOnnx>[0], split: SplitResult): Promise<void> {
+  const name = split.tailOutputs[0]!.name;
+  const y = (await runOnnx(model, randomFeeds(split.inputs, 4, seededRandom(7))))[name]!;
+  const c = y.dims[y.dims.length - 1]!;
+  const v = Array.from(y.data as Float32Array);
+  for (let i = 0; i < v.length; i += c) {
+    const row = v.slice(i, i + c);
+    if (row.some((p) => !(p >= 0 && p <= 1)) || Math.abs(row.reduce((a, b) => a + b, 0) - 1) > 1e-3) {
+      throw new EnclaveNnError('OUTPUT_POLICY', `Cannot split ${path} with perturb:reverse-sigmoid: output '${name}' is not a probability vector (rows must lie in [0, 1] and sum to 1; end the model with a softmax)`);
+    }
+  }
+}
+
 const command: Command = {
   name: 'split',
-  summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)',
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('split', argv, {
       private: { type: 'string' }, at: { type: 'string' }, out: { type: 'string', short: 'o' }, 'key-out': { type: 'string' },
       head: { type: 'string' }, tail: { type: 'string' }, 'allow-shared-weights': { type: 'boolean' },
-      'model-id': { type: 'string' }, 'license-server': { type: 'string' }, 'no-verify': { type: 'boolean' }, ...MEASUREMENT_OPTIONS,
+      'model-id': { type: 'string' }, 'license-server': { type: 'string' }, 'no-verify': { type: 'boolean' },
+      'output-policy': { type: 'string' }, ...MEASUREMENT_OPTIONS,
     });
     const path = required('split', 'the model file', positionals[0]);
     if ((values.private === undefined) === (values.at === undefined)) throw new EnclaveNnError('USAGE', "Cannot run 'split': give exactly one of --private N or --at LAYER");
     if (!values.out && !(values.head && values.tail)) throw new EnclaveNnError('USAGE', "Cannot run 'split': give -o model.enn, or both --head and --tail");
     const policy = { platforms: [policyEntry('split', readMeasurements('split', values))] };
+    const { parseOutputPolicy, policyOutputSpecs } = await import('../../bundle/output-policy.ts');
+    const outputPolicy = parseOutputPolicy(values['output-policy'] ?? 'probabilities');
+    if (outputPolicy.kind !== 'probabilities' && !values.out) throw new EnclaveNnError('USAGE', "Cannot run 'split': --output-policy needs -o model.enn (plain --head/--tail halves cannot enforce it)");
     const model = await loadModel(path);
     const split = await splitModel(model, {
       privateLayers: values.private === undefined ? undefined : intOption('split', '--private', values.private, 0),
       at: values.at, allowSharedWeights: values['allow-shared-weights'],
     });
+    policyOutputSpecs(outputPolicy, split.tailOutputs); // refuses a policy the outputs cannot take, before anything is written
+    if (outputPolicy.kind === 'reverse-sigmoid') await checkProbabilities(path, model, split);
     const cutText = split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ');
     const files: PendingFile[] = [];
     if (values.out) {
       const keyOut = values['key-out'] ?? `${values.out}.key`;
       if (existsSync(keyOut)) throw new EnclaveNnError('FILE_EXISTS', `Cannot write provider key ${keyOut}: it exists (a key file is never overwritten; remove it or pass --key-out)`);
-      const { createBundle, encodeProviderKeyFile } = await import('../../bundle/index.ts');
-      const { bytes, providerKey } = createBundle({
-        head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
-        inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-        modelId: values['model-id'], licenseServer: values['license-server'], policy,
-      });
+      const { bundleOfSplit, encodeProviderKeyFile } = await import('../../bundle/index.ts');
+      const { bytes, providerKey } = bundleOfSplit(split, { modelId: values['model-id'], licenseServer: values['license-server'], policy, outputPolicy });
       if (policy.platforms[0]!.kind === 'sim') io.stderr('enclave-nn: INSECURE: --platform sim (the default): this bundle\'s key goes to any sim enclave, which protects nothing; for development only (production: --platform gramine-sgx)\n');
       files.push({ path: values.out, bytes }, { path: keyOut, bytes: encodeProviderKeyFile(providerKey), mode: 0o600 });
     }

@@ -5,12 +5,13 @@
  * contains them. I/O lives in `trusted-main.ts`; tests drive this class in-process too.
  */
 import { reportDataFor } from '../../attest/report-data.ts';
-import { parseJsonLoose } from '../../util/canonical-json.ts';
-import { fromHex, toHex } from '../../bundle/format.ts';
+import { toHex } from '../../util/encoding.ts';
 import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
-import { verifyHeader } from '../../bundle/signature.ts';
+import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
+import type { OutputPolicy } from '../../bundle/output-policy.ts';
+import { applyOutputPolicy } from './output-policy.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
@@ -73,6 +74,8 @@ export class TrustedEnclave {
   #header: BundleHeader | undefined;
   #opener: TailOpener | undefined;
   #session: EngineSession | undefined;
+  /** The output policy sealed with the tail (bundle-format.md §5.6), enforced on every FORWARD. */
+  #outputPolicy: OutputPolicy | undefined;
   #forwardCount = 0;
   #sampleCount = 0;
   #peakRss = 0;
@@ -198,6 +201,7 @@ export class TrustedEnclave {
     const old = this.#session;
     this.#session = undefined;
     this.#header = undefined;
+    this.#outputPolicy = undefined;
     this.#forwardCount = 0;
     this.#sampleCount = 0;
     if (old) await old.release().catch(() => undefined);
@@ -246,6 +250,7 @@ export class TrustedEnclave {
       opener.push(chunk);
       if (!last) return encodeU8(0);
       const tail = opener.finish();
+      this.#outputPolicy = opener.outputPolicy;
       this.#opener = undefined;
       try {
         this.#session = await this.#engine.create(tail, this.#engineOptions);
@@ -284,6 +289,13 @@ export class TrustedEnclave {
     } catch (cause) {
       this.#lic?.refund(samples);
       throw new ProtocolError('ENGINE', `Cannot run the tail: the ${this.#engine.name} engine failed`, { cause });
+    }
+    try {
+      // The policy applies here, inside the enclave: the raw outputs never reach the host (§4.5).
+      outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, outputs));
+    } catch (cause) {
+      this.#lic?.refund(samples);
+      throw new ProtocolError('ENGINE', 'Cannot run the tail: its outputs do not fit the bundle\'s output policy and header', { cause });
     }
     const computeNs = process.hrtime.bigint() - t0;
     this.#forwardCount++;
@@ -379,15 +391,10 @@ function sealedHead(policy: SealPolicy, isvProdId: number, isvSvn: number): Uint
 
 /** Verifies the header signature with its own providerKey, then decodes it (bundle-format.md §4.4, §7). */
 function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleHeader {
-  let providerKey: unknown;
-  try {
-    const v = parseJsonLoose(headerBytes).value;
-    providerKey = typeof v === 'object' && v !== null ? (v as Record<string, unknown>).providerKey : undefined;
-  } catch (cause) {
-    throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header is not JSON', { cause });
-  }
-  if (typeof providerKey !== 'string' || !/^[0-9a-f]{64}$/.test(providerKey)) throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header has no readable providerKey');
-  if (signature.byteLength !== 64 || !verifyHeader(fromHex(providerKey), headerBytes, signature)) {
+  const checked = checkHeaderSignature(headerBytes, signature);
+  if (!checked.ok) {
+    if (checked.failure === 'not-json') throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header is not JSON', { cause: checked.cause });
+    if (checked.failure === 'no-provider-key') throw new ProtocolError('BUNDLE', 'Cannot load bundle: the header has no readable providerKey');
     throw new ProtocolError('BUNDLE', 'Cannot load bundle: header signature does not verify');
   }
   try {
@@ -399,7 +406,7 @@ function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleH
 
 function mapBundleError(e: unknown): unknown {
   if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
-  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_TRUNCATED'].includes(e.code);
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_TRUNCATED'].includes(e.code);
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 
@@ -442,6 +449,14 @@ function checkInputs(header: BundleHeader, feeds: Record<string, TensorData>): n
     });
   }
   return batch;
+}
+
+/** The outputs after the policy must be exactly the header's outputs, by name and dtype (bundle-format.md §5.6). */
+function checkOutputs(header: BundleHeader, outputs: Record<string, TensorData>): Record<string, TensorData> {
+  const names = Object.keys(outputs);
+  const ok = names.length === header.outputs.length && header.outputs.every((s) => outputs[s.name]?.dtype === s.dtype);
+  if (!ok) throw new Error('outputs differ from the header');
+  return outputs;
 }
 
 function errorFrame(id: number, e: unknown): Uint8Array[] {
