@@ -7,7 +7,8 @@ import { EnclaveNnError } from '../../errors.ts';
 import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
-import { LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { ACCEPTABLE_TCB_STATUSES, LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { collateralDir } from '../../license/collateral-dir.ts';
 import { insecureSimTrust } from '../../license/sim-trust.ts';
 import type { ModelPolicy } from '../../license/store.ts';
 import { parseCommandArgs, required } from '../args.ts';
@@ -23,6 +24,7 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
 
   models add <provider.key> (--bundle model.enn | --mrenclave HEX… | --mrsigner HEX… | --local-sim-measurement
              | --insecure-any-measurement) [--platform sim|gramine-sgx] [--allow-debug] [--min-svn N]
+             [--accept-tcb STATUS…]
                                                        register a model; its keys are stored encrypted.
              --bundle takes the measurements of the bundle's policy; a bundle whose policy names
              the sim platform only registers an INSECURE sim model (license-server --insecure-trust-sim).
@@ -38,7 +40,7 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
   licenses credit <id> --credits N                     add purchased credits
   licenses list [--customer C] [--model M]
   licenses fulfill <request.json> -o <license.json>    air-gapped: over --server, or offline on the
-             server's --data DIR [--db URL] [--insecure-trust-sim]
+             server's --data DIR [--db URL] [--collateral DIR] [--insecure-trust-sim]
   usage [--customer C] [--model M]                     credits bought, granted, used
   audit [--subject S] [--refused] [--limit N]          the decision log
 
@@ -110,8 +112,17 @@ async function policyOf(values: AdminValues, modelId: string, io: CommandIO, act
     if (!values['insecure-any-measurement']) throw new EnclaveNnError('USAGE', 'Cannot register model: no accepted measurement (--bundle, --mrenclave, --mrsigner or --local-sim-measurement); --insecure-any-measurement gives the key to ANY enclave');
     io.stderr('enclave-nn: INSECURE: this model\'s key will be released to an enclave of any measurement\n');
   }
+  const accepted = (values['accept-tcb'] as string[] | undefined) ?? [];
+  for (const st of accepted) {
+    if (!(ACCEPTABLE_TCB_STATUSES as readonly string[]).includes(st)) throw new EnclaveNnError('USAGE', `Cannot register model: --accept-tcb '${st}' is not one of ${ACCEPTABLE_TCB_STATUSES.join(', ')}`);
+  }
+  if (accepted.some((st) => st !== 'UpToDate')) io.stderr(`enclave-nn: platforms with TCB status ${accepted.filter((st) => st !== 'UpToDate').join(', ')} (known, unfixed advisories) will receive this model's key\n`);
   // sim quotes always carry the DEBUG attribute: naming the sim platform accepts them.
-  const policy: ModelPolicy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0, ...(insecureSim ? { insecureSim } : {}) };
+  const policy: ModelPolicy = {
+    mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0, ...(insecureSim ? { insecureSim } : {}),
+    // UpToDate stays accepted: --accept-tcb adds statuses by name (docs/license-protocol.md §4.5.1).
+    ...(accepted.length ? { acceptedTcbStatuses: [...new Set(['UpToDate', ...accepted])] as ModelPolicy['acceptedTcbStatuses'] } : {}),
+  };
   if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
   return policy;
 }
@@ -129,6 +140,7 @@ const command: Command = {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
       ...MEASUREMENT_OPTIONS, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
+      'accept-tcb': { type: 'string', multiple: true }, collateral: { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
       output: { type: 'string', short: 'o' }, data: { type: 'string' }, db: { type: 'string' }, 'insecure-trust-sim': { type: 'boolean' },
@@ -231,7 +243,8 @@ const command: Command = {
           const insecureSimRoot = values['insecure-trust-sim'] ? insecureSimTrust('admin licenses fulfill', io.stderr) : undefined;
           const { store } = await openStore(values.db ?? join(data, 'db'));
           try {
-            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
+            const collateral = values.collateral ? collateralDir(resolve(values.collateral)) : undefined;
+            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}), ...(collateral ? { collateral } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
           } finally {
             await store.close();
           }

@@ -14,12 +14,15 @@ import { sha256 } from '../../crypto/index.ts';
 import { trustedProgramPath } from '../../enclave/trusted-program.ts';
 import { mlpModel } from '../../onnx/models.testkit.ts';
 import { bundleOfSplit, everySplit } from '../../runtime/support.testkit.ts';
+import { testProviderKey } from '../../license/support.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-license-cli-'));
 const env: NodeJS.ProcessEnv = { ...process.env, ENCLAVE_NN_HOME: join(dir, 'home'), ENCLAVE_NN_ADMIN_TOKEN: 'cli-admin-token-0123456789abcdef' };
 delete env.ENCLAVE_NN_LICENSE_SERVER;
 const BIN = new URL('../../../bin/enclave-nn.js', import.meta.url).pathname;
 let server: ChildProcess | undefined;
+/** The first test's server URL and model, reused by the later tests. */
+let shared: { url: string; model: string; modelId: string } | undefined;
 after(() => { server?.kill('SIGTERM'); });
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -46,6 +49,7 @@ test('license-server, admin, run --server (quota), license request → admin ful
   });
   assert.match(serverErr, /INSECURE: license-server trusts the simulated SGX root/);
   const admin = (...a: string[]) => cli('admin', ...a, '--server', url);
+  shared = { url, model, modelId: providerKey.modelId };
 
   let r = admin('models', 'add', join(dir, 'model.enn.key'));
   assert.equal(r.code, 2);
@@ -122,4 +126,67 @@ test('license-server, admin, run --server (quota), license request → admin ful
   r = cli('admin', 'licenses', 'list', '--server', url, '--token', 'wrong-token-0123456789');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wrong admin token/);
+});
+
+test('a damaged license state file is refused with one line naming it and --reprovision; --reprovision spends new credits; a license-file state likewise', () => {
+  assert.ok(shared, 'the first test started the server');
+  const { url, model, modelId } = shared;
+  const admin = (...a: string[]) => cli('admin', ...a, '--server', url);
+  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '100', '--offline-inferences', '40', '--id', 'lic-damaged').code, 0);
+  const state = join(dir, 'damaged.state');
+  const run = (...more: string[]) => cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-damaged', '--license-state', state, ...more);
+  let r = run();
+  assert.equal(r.code, 0, r.stderr);
+  const granted = () => (JSON.parse(admin('licenses', 'list', '--json').stdout) as { licenses: { licenseId: string; creditsGranted: number }[] }).licenses.find((l) => l.licenseId === 'lic-damaged')!.creditsGranted;
+  assert.equal(granted(), 40);
+  // One flipped byte in the sealed state: refused, nothing re-provisioned, no credits taken.
+  const bytes = readFileSync(state);
+  bytes[bytes.length - 5]! ^= 1;
+  writeFileSync(state, bytes);
+  r = run();
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE')).length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`enclave-nn run: Cannot use license state ${state.replace(/[.]/g, '\\.')}: it does not open in this enclave \\(damaged, or sealed by another program or installation\\); restore it from a backup, or run with --reprovision to provision again and spend new credits of license lic-damaged`));
+  assert.equal(granted(), 40, 'the refusal took no credits');
+  // The user's choice: --reprovision provisions again (40 more credits off the license).
+  r = run('--reprovision');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(granted(), 80);
+  assert.equal(run().code, 0, 'the new state opens');
+
+  // Air-gapped: a damaged state of a license file is refused too; --reprovision starts again from the file.
+  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '10', '--id', 'lic-damaged-file').code, 0);
+  assert.equal(cli('license', 'request', model, '--license', 'lic-damaged-file', '-o', join(dir, 'request2.json')).code, 0);
+  assert.equal(admin('licenses', 'fulfill', join(dir, 'request2.json'), '-o', join(dir, 'license2.json')).code, 0);
+  const fileState = join(dir, 'license2.state');
+  const runFile = (...more: string[]) => cli('run', model, '--input', join(dir, 'x.json'), '--license-file', join(dir, 'license2.json'), '--license-state', fileState, ...more);
+  assert.equal(runFile().code, 0);
+  writeFileSync(fileState, Buffer.from('not a sealed state'));
+  r = runFile();
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Cannot use license state .*license2\.state: it does not open in this enclave .*--reprovision to start again from .*license2\.json/);
+  assert.equal(runFile('--reprovision').code, 0);
+});
+
+test('admin models add --accept-tcb: unknown statuses are refused before any request; accepted ones are stored with UpToDate', async () => {
+  assert.ok(shared, 'the first test started the server');
+  const key = join(dir, 'tcb-model.key');
+  const pk = testProviderKey('tcb-model');
+  await writeProviderKeyFile(key, pk);
+  let r = cli('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'Revoked');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--accept-tcb 'Revoked' is not one of UpToDate, SWHardeningNeeded/);
+  r = cli('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'SWHardeningNeeded');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /TCB status SWHardeningNeeded .* will receive this model's key/);
+  const models = JSON.parse(cli('admin', 'models', 'list', '--server', shared.url, '--json').stdout) as { models: { id: string; policy: { acceptedTcbStatuses?: string[] } }[] };
+  assert.deepEqual(models.models.find((m) => m.id === 'tcb-model')!.policy.acceptedTcbStatuses, ['UpToDate', 'SWHardeningNeeded']);
+});
+
+test('license-server --collateral names a directory: a missing one is one line and exit 2 before anything starts', () => {
+  const r = cli('license-server', '--data', join(dir, 'data-collateral'), '--port', '0', '--collateral', join(dir, 'no-such-dir'));
+  assert.equal(r.code, 2, r.stderr);
+  // One line naming what failed (then, as for every usage error, the command's usage line).
+  assert.equal(r.stderr.split('\n')[0], `enclave-nn license-server: Cannot use collateral directory ${join(dir, 'no-such-dir')}: it is not a directory`);
+  assert.match(r.stderr.split('\n')[1]!, /^usage: enclave-nn license-server /);
 });
