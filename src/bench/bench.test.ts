@@ -63,6 +63,11 @@ test('a sweep over every split measures each through the enclave, correctly, and
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<svg[^>]*>/);
   assert.match(page, /Command: <code>test<\/code>/);
+  // The platform and the machine's load, measured, in report.json.
+  const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as typeof report;
+  assert.deepEqual(json.tee, { platform: 'sim', insecure: true, label: 'sim — INSECURE, protects nothing' });
+  assert.equal(json.machine.loadAverage?.start.length, 3);
+  assert.equal(json.machine.loadAverage?.end.length, 3);
 });
 
 /** splits.csv of the MLP sweep, checked column by column against docs/bench.md and what is known of the model. */
@@ -71,7 +76,8 @@ function checkCsv(text: string, tFull: number): void {
   assert.equal(lines.pop(), '', 'ends with a newline');
   assert.equal(lines[0], 'k,first_private_layer,cut_tensors,t_full_ms,t_head_ms,t_native_ms,t_tail_public_ms,t_enclave_ms,t_enclave_compute_ms,'
     + 't_boundary_ms,t_enclave_p10_ms,t_enclave_p90_ms,cpu_impact,tee_impact,end_to_end,setup_spawn_ms,setup_attest_provision_ms,setup_load_decrypt_ms,'
-    + 'setup_session_create_ms,setup_ready_total_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal');
+    + 'setup_session_create_ms,setup_ready_total_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal,'
+    + 'private_params,private_flops');
   const names = lines[0]!.split(',');
   const rows = lines.slice(1).map((l) => {
     assert.ok(!l.includes('"'), `no quoted cell expected: ${l}`);
@@ -102,6 +108,10 @@ function checkCsv(text: string, tFull: number): void {
   // mlpModel: x 16 → dense1 32 → dense2 32 → dense3 4 (float32 weights and biases).
   const dense3 = 32 * 4 + 4, dense2 = 32 * 32 + 32, dense1 = 16 * 32 + 32;
   assert.deepEqual(split.map((r) => num(r, 'tail_weight_bytes')), [dense3 * 4, (dense3 + dense2) * 4, (dense3 + dense2 + dense1) * 4]);
+  assert.deepEqual(split.map((r) => num(r, 'private_params')), [dense3, dense3 + dense2, dense3 + dense2 + dense1]);
+  // Gemm FLOPs per sample: 2 · in · out.
+  assert.deepEqual(split.map((r) => num(r, 'private_flops')), [2 * 32 * 4, 2 * 32 * 4 + 2 * 32 * 32, 2 * 32 * 4 + 2 * 32 * 32 + 2 * 16 * 32]);
+  assert.deepEqual([all!.private_params, all!.private_flops], ['0', '0']);
 }
 
 test('bad input: splits out of range, wrong input shape, unwritable output, interruption — clear errors, no report', async () => {
