@@ -43,13 +43,11 @@ if (!(SEAL_POLICIES as readonly string[]).includes(values.seal!)) badUsage(`Cann
 const threads = values['ort-threads'];
 if (threads !== undefined && !/^[1-9]\d{0,2}$/.test(threads)) badUsage(`Cannot start: --ort-threads must be an integer in 1..999, got '${threads}'`);
 
-// The platform loads asynchronously (only the one asked for is in this build, registry.ts);
-// stdin is read only once it exists. (A CommonJS bundle has no top-level await.)
-let enclave!: TrustedEnclave;
-void createPlatform(values.platform!, { programPath: fileURLToPath(import.meta.url), sealPolicy: values.seal as SealPolicy }).then((platform) => {
-  enclave = new TrustedEnclave({ platform, engine: getEngine(values.engine!), engineOptions: threads === undefined ? {} : { intraOpThreads: Number(threads) } });
-  listen();
-}, die);
+const enclave = new TrustedEnclave({
+  platform: createPlatform(values.platform!, { programPath: fileURLToPath(import.meta.url), sealPolicy: values.seal as SealPolicy }),
+  engine: getEngine(values.engine!),
+  engineOptions: threads === undefined ? {} : { intraOpThreads: Number(threads) },
+});
 
 const reader = new FrameReader();
 const queue: Frame[] = [];
@@ -80,26 +78,23 @@ async function drain(): Promise<void> {
   if (ended) await finish(0); // end of input (§4.8), after answering what arrived before it
 }
 
-function listen(): void {
-  /** Reads request frames from stdin (§4). */
-  process.stdin.on('data', (chunk: Buffer) => {
-    let frames: Frame[];
-    try {
-      frames = reader.push(chunk);
-    } catch (e) {
-      // §6 BAD_FRAME: the stream cannot be resynchronised; answer (id 0) and leave.
-      queue.length = 0;
-      write(badFrameResponse(e instanceof ProtocolError ? e : new ProtocolError('BAD_FRAME', 'Cannot read frame')));
-      process.stdin.pause();
-      void finish(0);
-      return;
-    }
-    queue.push(...frames);
-    void drain();
-  });
-  process.stdin.on('end', () => {
-    // A truncated frame (reader.pending) or a clean end: both end the enclave (§6).
-    ended = true;
-    void drain();
-  });
-}
+process.stdin.on('data', (chunk: Buffer) => {
+  let frames: Frame[];
+  try {
+    frames = reader.push(chunk);
+  } catch (e) {
+    // §6 BAD_FRAME: the stream cannot be resynchronised; answer (id 0) and leave.
+    queue.length = 0;
+    write(badFrameResponse(e instanceof ProtocolError ? e : new ProtocolError('BAD_FRAME', 'Cannot read frame')));
+    process.stdin.pause();
+    void finish(0);
+    return;
+  }
+  queue.push(...frames);
+  void drain();
+});
+process.stdin.on('end', () => {
+  // A truncated frame (reader.pending) or a clean end: both end the enclave (§6).
+  ended = true;
+  void drain();
+});

@@ -24,6 +24,7 @@ import { simMeasurement } from '../platform/sim.ts';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = 'src/enclave/trusted-main.ts';
 const CACHE = join(REPO, 'node_modules', '.cache', 'enclave-nn');
+const SRC_DIR = join(REPO, 'src') + '/';
 
 /** The platforms a trusted program is built for, one program each. */
 export const PROGRAM_PLATFORMS = ['sim', 'gramine-sgx'] as const;
@@ -31,12 +32,20 @@ export const PROGRAM_PLATFORMS = ['sim', 'gramine-sgx'] as const;
 /** A platform a trusted program is built for. */
 export type ProgramPlatform = (typeof PROGRAM_PLATFORMS)[number];
 
-interface Manifest { inputs: string[]; inputsHash: string; file: string }
+/**
+ * The cache's record of one build: `inputs` are every file esbuild read (esbuild's
+ * `metafile.inputs`, hashed to know when to rebuild), `bundled` those with code in the output
+ * (`metafile.outputs[…].inputs`).
+ */
+interface Manifest { inputs: string[]; bundled: string[]; inputsHash: string; file: string }
+
+/** This file is the build's recipe (options, plugins, define): a change to it rebuilds too. */
+const RECIPE = 'src/enclave/trusted-program.ts';
 
 function hashInputs(inputs: readonly string[]): string | null {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
-  for (const f of inputs) {
+  for (const f of [...inputs, RECIPE]) {
     const p = join(REPO, f);
     if (!existsSync(p)) return null;
     parts.push(enc.encode(`${f}\0`), sha256(readFileSync(p)));
@@ -78,7 +87,7 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
   const manifestPath = join(cache, `trusted-${platform}.manifest.json`);
   try {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    if (hashInputs(m.inputs) === m.inputsHash && existsSync(join(cache, m.file))) return join(cache, m.file);
+    if (Array.isArray(m.bundled) && hashInputs(m.inputs) === m.inputsHash && existsSync(join(cache, m.file))) return join(cache, m.file);
   } catch { /* no manifest yet, or unreadable: build */ }
   let esbuild: typeof import('esbuild');
   try {
@@ -95,11 +104,18 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
     define: { 'import.meta.url': '__enclaveNnImportMetaUrl', 'process.env.ENCLAVE_NN_BUILD_PLATFORM': JSON.stringify(platform) },
     banner: { js: 'const __enclaveNnImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     external: [...engines, 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
-    // Outside node_modules the bare names would not resolve: point them at the installed files.
-    plugins: absoluteExternals ? [{
-      name: 'absolute-engines',
-      setup(b) { b.onResolve({ filter: /^onnxruntime-(node|web)$/ }, (a) => ({ path: require.resolve(a.path), external: true })); },
-    }] : [],
+    plugins: [
+      // Our modules only define constants, functions and classes (the entry is the one with
+      // effects, and an entry is always kept): marked free of side effects, esbuild leaves out
+      // every module this program does not call — the X.509 builder, used only by the sim PCK
+      // chain, stays out of the gramine-sgx program although crypto/index.ts re-exports it.
+      { name: 'pure-modules', setup(b) { b.onResolve({ filter: /^\.{1,2}\/.*\.ts$/ }, (a) => (resolve(a.resolveDir, a.path).startsWith(SRC_DIR) ? { path: resolve(a.resolveDir, a.path), sideEffects: false } : undefined)); } },
+      // Outside node_modules the bare names would not resolve: point them at the installed files.
+      ...(absoluteExternals ? [{
+        name: 'absolute-engines',
+        setup(b: import('esbuild').PluginBuild) { b.onResolve({ filter: /^onnxruntime-(node|web)$/ }, (a) => ({ path: require.resolve(a.path), external: true })); },
+      }] : []),
+    ],
   });
   const code = r.outputFiles[0]!.contents;
   const inputs = Object.keys(r.metafile.inputs).sort();
@@ -110,7 +126,8 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
   const tmp = `${out}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, out);
-  const manifest: Manifest = { inputs, inputsHash: hashInputs(inputs)!, file };
+  const bundled = Object.keys(Object.values(r.metafile.outputs)[0]!.inputs).sort();
+  const manifest: Manifest = { inputs, bundled, inputsHash: hashInputs(inputs)!, file };
   writeFileSync(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest));
   renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
   removeStale(cache, file, platform);
@@ -118,14 +135,16 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
 }
 
 /**
- * Lists the sources bundled into the trusted program for `platform` (the trusted code base, §8):
- * the inputs of esbuild's metafile, as paths relative to the repository.
+ * Lists the sources of the trusted program for `platform` (the trusted code base, §8), as paths
+ * relative to the repository: `bundled`, the files with code in the program (esbuild's
+ * `metafile.outputs[…].inputs`), and `read`, every file esbuild read to build it.
  *
  * @param platform @defaultValue 'sim'
  */
-export async function trustedProgramInputs(platform: ProgramPlatform = 'sim'): Promise<string[]> {
+export async function trustedProgramInputs(platform: ProgramPlatform = 'sim'): Promise<{ bundled: string[]; read: string[] }> {
   const path = await trustedProgramPath(platform);
-  return (JSON.parse(readFileSync(join(dirname(path), `trusted-${platform}.manifest.json`), 'utf8')) as Manifest).inputs;
+  const m = JSON.parse(readFileSync(join(dirname(path), `trusted-${platform}.manifest.json`), 'utf8')) as Manifest;
+  return { bundled: m.bundled, read: m.inputs };
 }
 
 /** Removes older builds (an hour old: an enclave starting right now may still read its file). */

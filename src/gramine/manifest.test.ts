@@ -122,6 +122,12 @@ test('enclave-nn gramine manifest: the same manifest in two folders; every packa
   const bad = runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--enclave-size', '3G']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /power of two/);
+  const big = join(mkdtempSync(join(tmpdir(), 'enn-gramine-big-')), 'sgx');
+  const sized = runCli(['gramine', 'manifest', '-o', big, '--tail-size', String(400 * 2 ** 20), '--edmm', '--seal', 'mrenclave']);
+  assert.equal(sized.code, 0, sized.stderr);
+  const bigSgx = parseTomlSubset(readFileSync(join(big, 'enclave-nn.manifest.template'), 'utf8')).sgx as TomlTable;
+  assert.deepEqual([bigSgx.enclave_size, bigSgx.edmm_enable], ['4G', true], 'sized for a 400 MiB tail');
+  assert.match(runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--seal', 'mrsomething']).stderr, /--seal must be mrsigner or mrenclave/);
   const old = runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--gramine-version', '1.6']);
   assert.equal(old.code, 2);
   assert.match(old.stderr, /Gramine 1\.6 is not supported/);

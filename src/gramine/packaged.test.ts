@@ -78,7 +78,7 @@ async function startPackaged(a: LiveDevAttestation): Promise<EnclaveProcess> {
   const saved = process.env.ENCLAVE_NN_ATTESTATION_DIR;
   process.env.ENCLAVE_NN_ATTESTATION_DIR = a.dir;
   try {
-    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args }) });
+    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args, cwd: out }) });
   } finally {
     if (saved === undefined) delete process.env.ENCLAVE_NN_ATTESTATION_DIR; else process.env.ENCLAVE_NN_ATTESTATION_DIR = saved;
   }
@@ -100,7 +100,7 @@ test('the file loader.argv names is the packaged gramine-sgx program, started by
   assert.deepEqual(args.slice(-8), ['--platform', 'gramine-sgx', '--engine', 'ort', '--seal', 'mrsigner', '--ort-threads', '2']);
 });
 
-test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitated /dev/attestation give the unsplit model\'s outputs', async () => {
+test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitated /dev/attestation give the unsplit model\'s outputs', async (t) => {
   const { bytes, providerKey } = bundleFor(2);
   const bundle = readBundle(bytes);
   const a = attestation();
@@ -123,6 +123,7 @@ test('packaged program: HELLO, ATTEST, PROVISION, LOAD, FORWARD over the imitate
     for (const [name, t] of Object.entries(want)) assert.ok(maxAbsDiff(got.outputs[name]!, t) <= 1e-5, `${name} equals the unsplit model`);
     // The threads it runs fit the manifest's sgx.max_threads, less Gramine's own helpers.
     const threads = readdirSync(`/proc/${e.pid}/task`).length;
+    t.diagnostic(`the packaged program runs ${threads} threads after FORWARD; sgx.max_threads = ${String(sgx.max_threads)}`);
     assert.ok(threads <= (sgx.max_threads as number) - GRAMINE_HELPER_THREADS, `${threads} threads fit sgx.max_threads = ${String(sgx.max_threads)}`);
     assert.ok(a.served >= 3, 'every quote came through the live imitation');
   } finally {

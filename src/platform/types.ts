@@ -79,4 +79,4 @@ export type PlatformFactory = (options: PlatformOptions) => Platform;
  * const direct: Launcher = (program, args) => ({ file: process.execPath, args: [program, ...args] });
  * ```
  */
-export type Launcher = (program: string, args: string[]) => { file: string; args: string[] };
+export type Launcher = (program: string, args: string[]) => { file: string; args: string[]; cwd?: string };
