@@ -69,6 +69,11 @@ test('a sweep over every split measures each through the enclave, correctly, and
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<svg[^>]*>/);
   assert.match(page, /Command: <code>test<\/code>/);
+  // The platform and the machine's load, measured, in report.json.
+  const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as typeof report;
+  assert.deepEqual(json.tee, { platform: 'sim', insecure: true, label: 'sim — INSECURE, protects nothing' });
+  assert.equal(json.machine.loadAverage?.start.length, 3);
+  assert.equal(json.machine.loadAverage?.end.length, 3);
 });
 
 /** splits.csv of the MLP sweep, checked column by column against docs/bench.md and what is known of the model. */
@@ -114,6 +119,9 @@ function checkCsv(text: string, tFull: number): void {
   const dense3 = 32 * 4 + 4, dense2 = 32 * 32 + 32, dense1 = 16 * 32 + 32;
   assert.deepEqual(split.map((r) => num(r, 'tail_weight_bytes')), [dense3 * 4, (dense3 + dense2) * 4, (dense3 + dense2 + dense1) * 4]);
   assert.deepEqual(split.map((r) => num(r, 'private_params')), [dense3, dense3 + dense2, dense3 + dense2 + dense1]);
+  // Gemm FLOPs per sample: 2 · in · out.
+  assert.deepEqual(split.map((r) => num(r, 'private_flops')), [2 * 32 * 4, 2 * 32 * 4 + 2 * 32 * 32, 2 * 32 * 4 + 2 * 32 * 32 + 2 * 16 * 32]);
+  assert.deepEqual([all!.private_params, all!.private_flops], ['0', '0']);
 }
 
 test('bad input: splits out of range, wrong input shape, unwritable output, interruption — clear errors, no report', async () => {

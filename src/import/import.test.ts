@@ -245,9 +245,7 @@ test('an unsupported layer is refused naming the layer, its class and the suppor
   const topo = JSON.parse(JSON.stringify(a.modelTopology)) as { config: { layers: { class_name: string }[] } };
   topo.config.layers[1]!.class_name = 'MyCustomLayer';
   assert.throws(() => importTfjsArtifacts({ ...a, modelTopology: topo }), (e: Error) =>
-    isErrorCode(e, 'IMPORT_UNSUPPORTED_LAYER') && /'weird'/.test(e.message) && /MyCustomLayer/.test(e.message)
-    // the supported classes, cut to the nearest names plus a count (util/nearest.ts)
-    && /\(supported: [A-Z]\w*(, [A-Z]\w*)+, … \(\d+ more\)\)$/.test(e.message));
+    isErrorCode(e, 'IMPORT_UNSUPPORTED_LAYER') && /'weird'/.test(e.message) && /MyCustomLayer/.test(e.message) && /supported: .*, … \(\d+ more\)\)$/.test(e.message));
   assert.ok(supportedLayers().includes('LSTM'), 'the recurrent family is registered');
 });
 

@@ -10,7 +10,7 @@ import { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions } from '..
 import { decodeBytes, encodeBytes, PayloadReader } from '../enclave-protocol/index.ts';
 import { EnclaveNnError } from '../errors.ts';
 import type { KeyProvider } from '../enclave/key-provider.ts';
-import { resumeLicenseState, saveLicenseState } from './client.ts';
+import { restoreLicenseState, saveLicenseState } from './client.ts';
 import { LICENSE_MSG } from '../enclave/trusted/enclave-license.ts';
 import { NONCE_SIZE } from '../license-format/provision.ts';
 import type { LicenseRequest, LicenseResponse } from './service.ts';
@@ -52,6 +52,8 @@ export interface LicenseFileSource {
   file: string;
   /** The sealed license state: used instead of the file when it exists and opens. @defaultValue none */
   stateFile?: string;
+  /** When the state file does not open, start again from the license file and replace it. @defaultValue false */
+  reprovision?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export function licenseFileKeyProvider(o: LicenseFileSource): KeyProvider {
     name: 'license-file',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (await resumeLicenseState(enclave, o.stateFile, modelId)) return;
+      if (await restoreLicenseState(enclave, modelId, o, `start again from ${o.file} (its allowance, not the counters sealed in the state)`)) return;
       let r: Partial<LicenseResponse & { pending: string }>;
       try {
         r = JSON.parse(readFileSync(o.file, 'utf8')) as typeof r;

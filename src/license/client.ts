@@ -113,11 +113,40 @@ export interface LicenseServerSource {
    * after provisioning and check-ins. @defaultValue none (provision online at every start)
    */
   stateFile?: string;
+  /**
+   * When the state file does not open, provision online and replace it:
+   * spends new credits. Without it, such a file is refused (`LICENSE_STATE`); a state file that
+   * opens is used either way. @defaultValue false
+   */
+  reprovision?: boolean;
+}
+
+/**
+ * Restores the enclave from its sealed license state file (license protocol §6.1): true when
+ * restored; false when there is none (the caller provisions). A file that does not open in this
+ * enclave — damaged, or sealed by another program or installation — is refused with one line
+ * naming the file and the choice, never silently replaced: provisioning again takes a new
+ * allowance off the license and strands the one sealed in the file. With `reprovision` (the
+ * user's choice) such a file yields false instead.
+ */
+export async function restoreLicenseState(enclave: EnclaveHandle, modelId: string, o: { stateFile?: string; reprovision?: boolean }, choice: string): Promise<boolean> {
+  if (!o.stateFile || !existsSync(o.stateFile)) return false;
+  let opened: string;
+  try {
+    opened = await enclave.unseal(new Uint8Array(readFileSync(o.stateFile)));
+  } catch (e) {
+    if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
+    if (o.reprovision) return false;
+    throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it does not open in this enclave (damaged, or sealed by another program or installation); restore it from a backup, or run with --reprovision to ${choice}`, { cause: e });
+  }
+  if (opened !== modelId) throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${o.stateFile}: it is for another model (${opened}); give another --license-state`);
+  return true;
 }
 
 /**
  * A key provider that provisions the enclave from a license server (§4), or offline from its
- * sealed state file when one exists and opens in this enclave.
+ * sealed state file when one exists and opens in this enclave (a state file that does not open
+ * is refused, see {@link restoreLicenseState}).
  *
  * @example
  * ```ts
@@ -130,7 +159,7 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
     name: 'license-server',
     async provision(enclave: EnclaveHandle, bundle: Bundle): Promise<void> {
       const modelId = bundle.header.modelId;
-      if (await resumeLicenseState(enclave, o.stateFile, modelId)) return;
+      if (await restoreLicenseState(enclave, modelId, o, `provision again and spend new credits of license ${o.licenseId} (the allowance sealed in it is lost)`)) return;
       const client = new LicenseClient(o.server);
       const c = await client.challenge(o.licenseId);
       if (c.modelId !== modelId) throw new EnclaveNnError('LICENSE_MODEL', `Cannot provision: license ${o.licenseId} is for model ${c.modelId}, the bundle is ${modelId}`);
@@ -140,29 +169,6 @@ export function licenseServerKeyProvider(o: LicenseServerSource): KeyProvider {
       if (o.stateFile) await saveLicenseState(enclave, o.stateFile);
     },
   };
-}
-
-/**
- * Resumes from sealed license state (the offline start): true when `stateFile` exists and
- * the enclave unsealed this model's state from it. State sealed by another program or
- * installation (`ENCLAVE_SEAL`) is passed over, so the caller provisions afresh; state for
- * another model is refused (`LICENSE_STATE`) rather than silently replaced.
- *
- * @example
- * ```ts
- * if (!(await resumeLicenseState(enclave, 'model.enn.license', bundle.header.modelId))) await provisionOnline();
- * ```
- */
-export async function resumeLicenseState(enclave: EnclaveHandle, stateFile: string | undefined, modelId: string): Promise<boolean> {
-  if (!stateFile || !existsSync(stateFile)) return false;
-  try {
-    if ((await enclave.unseal(new Uint8Array(readFileSync(stateFile)))) === modelId) return true;
-    throw new EnclaveNnError('LICENSE_STATE', `Cannot use license state ${stateFile}: it is for another model`);
-  } catch (e) {
-    // Sealed by another program or installation: provision afresh instead.
-    if (!isErrorCode(e, 'ENCLAVE_SEAL')) throw e;
-    return false;
-  }
 }
 
 /** Seals the enclave's license state (counters included) into `file` (mode 0600, atomic). */

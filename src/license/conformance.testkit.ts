@@ -109,7 +109,7 @@ export function licenseServerSuite(name: string, openDb: () => Promise<SqlDb>, s
     assert.throws(() => enforcer.applyGrant(u.body.grant as string), /replayed or stale/, 'a grant applies once');
   });
 
-  t('refused with an audit entry: replayed nonce (once the enclave checked in; before, a retry is answered again: provisioning.ts)', async () => {
+  t('refused with an audit entry: replayed nonce (once the enclave checked in; before, a retry is answered again: hardening.testkit.ts)', async () => {
     const s = await setup();
     const { nonce, attestation, enforcer } = await provision(s);
     assert.equal((await fx.call('POST', '/v1/usage', { report: enforcer.usageReport(fx.clock) })).status, 200);

@@ -23,9 +23,10 @@ after(async () => { await fx.server.close(); await fx.store.close(); });
 function slowClient(head: string, trickle: boolean): Promise<{ ms: number; answer: string }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const s = connect(port, '127.0.0.1', () => { s.write(head); });
+    let timer: NodeJS.Timeout | undefined;
+    // The trickle starts once the head is written (a loaded machine may take > 100 ms to connect).
+    const s = connect(port, '127.0.0.1', () => { s.write(head); if (trickle) timer = setInterval(() => { if (!s.destroyed) s.write('{'); }, 100); });
     let answer = '';
-    const timer = trickle ? setInterval(() => { if (!s.destroyed) s.write('{'); }, 100) : undefined;
     const guard = setTimeout(() => { s.destroy(); reject(new Error('the server kept the slow socket open for 10 s')); }, 10_000);
     s.on('data', (d) => { answer += d.toString('latin1'); });
     s.on('error', () => {}); // a reset after the server closes is fine

@@ -125,7 +125,12 @@ function withBatch(t: TensorData, spec: TensorSpec): TensorData {
 
 function fromNested(value: Nested, spec: TensorSpec, path: string): TensorData {
   const dims: number[] = [];
-  for (let v: Nested = value; Array.isArray(v); v = v[0]!) dims.push(v.length);
+  for (let v: Nested = value; Array.isArray(v); v = v[0]!) {
+    dims.push(v.length);
+    // Deeper than the input's rank (a batch dimension may be missing) is refused before any
+    // recursion: a 100,000-deep array must be one line, not a stack overflow.
+    if (dims.length > spec.shape.length) throw new EnclaveNnError('INPUT', `Cannot read input ${path}: '${spec.name}' nests arrays deeper than its rank ${spec.shape.length}`);
+  }
   const flat: (number | boolean)[] = [];
   const walk = (v: Nested, depth: number): void => {
     if (depth === dims.length) {

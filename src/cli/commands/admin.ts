@@ -7,7 +7,8 @@ import { EnclaveNnError } from '../../errors.ts';
 import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
-import { LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { ACCEPTABLE_TCB_STATUSES, LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { collateralDir } from '../../license/collateral-dir.ts';
 import { insecureSimTrust } from '../../license/sim-trust.ts';
 import type { ModelPolicy } from '../../license/store.ts';
 import { parseCommandArgs, required } from '../args.ts';
@@ -23,6 +24,7 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
 
   models add <provider.key> (--bundle model.enn | --mrenclave HEX… | --mrsigner HEX… | --local-sim-measurement
              | --insecure-any-measurement) [--platform sim|gramine-sgx] [--allow-debug] [--min-svn N]
+             [--accept-tcb STATUS…]
                                                        register a model; its keys are stored encrypted.
              --bundle takes the measurements of the bundle's policy; a bundle whose policy names
              the sim platform only registers an INSECURE sim model (license-server --insecure-trust-sim).
@@ -38,7 +40,7 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
   licenses credit <id> --credits N                     add purchased credits
   licenses list [--customer C] [--model M]
   licenses fulfill <request.json> -o <license.json>    air-gapped: over --server, or offline on the
-             server's --data DIR [--db URL] [--insecure-trust-sim]
+             server's --data DIR [--db URL] [--collateral DIR] [--insecure-trust-sim]
   usage [--customer C] [--model M]                     credits bought, granted, used
   audit [--subject S] [--refused] [--limit N]          the decision log
 
@@ -84,8 +86,8 @@ function embeddedStoreOpening(dir: string | undefined): boolean {
 }
 
 /** The policy `models add|update` register, from the measurement options (the same words as `split`). */
-async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Promise<ModelPolicy> {
-  const words = readMeasurements('admin models', values as Parameters<typeof readMeasurements>[1]);
+async function policyOf(values: AdminValues, modelId: string, io: CommandIO, action: 'add' | 'update'): Promise<ModelPolicy> {
+  const words = readMeasurements(`admin models ${action}`, values as Parameters<typeof readMeasurements>[1]);
   let mrEnclave = words.mrEnclave;
   let mrSigner = words.mrSigner;
   let minSvn = words.minSvn ?? (values['min-isvsvn'] === undefined ? undefined : nonNegative('--min-isvsvn', values['min-isvsvn'] as string));
@@ -110,8 +112,17 @@ async function policyOf(values: AdminValues, modelId: string, io: CommandIO): Pr
     if (!values['insecure-any-measurement']) throw new EnclaveNnError('USAGE', 'Cannot register model: no accepted measurement (--bundle, --mrenclave, --mrsigner or --local-sim-measurement); --insecure-any-measurement gives the key to ANY enclave');
     io.stderr('enclave-nn: INSECURE: this model\'s key will be released to an enclave of any measurement\n');
   }
+  const accepted = (values['accept-tcb'] as string[] | undefined) ?? [];
+  for (const st of accepted) {
+    if (!(ACCEPTABLE_TCB_STATUSES as readonly string[]).includes(st)) throw new EnclaveNnError('USAGE', `Cannot register model: --accept-tcb '${st}' is not one of ${ACCEPTABLE_TCB_STATUSES.join(', ')}`);
+  }
+  if (accepted.some((st) => st !== 'UpToDate')) io.stderr(`enclave-nn: platforms with TCB status ${accepted.filter((st) => st !== 'UpToDate').join(', ')} (known, unfixed advisories) will receive this model's key\n`);
   // sim quotes always carry the DEBUG attribute: naming the sim platform accepts them.
-  const policy: ModelPolicy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0, ...(insecureSim ? { insecureSim } : {}) };
+  const policy: ModelPolicy = {
+    mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0, ...(insecureSim ? { insecureSim } : {}),
+    // UpToDate stays accepted: --accept-tcb adds statuses by name (docs/license-protocol.md §4.5.1).
+    ...(accepted.length ? { acceptedTcbStatuses: [...new Set(['UpToDate', ...accepted])] as ModelPolicy['acceptedTcbStatuses'] } : {}),
+  };
   if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
   return policy;
 }
@@ -129,6 +140,7 @@ const command: Command = {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
       ...MEASUREMENT_OPTIONS, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
+      'accept-tcb': { type: 'string', multiple: true }, collateral: { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
       output: { type: 'string', short: 'o' }, data: { type: 'string' }, db: { type: 'string' }, 'insecure-trust-sim': { type: 'boolean' },
@@ -150,7 +162,7 @@ const command: Command = {
       case 'models add': {
         const keyPath = required('admin models add', 'the provider key file', arg);
         const key = decodeProviderKeyFile(new Uint8Array(readFileSync(keyPath)), keyPath);
-        const policy = await policyOf(values, key.modelId, io);
+        const policy = await policyOf(values, key.modelId, io, 'add');
         const body = { providerKey: JSON.parse(readFileSync(keyPath, 'utf8')) as unknown, policy };
         const r = await call('POST', '/v1/admin/models', body);
         show(io, json, r, () => [`registered model ${key.modelId}${policy.insecureSim ? ' (INSECURE sim model)' : ''}`]);
@@ -158,7 +170,7 @@ const command: Command = {
       }
       case 'models update': {
         const id = required('admin models update', 'a model id', arg);
-        const policy = await policyOf(values, id, io);
+        const policy = await policyOf(values, id, io, 'update');
         const r = await call('POST', `/v1/admin/models/${encodeURIComponent(id)}/policy`, { policy });
         show(io, json, r, () => [`updated the policy of model ${id}${policy.insecureSim ? ' (INSECURE sim model)' : ''}`]);
         return 0;
@@ -231,7 +243,8 @@ const command: Command = {
           const insecureSimRoot = values['insecure-trust-sim'] ? insecureSimTrust('admin licenses fulfill', io.stderr) : undefined;
           const { store } = await openStore(values.db ?? join(data, 'db'));
           try {
-            response = await new LicenseService({ store, masterKey: loadMasterKey(data, io.env), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
+            const collateral = values.collateral ? collateralDir(resolve(values.collateral)) : undefined;
+            response = await new LicenseService({ store, masterKey: loadMasterKey(data, io.env), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}), ...(collateral ? { collateral } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
           } finally {
             await store.close();
           }

@@ -4,7 +4,7 @@ import { parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn license request <model.enn> --license ID -o request.json [--platform P] [--engine E]
-       enclave-nn license checkin <model.enn> --server URL --license ID [--license-state FILE]
+       enclave-nn license checkin <model.enn> --server URL --license ID [--license-state FILE] [--reprovision]
        enclave-nn license measurement
 
 The customer's side of licensing (docs/license-protocol.md).
@@ -23,7 +23,7 @@ const command: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('license', argv, {
       license: { type: 'string' }, output: { type: 'string', short: 'o' }, platform: { type: 'string' }, engine: { type: 'string' },
-      server: { type: 'string' }, 'license-state': { type: 'string' },
+      server: { type: 'string' }, 'license-state': { type: 'string' }, reprovision: { type: 'boolean' },
     });
     const [sub, bundlePath] = positionals;
     const { readBundleFile } = await import('../../bundle/file.ts');
@@ -43,7 +43,7 @@ const command: Command = {
       const licenseId = required('license checkin', '--license', values.license);
       const stateFile = values['license-state'] ?? `${path}.${licenseId}.license`;
       const [{ Session }, { checkIn, licenseServerKeyProvider }] = await Promise.all([import('../../runtime/session.ts'), import('../../license/client.ts')]);
-      const session = await Session.create({ bundle, keySource: licenseServerKeyProvider({ server, licenseId, stateFile }), platform: values.platform, engine: values.engine });
+      const session = await Session.create({ bundle, keySource: licenseServerKeyProvider({ server, licenseId, stateFile, reprovision: values.reprovision === true }), platform: values.platform, engine: values.engine });
       try {
         const r = await checkIn(session.enclaveProcess!, server, { stateFile });
         const st = (await session.status()).license as { used: number; allowance: number } | null;

@@ -117,3 +117,15 @@ test('run streams a .npy whose cut exceeds the 64 MiB frame (300 rows × 256 KiB
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown format '\.txt'; known: \.npy, \.json, \.csv/);
 });
+
+test('a 100,000-deep JSON input is one line and exit 2, not a stack overflow (as a bare array and under its input name)', () => {
+  const deep = '['.repeat(100_000) + '1' + ']'.repeat(100_000);
+  writeFileSync(join(dir, 'deep.json'), deep);
+  writeFileSync(join(dir, 'deep-named.json'), `{"image":${deep}}`);
+  for (const file of ['deep.json', 'deep-named.json']) {
+    const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
+    assert.deepEqual(lines, [`enclave-nn run: Cannot read input ${join(dir, file)}: 'image' nests arrays deeper than its rank 4`]);
+  }
+});

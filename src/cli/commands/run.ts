@@ -7,7 +7,7 @@ import { RowProgress } from '../progress.ts';
 const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy|y.json|y.csv] [--json]
                 [--engine ort|wasm] [--platform sim]
                 (--insecure-dev-key provider.key | [--server URL] --license ID | --license-file license.json)
-                [--license-state FILE] [--allow-nonfinite]
+                [--license-state FILE] [--reprovision] [--allow-nonfinite]
 
 Runs the model: the public head here, the private tail in an enclave. Prints every output
 and, for classifiers, the argmax of each row. Input: .npy (float32/float64/int64/int32/uint8/bool,
@@ -21,7 +21,9 @@ limit needs; on a terminal, stderr shows a progress line (rows/s, time left).
 --license ID without --server uses the license server the bundle names (split --license-server).
 With a license, the enclave's sealed license state (counters) is kept in --license-state
 (default <model.enn>.<license id>.license, or <license.json>.state): later runs start offline
-from it; on an exhausted quota, run checks in with the server once and retries.
+from it; on an exhausted quota, run checks in with the server once and retries. A state file
+that does not open (damaged, or sealed elsewhere) is refused; --reprovision provisions again
+instead, which spends new credits (or starts again from license.json).
 A NaN or Inf in a float input is refused before anything runs (naming the tensor and the first
 index) unless --allow-nonfinite is given.`;
 
@@ -33,8 +35,9 @@ const command: Command = {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
       server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
-      'allow-nonfinite': { type: 'boolean' },
+      reprovision: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' },
     });
+    const reprovision = values.reprovision === true;
     const allowNonfinite = values['allow-nonfinite'] ?? false;
     const bundlePath = required('run', 'the bundle file', positionals[0]);
     const inputs = required('run', '--input', values.input);
@@ -63,7 +66,7 @@ const command: Command = {
       } else if (values['license-file'] !== undefined) {
         const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
         licensed = { stateFile: values['license-state'] ?? `${values['license-file']}.state` };
-        keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile });
+        keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile, reprovision });
       } else {
         const { licenseServerKeyProvider } = await import('../../license/client.ts');
         const licenseId = required('run', '--license', values.license);
@@ -72,7 +75,7 @@ const command: Command = {
         if (server === undefined) throw new EnclaveNnError('USAGE', `Cannot run 'run': --license ${licenseId} needs --server URL (the bundle names no license server)`);
         // The sealed license state lives next to the bundle by default: the next run starts offline from it.
         licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${licenseId}.license` };
-        keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId });
+        keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId, reprovision });
       }
       const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite });
       const parts = [];

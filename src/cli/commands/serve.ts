@@ -6,7 +6,7 @@ const usage = `usage: enclave-nn serve <model.enn>
                 (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
                 [--host 127.0.0.1] [--port 8000] [--name NAME] [--enclaves N] [--max-batch B] [--max-wait-ms W]
                 [--token T] [--max-body-size BYTES] [--queue-timeout-ms MS] [--checkin-interval-s S]
-                [--license-state FILE] [--engine ort|wasm] [--platform sim]
+                [--license-state FILE] [--reprovision] [--engine ort|wasm] [--platform sim]
 
 Serves the model on the Open Inference Protocol v2 REST API (KServe v2; docs/serve.md):
 GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready and
@@ -26,6 +26,8 @@ of up to B samples, waiting at most W ms (--max-batch 1: no batching). Runs unti
   --server URL --license ID   provision from the license server; check in with it every
                         --checkin-interval-s (default 300) and when credits run out
   --license-state FILE  the sealed license state (enclave i > 0: FILE.i). Default <model.enn>.<license id>.license
+  --reprovision         a state file that does not open is refused unless this is given: then the
+                        enclave provisions again, spending new credits (or restarts from the license file)
   --insecure-dev-key K  the provider's key on this machine: INSECURE, for development only
 
 Quota exhausted: HTTP 429 with {"error": "..."}; other license refusals: 403.`;
@@ -39,7 +41,7 @@ const command: Command = {
       'max-batch': { type: 'string' }, 'max-wait-ms': { type: 'string' }, token: { type: 'string' },
       'max-body-size': { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'checkin-interval-s': { type: 'string' },
       'insecure-dev-key': { type: 'string' }, server: { type: 'string' }, license: { type: 'string' },
-      'license-file': { type: 'string' }, 'license-state': { type: 'string' }, engine: { type: 'string' }, platform: { type: 'string' },
+      'license-file': { type: 'string' }, 'license-state': { type: 'string' }, reprovision: { type: 'boolean' }, engine: { type: 'string' }, platform: { type: 'string' },
     });
     const bundlePath = required('serve', 'the bundle file', positionals[0]);
     const devKey = values['insecure-dev-key'];
@@ -71,7 +73,7 @@ const command: Command = {
       const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
       const file = values['license-file'];
       const stateFile = values['license-state'] ?? `${file}.state`;
-      keySource = () => licenseFileKeyProvider({ file, stateFile });
+      keySource = () => licenseFileKeyProvider({ file, stateFile, reprovision: values.reprovision === true });
       license = undefined; // air-gapped: no server to check in with (enclave-nn license checkin does it by hand)
     } else {
       const { licenseServerKeyProvider } = await import('../../license/client.ts');
@@ -79,7 +81,7 @@ const command: Command = {
       const licenseId = required('serve', '--license', values.license);
       const base = values['license-state'] ?? `${bundlePath}.${licenseId}.license`;
       const stateFile = (i: number): string => (i === 0 ? base : `${base}.${i}`);
-      keySource = (i) => licenseServerKeyProvider({ server, licenseId, stateFile: stateFile(i) });
+      keySource = (i) => licenseServerKeyProvider({ server, licenseId, stateFile: stateFile(i), reprovision: values.reprovision === true });
       license = { server, stateFile, checkinIntervalMs };
     }
     const name = values.name ?? bundlePath.replace(/^.*\//, '').replace(/\.enn$/, '');

@@ -1,18 +1,71 @@
-import { unzipSync, strFromU8 } from 'fflate';
+import { strFromU8, Unzip, UnzipInflate, UnzipPassThrough } from 'fflate';
 import { EnclaveNnError } from '../../errors.ts';
 import type { KerasModelSource } from '../convert.ts';
 import type { KerasLayerConfig, KerasModelConfig } from '../keras-format.ts';
 import type { StoredWeight } from '../weights.ts';
 import { readKeras3Weights, withH5Bytes } from './hdf5.ts';
 
+/** The entries a `.keras` archive needs; no other entry is inflated. */
+const KERAS_ENTRIES = new Set(['config.json', 'model.weights.h5', 'metadata.json']);
+/**
+ * An entry may inflate to at most this many times its compressed size (or the archive's, when the
+ * entry does not say)… Deflate reaches ~1,030× on zeros; model weights compress ~1.1×, configs ~10×.
+ */
+export const MAX_INFLATE_RATIO = 100;
+/** …but always to this many bytes, whatever its ratio (small, very repetitive configs). */
+export const MIN_INFLATE_ALLOWANCE = 16 * 1024 * 1024;
+/** No entry inflates beyond this (the largest typed array is 2³² − 1 bytes on 64-bit V8, well above real models). */
+export const MAX_ENTRY_SIZE = 4 * 1024 * 1024 * 1024 - 1;
+/** Input is fed to the inflater in slices of this size, so no single output chunk exceeds ~1,030 × it. */
+const SLICE = 16 * 1024;
+
+/**
+ * Unzips the entries of {@link KERAS_ENTRIES}, refusing (before inflating further) any entry that
+ * grows beyond its declared size or beyond max({@link MIN_INFLATE_ALLOWANCE},
+ * {@link MAX_INFLATE_RATIO} × compressed size): a zip bomb costs at most that much memory.
+ */
+function unzipBounded(bytes: Uint8Array, label: string): Record<string, Uint8Array> {
+  // A zip starts with a local file header (PK\x03\x04), or is an empty archive (PK\x05\x06).
+  if (bytes.byteLength < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b || !((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6))) {
+    throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${label}: not a zip archive (no zip signature at its start)`);
+  }
+  const files: Record<string, Uint8Array> = {};
+  let failure: unknown;
+  const unzip = new Unzip((file) => {
+    if (!KERAS_ENTRIES.has(file.name) || failure) return; // never started: never inflated
+    const compressed = file.size ?? bytes.byteLength;
+    const limit = Math.min(MAX_ENTRY_SIZE, file.originalSize || MAX_ENTRY_SIZE, Math.max(MIN_INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * compressed));
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    file.ondata = (err, chunk, final) => {
+      if (failure) return;
+      if (err) { failure = err; return; }
+      size += chunk.byteLength;
+      if (size > limit) {
+        failure = new EnclaveNnError('IMPORT_ZIP_LIMIT', `Cannot import ${label}: ${file.name} inflates beyond ${limit} bytes (${file.originalSize ? `declared ${file.originalSize}, ` : ''}${compressed} compressed; at most ${MAX_INFLATE_RATIO}× is accepted): refused as a zip bomb`);
+        file.terminate();
+        return;
+      }
+      chunks.push(chunk);
+      if (final) files[file.name] = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    };
+    file.start();
+  });
+  unzip.register(UnzipInflate);
+  unzip.register(UnzipPassThrough);
+  try {
+    for (let at = 0; at < bytes.byteLength && !failure; at += SLICE) unzip.push(bytes.subarray(at, at + SLICE), at + SLICE >= bytes.byteLength);
+  } catch (e) {
+    failure ??= e;
+  }
+  if (failure instanceof EnclaveNnError) throw failure;
+  if (failure) throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${label}: not a zip archive (${(failure as Error).message})`, { cause: failure });
+  return files;
+}
+
 /** Reads a Keras 3 `.keras` zip: `config.json` (the model config), `model.weights.h5`, `metadata.json`. */
 export async function readKerasZip(bytes: Uint8Array, label: string): Promise<KerasModelSource> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${label}: not a zip archive (${(e as Error).message})`, { cause: e });
-  }
+  const files = unzipBounded(bytes, label);
   const config = files['config.json'];
   if (!config) throw new EnclaveNnError('IMPORT_NO_CONFIG', `Cannot import ${label}: the .keras archive has no config.json`);
   const weightsBytes = files['model.weights.h5'];
