@@ -2,7 +2,8 @@
 // Runs every *.test.ts under src/, examples/ and scripts/ with node:test through tsx.
 // Node 20's test runner does not discover .ts files by itself, so this script lists them
 // explicitly. Extra arguments narrow the run to files whose path contains any of them.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -26,5 +27,10 @@ if (files.length === 0) {
   process.exit(2);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--import', 'tsx', ...files], { stdio: 'inherit' });
+// One folder for what the test files of this run may share (an empty PGlite cluster to copy:
+// src/license/pglite.testkit.ts), removed when the run ends; a given $ENCLAVE_NN_TEST_CACHE is kept.
+const given = process.env.ENCLAVE_NN_TEST_CACHE;
+const cache = given || mkdtempSync(join(tmpdir(), 'enn-test-run-'));
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--import', 'tsx', ...files], { stdio: 'inherit', env: { ...process.env, ENCLAVE_NN_TEST_CACHE: cache } });
+if (!given) rmSync(cache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -15,13 +15,20 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 }
 
 /**
- * Runs the CLI's `main()` in this process (no spawn: fast); returns its exit code and output.
- * `stderrIsTTY` pretends stderr is a terminal (progress lines).
+ * Runs the CLI's `main()` in this process (no spawn, no tsx start: fast); returns its exit code
+ * and output. `env` is what the command layer reads (CommandIO.env; `ENCLAVE_NN_HOME` stays
+ * process-wide: see useTempEnclaveHome), `stop` ends a long-running command, `onStdout` sees
+ * each write as it happens (a server's "listening on" line). `stderrIsTTY` pretends stderr is a
+ * terminal (progress lines). The INSECURE banners go to process.stderr once per process: assert
+ * them in the command's real-process test.
  */
-export async function runMain(args: string[], options: { stderrIsTTY?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runMain(args: string[], options: { env?: NodeJS.ProcessEnv; stop?: AbortSignal; onStdout?: (text: string) => void; stderrIsTTY?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const { main } = await import('./main.ts');
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stderrIsTTY: options.stderrIsTTY });
+  const code = await main(args, {
+    stdout: (t) => { stdout += t; options.onStdout?.(t); }, stderr: (t) => { stderr += t; },
+    stderrIsTTY: options.stderrIsTTY, env: options.env && { ...process.env, ...options.env }, stop: options.stop,
+  });
   return { code, stdout, stderr };
 }

@@ -76,7 +76,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     const code = e instanceof EnclaveNnError ? e.exitCode : 1;
     io.stderr(`enclave-nn ${name}: ${errorLine(e)}\n`);
     if (code === 2 && e instanceof EnclaveNnError && e.code === 'USAGE') io.stderr(command.usage.split('\n')[0] + '\n');
-    if (code === 1 && process.env.ENCLAVE_NN_DEBUG) io.stderr(String((e as Error).stack) + '\n');
+    if (code === 1 && (io.env ?? process.env).ENCLAVE_NN_DEBUG) io.stderr(String((e as Error).stack) + '\n');
     return code;
   }
 }

@@ -25,6 +25,7 @@ import { LicenseServer } from './server.ts';
 import { LicenseService } from './service.ts';
 import { LicenseStore, type SqlDb } from './store.ts';
 import { openPgDb } from './store-pg.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 
 useTempEnclaveHome();
@@ -102,7 +103,7 @@ async function e2e(openDb: () => Promise<SqlDb>): Promise<void> {
 }
 
 test('e2e on loopback, embedded store (PGlite in a data directory)', async () => {
-  await e2e(() => openPgliteDb(mkdtempSync(join(tmpdir(), 'enn-pglite-'))));
+  await e2e(async () => openPgliteDb(await freshPgliteDir()));
 });
 
 const pgUrl = process.env.ENCLAVE_NN_TEST_PG;

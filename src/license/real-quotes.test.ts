@@ -17,6 +17,7 @@ import type { TcbStatus } from '../attest/types.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { generateX25519KeyPair } from '../crypto/index.ts';
 import { collateralDir } from './collateral-dir.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 import { Fixture, testProviderKey, writeCollateralDir, type FixtureServiceOptions } from './support.testkit.ts';
 
@@ -33,7 +34,7 @@ before(() => {
 after(async () => { for (const f of fixtures) await f.store.close(); });
 
 async function server(service: FixtureServiceOptions): Promise<Fixture> {
-  const fx = await Fixture.create(await openPgliteDb(), { roots: [INTEL_SGX_ROOT_CA], service });
+  const fx = await Fixture.create(await openPgliteDb(await freshPgliteDir()), { roots: [INTEL_SGX_ROOT_CA], service });
   fx.clock = AT;
   fixtures.push(fx);
   await fx.call('POST', '/v1/admin/customers', { id: 'real' });

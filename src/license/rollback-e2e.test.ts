@@ -22,6 +22,7 @@ import { enclaveNnHome } from '../util/home.ts';
 import { Session } from '../runtime/session.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { LicenseClient, licenseServerKeyProvider } from './client.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 import { Fixture } from './support.testkit.ts';
 
@@ -35,7 +36,7 @@ test('real enclave: grants recorded by a proxy and replayed after restoring the 
   const { view, splits } = await everySplit(model);
   const { bytes, providerKey } = bundleOfSplit(splits[1]!);
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
-  const fx = await Fixture.create(await openPgliteDb(), { chain: loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim')) });
+  const fx = await Fixture.create(await openPgliteDb(await freshPgliteDir()), { chain: loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim')) });
   fx.clock = Math.floor(Date.now() / 1000); // the real enclave checks the license window on the real clock
   const { url } = await fx.server.listen(0);
   const feeds = randomFeeds(view.inputs, 10, seededRandom(7));

@@ -8,11 +8,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isErrorCode } from '../errors.ts';
 import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 import { Fixture } from './support.testkit.ts';
 
 let fx: Fixture;
-before(async () => { fx = await Fixture.create(await openPgliteDb()); });
+before(async () => { fx = await Fixture.create(await openPgliteDb(await freshPgliteDir())); });
 after(async () => { await fx.store.close(); });
 
 /** Admits one sample at a time until the enclave refuses (`LICENSE_QUOTA`); returns how many ran. */

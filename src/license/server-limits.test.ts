@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 import { Fixture } from './support.testkit.ts';
 
@@ -13,7 +14,7 @@ let fx: Fixture;
 let port = 0;
 let url = '';
 before(async () => {
-  fx = await Fixture.create(await openPgliteDb());
+  fx = await Fixture.create(await openPgliteDb(await freshPgliteDir()));
   ({ url, port } = await fx.server.listen(0, '127.0.0.1', { requestTimeoutMs: 600, headersTimeoutMs: 400 }));
 });
 after(async () => { await fx.server.close(); await fx.store.close(); });

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { isErrorCode } from '../errors.ts';
 import { licenseServerSuite } from './conformance.testkit.ts';
 import { licenseHardeningSuite } from './hardening.testkit.ts';
+import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
 
-licenseServerSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);
-licenseHardeningSuite('license server on PGlite (embedded)', () => openPgliteDb(), false);
+const freshDb = async () => openPgliteDb(await freshPgliteDir());
+licenseServerSuite('license server on PGlite (embedded)', freshDb, false);
+licenseHardeningSuite('license server on PGlite (embedded)', freshDb, false);
 
-test('one process per embedded database: a second open of the directory is refused while the first is open', async () => {
+test('one process per embedded database (a new directory: PGlite makes the cluster): a second open is refused while the first is open', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'enn-pglite-lock-'));
   const db = await openPgliteDb(dir);
   try {

@@ -17,6 +17,7 @@ import { LicenseClient, licenseServerKeyProvider } from '../license/client.ts';
 import { LicenseServer } from '../license/server.ts';
 import { LicenseService } from '../license/service.ts';
 import { LicenseStore } from '../license/store.ts';
+import { freshPgliteDir } from '../license/pglite.testkit.ts';
 import { openPgliteDb } from '../license/store-pglite.ts';
 import { maxAbsDiff } from '../onnx/ort.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
@@ -32,7 +33,7 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
   const fx = await mlpBundle();
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
   const chain = loadOrCreateInsecureSimChain();
-  const store = new LicenseStore(await openPgliteDb(join(dir, 'db')));
+  const store = new LicenseStore(await openPgliteDb(await freshPgliteDir()));
   await store.migrate();
   const ls = new LicenseServer(new LicenseService({ store, masterKey: sha256(utf8.encode(dir)), roots: [chain.root] }), ADMIN);
   const { url } = await ls.listen(0);

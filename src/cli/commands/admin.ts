@@ -150,8 +150,8 @@ const command: Command = {
     const json = values.json === true;
     const int = (flag: string, v: string | undefined): number | undefined => v === undefined ? undefined : nonNegative(flag, v);
     const client = async (): Promise<LicenseClient> => {
-      const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : process.env.ENCLAVE_NN_ADMIN_TOKEN) ?? await dataDirToken(values.data);
-      return new LicenseClient(values.server ?? process.env.ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token, { waitMs: START_WAIT_MS, starting: () => embeddedStoreOpening(values.data) });
+      const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (io.env ?? process.env).ENCLAVE_NN_ADMIN_TOKEN) ?? await dataDirToken(values.data);
+      return new LicenseClient(values.server ?? (io.env ?? process.env).ENCLAVE_NN_LICENSE_SERVER ?? 'http://127.0.0.1:7070', token, { waitMs: START_WAIT_MS, starting: () => embeddedStoreOpening(values.data) });
     };
     const call = async <T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await client()).request<T>(method, path, body);
     const filter = `${values.customer ? `customer=${encodeURIComponent(values.customer)}&` : ''}${values.model ? `model=${encodeURIComponent(values.model)}` : ''}`;
@@ -244,7 +244,7 @@ const command: Command = {
           const { store } = await openStore(values.db ?? join(data, 'db'));
           try {
             const collateral = values.collateral ? collateralDir(resolve(values.collateral)) : undefined;
-            response = await new LicenseService({ store, masterKey: loadMasterKey(data), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}), ...(collateral ? { collateral } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
+            response = await new LicenseService({ store, masterKey: loadMasterKey(data, io.env), roots: [INTEL_SGX_ROOT_CA], ...(insecureSimRoot ? { insecureSimRoot } : {}), ...(collateral ? { collateral } : {}) }).fulfill(request) as unknown as Record<string, unknown>;
           } finally {
             await store.close();
           }

@@ -8,7 +8,7 @@ import { writeNpy } from '../../attack/npy.ts';
 import { gaussianInputs, linearTailModel } from '../../attack/support.testkit.ts';
 import { encodeModel } from '../../onnx/codec.ts';
 import { runOnnx } from '../../onnx/ort.ts';
-import { runCli } from '../cli.testkit.ts';
+import { runCli, runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-attack-cli-'));
 const model = linearTailModel();
@@ -17,13 +17,14 @@ writeNpy(join(dir, 'data.npy'), gaussianInputs(300, 8, 1) as { dims: number[]; d
 const xt = gaussianInputs(200, 8, 2) as { dims: number[]; data: Float32Array };
 writeNpy(join(dir, 'test-x.npy'), xt);
 const home = mkdtempSync(join(tmpdir(), 'enn-home-'));
+process.env.ENCLAVE_NN_HOME = home; // the in-process runs (runMain) and their enclaves
 after(() => { rmSync(dir, { recursive: true, force: true }); rmSync(home, { recursive: true, force: true }); });
 
-test('enclave-nn attack as a process: table, recommendation, attack.json/csv, chart and report.html written', async () => {
+test('enclave-nn attack: table, recommendation, attack.json/csv, chart and report.html written; a saved bench report reused (as a real process)', async () => {
   writeNpy(join(dir, 'test-y.npy'), { dims: [200], data: outputLabels((await runOnnx(model, { x: { dtype: 'float32', ...xt } }))['probs']!) });
   const out = join(dir, 'report');
-  const r = runCli(['attack', join(dir, 'model.onnx'), '--data', join(dir, 'data.npy'), '--test', dir, '--queries', '0,300',
-    '--bench-repeat', '1', '--train-passes', '3000', '--max-stolen-accuracy', '0.99', '--out', out], { env: { ENCLAVE_NN_HOME: home }, timeoutMs: 180_000 });
+  const r = await runMain(['attack', join(dir, 'model.onnx'), '--data', join(dir, 'data.npy'), '--test', dir, '--queries', '0,300',
+    '--bench-repeat', '1', '--train-passes', '3000', '--max-stolen-accuracy', '0.99', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /stolen @Q=300/);
   assert.match(r.stdout, /Recommended split: k = \d|No evaluated split/);
@@ -48,7 +49,7 @@ test('enclave-nn attack as a process: table, recommendation, attack.json/csv, ch
   assert.equal(j2.splits[1].teeImpact, j.splits[1].teeImpact);
 });
 
-test('enclave-nn attack: bad input is one line on stderr, exit 2, nothing written', () => {
+test('enclave-nn attack: bad input is one line on stderr, exit 2, nothing written', async () => {
   const out = join(dir, 'never');
   const base = ['attack', join(dir, 'model.onnx'), '--test', dir, '--out', out];
   for (const [args, msg] of [
@@ -58,7 +59,7 @@ test('enclave-nn attack: bad input is one line on stderr, exit 2, nothing writte
     [[...base, '--data', join(dir, 'model.onnx')], /not a \.npy file/],
     [base, /missing --data/],
   ] as const) {
-    const r = runCli([...args], { env: { ENCLAVE_NN_HOME: home } });
+    const r = await runMain([...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     // The error is one line (the CLI may add the usage line after it).
     const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE') && !l.startsWith('usage:') && l.trim() !== '');

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundle, writeBundleFile, writeProviderKeyFile } from '../../bundle/index.ts';
 import { randomBytes } from '../../crypto/index.ts';
-import { main } from '../main.ts';
-import { runCli } from '../cli.testkit.ts';
+import { runCli, runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-bundle-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,11 +22,7 @@ const key = join(dir, 'model.enn.key');
 await writeBundleFile(enn, made.bytes);
 await writeProviderKeyFile(key, made.providerKey);
 
-async function cli(...args: string[]) {
-  let stdout = '', stderr = '';
-  const code = await main(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runMain(args);
 
 test('bundle info prints the verified public header (text and --json)', async () => {
   const r = await cli('bundle', 'info', enn);
@@ -92,7 +87,7 @@ test('tampered bundles: one error line naming what failed, exit 2, no output fil
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });
 
-test('bundle info runs as a real process', () => {
+test('bundle info runs as a real process: the output, and exit 2 with one line on a missing file', () => {
   const r = runCli(['bundle', 'info', enn]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /model id\s+cli-model/);

@@ -8,7 +8,7 @@ import { LicenseServer } from '../../license/server.ts';
 import { LicenseService } from '../../license/service.ts';
 import { insecureSimTrust } from '../../license/sim-trust.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import { untilStopped, type Command } from '../command.ts';
 
 const usage = `usage: enclave-nn license-server [--data DIR] [--db URL] [--port P] [--host H] [--collateral DIR]
                                  [--request-timeout MS] [--insecure-trust-sim]
@@ -55,8 +55,8 @@ const command: Command = {
     const t0 = performance.now();
     const insecureSimRoot = values['insecure-trust-sim'] ? insecureSimTrust('license-server', io.stderr) : undefined;
     // The secrets first: `admin` finds the token file while the database still opens.
-    const masterKey = loadMasterKey(data);
-    const admin = loadAdminToken(data);
+    const masterKey = loadMasterKey(data, io.env);
+    const admin = loadAdminToken(data, io.env);
     const t1 = performance.now();
     const { store, label } = await openStore(values.db ?? join(data, 'db'));
     const t2 = performance.now();
@@ -67,11 +67,7 @@ const command: Command = {
     io.stdout(`license-server: listening on ${url}\n`);
     const ms = (a: number, b: number): string => `${Math.round(b - a)} ms`;
     io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${[...roots, ...(insecureSimRoot ? [insecureSimRoot] : [])].map((r) => r.name).join(', ')}; collateral ${collateral ? collateral.label : 'none (quotes under the Intel root are refused)'}; ready ${ms(0, performance.now())} after the process started (modules ${ms(0, t0)}, secrets ${ms(t0, t1)}, store ${ms(t1, t2)})\n`);
-    await new Promise<void>((done) => {
-      const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopped(io);
     await server.close();
     await store.close();
     io.stderr('license-server: stopped\n');

@@ -21,7 +21,7 @@ before(() => {
   assert.equal(split.code, 0, `split failed: ${split.stderr}`);
 });
 
-test('run prints the outputs and the argmax, writes y.npy equal to the unsplit model, and says it is insecure', async () => {
+test('run (a real process) prints the outputs and the argmax, writes y.npy equal to the unsplit model, and says it is insecure', async () => {
   const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
   assert.equal(r.code, 0, r.stderr);
   const want = (await runOnnx(cnnModel(), { image })).probs!;
@@ -38,7 +38,7 @@ test('run prints the outputs and the argmax, writes y.npy equal to the unsplit m
 test('run takes JSON (a bare nested array, batch added for one sample) and --json prints the outputs', async () => {
   const sample = Array.from({ length: 1 }, () => Array.from({ length: 12 }, (_, i) => Array.from({ length: 12 }, (_, j) => (i * 12 + j) / 144)));
   writeFileSync(join(dir, 'x.json'), JSON.stringify(sample));
-  const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.json'), '--insecure-dev-key', join(dir, 'cnn.enn.key'), '--json', '--engine', 'wasm'], { env });
+  const r = await runMain(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.json'), '--insecure-dev-key', join(dir, 'cnn.enn.key'), '--json', '--engine', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   const got = JSON.parse(r.stdout) as { probs: { dims: number[]; data: number[] } };
   const want = (await runOnnx(cnnModel(), { image: { dtype: 'float32', dims: [1, 1, 12, 12], data: Float32Array.from(sample.flat(2)) } })).probs!;
@@ -46,27 +46,27 @@ test('run takes JSON (a bare nested array, batch added for one sample) and --jso
   assert.ok(maxAbsDiff({ dtype: 'float32', dims: [1, 10], data: Float32Array.from(got.probs.data) }, want) <= 1e-5);
 });
 
-test('a wrong input shape or dtype is one clear line, exit 2, and no output file', () => {
+test('a wrong input shape or dtype is one clear line, exit 2, and no output file', async () => {
   writeFileSync(join(dir, 'bad.npy'), writeNpy({ dtype: 'float32', dims: [1, 1, 10, 12], data: new Float32Array(120) }));
   writeFileSync(join(dir, 'int.npy'), writeNpy({ dtype: 'int32', dims: [1, 1, 12, 12], data: new Int32Array(144) }));
   for (const [file, pattern] of [['bad.npy', /input 'image' has shape \[1,1,10,12\], expected \[N,1,12,12\]/], ['int.npy', /input 'image' is int32, expected float32/]] as const) {
-    const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--output', join(dir, 'bad-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
+    const r = await runMain(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--output', join(dir, 'bad-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')]);
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, pattern);
     assert.equal(existsSync(join(dir, 'bad-out.npy')), false);
   }
-  const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy')], { env });
+  const r = await runMain(['run', join(dir, 'cnn.enn'), '--input', join(dir, 'x.npy')]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--insecure-dev-key/);
 });
 
 test('several outputs are written as y.<name>.npy', async () => {
   writeFileSync(join(dir, 'two.onnx'), encodeModel(twoOutputModel()));
-  assert.equal(runCli(['split', join(dir, 'two.onnx'), '--private', '1', '-o', join(dir, 'two.enn')], { env }).code, 0);
+  assert.equal((await runMain(['split', join(dir, 'two.onnx'), '--private', '1', '-o', join(dir, 'two.enn')])).code, 0);
   writeFileSync(join(dir, 'x6.npy'), writeNpy({ dtype: 'float32', dims: [2, 6], data: Float32Array.from({ length: 12 }, (_, i) => i / 12) }));
-  const r = runCli(['run', join(dir, 'two.enn'), '--input', join(dir, 'x6.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'two.enn.key')], { env });
+  const r = await runMain(['run', join(dir, 'two.enn'), '--input', join(dir, 'x6.npy'), '--output', join(dir, 'y.npy'), '--insecure-dev-key', join(dir, 'two.enn.key')]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.aux_out.npy'))).dims, [2, 2]);
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.main_out.npy'))).dims, [2, 5]);

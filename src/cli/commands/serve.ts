@@ -1,6 +1,6 @@
 import { EnclaveNnError } from '../../errors.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
-import type { Command } from '../command.ts';
+import { untilStopped, type Command } from '../command.ts';
 
 const usage = `usage: enclave-nn serve <model.enn>
                 (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
@@ -99,11 +99,7 @@ const command: Command = {
       throw new EnclaveNnError('SERVE_LISTEN', `Cannot listen on ${values.host ?? '127.0.0.1'}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     io.stdout(`serve: model '${name}' on ${url}/v2/models/${encodeURIComponent(name)} (${enclaves} enclave${enclaves > 1 ? 's' : ''}, max batch ${maxBatch}, max wait ${maxWaitMs} ms)\n`);
-    await new Promise<void>((done) => {
-      const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopped(io);
     await server.close();
     return 0;
   },

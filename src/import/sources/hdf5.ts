@@ -1,17 +1,30 @@
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { EnclaveNnError } from '../../errors.ts';
 import { flavorOf, type KerasModelSource } from '../convert.ts';
 import type { KerasModelConfig } from '../keras-format.ts';
 import type { StoredWeight } from '../weights.ts';
 
+let h5wasmModule: Promise<typeof import('h5wasm/node').default> | undefined;
+
+/**
+ * h5wasm, loaded on the first HDF5 file: instantiating its WebAssembly costs ~1.5 s of CPU,
+ * which importing a TF.js or .keras model (or starting the CLI) never needs to pay.
+ */
+function loadH5wasm(): Promise<typeof import('h5wasm/node').default> {
+  h5wasmModule ??= import('h5wasm/node').then(async ({ default: h5wasm }) => {
+    await h5wasm.ready;
+    return h5wasm;
+  });
+  return h5wasmModule;
+}
+
 /** Opens an HDF5 file with h5wasm (a real path: its Node build reads the file system directly). */
 export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> {
   checkHdf5File(path);
-  await h5wasm.ready;
+  const h5wasm = await loadH5wasm();
   let f: H5File;
   try {
     f = new h5wasm.File(path, 'r');
