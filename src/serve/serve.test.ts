@@ -245,3 +245,13 @@ test('the enclave dies: a request in flight gets 503 with the error body, the ne
   assert.ok(maxAbsDiff({ dtype: 'float32', dims: out.shape, data: Float32Array.from(out.data) }, await reference(fx.model, x)) <= 1e-5);
   assert.notEqual(session.enclaveProcess!.pid, first.pid);
 });
+
+test('the batcher: a chore for the second worker runs while the first is idle and the queue empty', async () => {
+  const idle = { run: async (f: Record<string, TensorData>) => ({ y: f.x! }) };
+  const b = new Batcher([idle, idle]);
+  let ran = false;
+  const chore = b.chore(1, async () => { ran = true; });
+  const late = new Promise((r) => setTimeout(() => r('still waiting'), 1000));
+  assert.equal(await Promise.race([chore.then(() => 'ran'), late]), 'ran');
+  assert.ok(ran);
+});

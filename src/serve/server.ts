@@ -122,7 +122,9 @@ export class InferenceServer {
     const server = new InferenceServer(o, name, sessions, log);
     if (o.license) {
       const every = o.license.checkinIntervalMs ?? 300_000;
-      server.#checkins = setInterval(() => { void server.checkInAll(); }, every);
+      // One round at a time: a slow license server must not pile up check-ins behind each other.
+      let round: Promise<void> | undefined;
+      server.#checkins = setInterval(() => { round ??= server.checkInAll().finally(() => { round = undefined; }); }, every);
       server.#checkins.unref();
     }
     return server;
