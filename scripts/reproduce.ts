@@ -1,11 +1,12 @@
 /**
- * Reproduces the eNNclave paper's evaluation for one of its models:
+ * Reproduces the eNNclave evaluation for one of its models (the paper's table: vgg16-gap = MIT67,
+ * flowers, amazon; the authors' talk: mnist, imdb, rt-polarity):
  *
- *   node --import tsx scripts/reproduce.ts <mnist|imdb|rt-polarity|vgg16-gap> [--repeat N] [--warmup N] [--quick] [--splits …]
+ *   node --import tsx scripts/reproduce.ts <vgg16-gap|flowers|amazon|mnist|imdb|rt-polarity> [--repeat N] [--warmup N] [--quick] [--splits …]
  *
  * Builds the model with its example script if out/examples/<model>/model.onnx is missing, runs
  * the bench sweep over every split, and writes docs/results/<model>.md (table, targets, a side by
- * side with the paper's figures as ratios) with the plots in docs/results/<model>/.
+ * side with the experiments' archived timings as ratios, src/bench/paper.ts) with the plots in docs/results/<model>/.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { loadModel } from '../src/load.ts';
 import { runBench } from '../src/bench/run.ts';
-import { toMarkdown, toTable, writeReport } from '../src/bench/report.ts';
+import { toMarkdown, toTable, writeReport } from '../src/report/bench-report.ts';
 import { PAPER, paperComparison } from '../src/bench/paper.ts';
 import { parseSplits } from '../src/cli/commands/bench.ts';
 
@@ -45,14 +46,14 @@ const report = await runBench(await loadModel(onnx), { repeat, warmup, batch, sp
 process.stdout.write(toTable(report));
 const resultsDir = join(root, 'docs', 'results', model);
 await writeReport(report, resultsDir);
-const md = `# ${PAPER[model]!.title}: the paper's evaluation, reproduced
+const md = `# ${PAPER[model]!.title}: the eNNclave evaluation, reproduced
 
 Command: \`${command}\` (${new Date(report.startedAt).toISOString().slice(0, 16)}Z, ${(report.durationMs / 1000).toFixed(0)} s).
 Machine: ${report.machine.cpus} × ${report.machine.cores}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${report.machine.node}, onnxruntime-node ${report.versions['onnxruntime-node'] ?? '?'}; a shared, noisy machine: read medians and ratios.
 Model: \`out/examples/${model}/model.onnx\`, built by \`examples/${model}/build.ts\` (accuracy and training cost: [training.md](training.md)).
 Enclave: the INSECURE \`sim\` platform (a separate process; no SGX hardware here), model key through the development key path.
 
-## Against the paper (ratios; the machines differ)
+## Against the eNNclave experiments' timings (ratios; the machines differ)
 
 ${paperComparison(model, report)}
 ## Every split

@@ -31,4 +31,4 @@ export { importModel } from './import/index.ts';
 export { createBundle, readBundle, readBundleFile, openSealedTail, type Bundle, type BundleHeader, type ProviderKey } from './bundle/index.ts';
 export { Session, type SessionOptions } from './runtime/index.ts';
 export { runBench, type BenchOptions } from './bench/run.ts';
-export type { BenchReport } from './bench/types.ts';
+export type { BenchReport } from './report/types.ts';

@@ -22,12 +22,12 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
-import { saveTfjsModel } from '../common/save-tfjs.ts';
-import { cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
+import { initTfWasm, withSeededRandom } from '../../src/tfjs/setup.ts';
+import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
+import { cpuSeconds, progressCallbacks } from '../../src/tfjs/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 import { SeparableConv1D } from '../common/separable-conv1d.ts';
-import { datasetDir } from '../common/datasets.ts';
+import { datasetDir } from '../../src/datasets/dataset-dir.ts';
 import { tokenize } from '../imdb/tfidf.ts';
 
 /** Vocabulary size (Keras `Tokenizer(num_words=20000)`: index 0 is padding). */

@@ -4,10 +4,10 @@
  * the build command line and the optional ONNX export.
  * @module
  */
-export { initTfWasm, mulberry32, seededPermutation, withSeededRandom } from './tf-setup.ts';
-export { registerWasmTrainingKernels } from './wasm-kernels.ts';
-export { loadTfjsModel, saveTfjsModel, WEIGHTS_FILE } from './save-tfjs.ts';
+export { initTfWasm, mulberry32, seededPermutation, withSeededRandom } from '../../src/tfjs/setup.ts';
+export { registerWasmTrainingKernels } from '../../src/tfjs/wasm-kernels.ts';
+export { loadTfjsModel, saveTfjsModel, WEIGHTS_FILE } from '../../src/tfjs/save-tfjs.ts';
 export { SeparableConv1D, type SeparableConv1DArgs } from './separable-conv1d.ts';
 export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, runMain, type BuildOptions } from './build-cli.ts';
-export { datasetDir, datasetsBase } from './datasets.ts';
-export { accuracy, cpuSeconds, progressCallbacks } from './train-utils.ts';
+export { datasetDir, datasetsBase } from '../../src/datasets/dataset-dir.ts';
+export { accuracy, cpuSeconds, progressCallbacks } from '../../src/tfjs/train-utils.ts';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SeparableConv1D } from './separable-conv1d.ts';
-import { loadTfjsModel, saveTfjsModel } from './save-tfjs.ts';
-import { initTfWasm } from './tf-setup.ts';
+import { loadTfjsModel, saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
+import { initTfWasm } from '../../src/tfjs/setup.ts';
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;

@@ -16,11 +16,11 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm, seededPermutation, withSeededRandom } from '../common/tf-setup.ts';
-import { saveTfjsModel } from '../common/save-tfjs.ts';
-import { cpuSeconds } from '../common/train-utils.ts';
+import { initTfWasm, seededPermutation, withSeededRandom } from '../../src/tfjs/setup.ts';
+import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
+import { cpuSeconds } from '../../src/tfjs/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
-import { datasetDir } from '../common/datasets.ts';
+import { datasetDir } from '../../src/datasets/dataset-dir.ts';
 import { densify, fitTfidf, transformTfidf, type SparseRow, type TfidfVectorizer } from './tfidf.ts';
 import { EnclaveNnError } from '../../src/errors.ts';
 

@@ -17,11 +17,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
-import { saveTfjsModel } from '../common/save-tfjs.ts';
+import { initTfWasm, withSeededRandom } from '../../src/tfjs/setup.ts';
+import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
-import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
-import { loadMnist } from './data.ts';
+import { accuracy, cpuSeconds, progressCallbacks } from '../../src/tfjs/train-utils.ts';
+import { loadMnist } from '../../src/datasets/mnist.ts';
 
 /** What a build produced. */
 export interface BuildResult {

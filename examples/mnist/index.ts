@@ -4,4 +4,4 @@
  * @module
  */
 export { buildMnistModel, createMnistModel, type BuildResult } from './build.ts';
-export { loadMnist, loadMnistTest, mnistDataDir, type MnistSplit } from './data.ts';
+export { loadMnist, loadMnistTest, mnistDataDir, type MnistSplit } from '../../src/datasets/mnist.ts';

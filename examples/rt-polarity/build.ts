@@ -14,12 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm, withSeededRandom } from '../common/tf-setup.ts';
-import { saveTfjsModel } from '../common/save-tfjs.ts';
+import { initTfWasm, withSeededRandom } from '../../src/tfjs/setup.ts';
+import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
-import { accuracy, cpuSeconds, progressCallbacks } from '../common/train-utils.ts';
+import { accuracy, cpuSeconds, progressCallbacks } from '../../src/tfjs/train-utils.ts';
 import { SeparableConv1D } from '../common/separable-conv1d.ts';
-import { loadRtPolarity } from './data.ts';
+import { loadRtPolarity } from '../../src/datasets/rt-polarity.ts';
 
 /**
  * The (untrained, seeded) sepCNN.

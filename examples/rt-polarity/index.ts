@@ -3,4 +3,4 @@
  * @module
  */
 export { buildRtModel, createRtModel } from './build.ts';
-export { loadRtPolarity, rtTokens, RT_MAX_LENGTH_CAP, RT_NUM_WORDS, type RtPolarity, type RtSplit } from './data.ts';
+export { loadRtPolarity, rtTokens, RT_MAX_LENGTH_CAP, RT_NUM_WORDS, type RtPolarity, type RtSplit } from '../../src/datasets/rt-polarity.ts';

@@ -13,9 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm } from '../common/tf-setup.ts';
-import { saveTfjsModel } from '../common/save-tfjs.ts';
-import { cpuSeconds } from '../common/train-utils.ts';
+import { initTfWasm } from '../../src/tfjs/setup.ts';
+import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
+import { cpuSeconds } from '../../src/tfjs/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
 
 /** VGG16's blocks: [block number, conv layers, filters]. */

@@ -13,7 +13,7 @@ import { attr, makeModel, node, tensor } from '../onnx/build.ts';
 import { tensorFromProto } from '../onnx/tensor-proto.ts';
 import { Session } from '../runtime/session.ts';
 import { splitModel } from '../split/index.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 import { stealTail } from './attacker.ts';
 import { evaluateProtection, outputLabels, publicQuery, recommend } from './evaluate.ts';
 import { architectureOf } from './skeleton.ts';

@@ -9,7 +9,7 @@
 import * as ort from 'onnxruntime-node';
 import { EnclaveNnError } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 import { concatRows, rowCount, sliceFeeds } from './rows.ts';
 import { architectureSubstitute, genericSubstitute, type CutStats, type Trainable } from './substitute.ts';
 import { initTf } from './tf-backend.ts';

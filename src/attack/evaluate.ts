@@ -8,7 +8,7 @@
  * @module
  */
 import type { ModelProto } from 'onnx-buf';
-import type { BenchReport } from '../bench/types.ts';
+import type { BenchReport } from '../report/types.ts';
 import { createBundle } from '../bundle/create.ts';
 import { readBundle } from '../bundle/read.ts';
 import { EnclaveNnError } from '../errors.ts';

@@ -22,7 +22,7 @@ import { writeNpy } from './npy.ts';
 export async function writeExampleData(name: string, out: string, dataRows: number, testRows: number): Promise<{ data: number; test: number }> {
   mkdirSync(out, { recursive: true });
   if (name === 'mnist') {
-    const { loadMnist } = await import('../../examples/mnist/data.ts');
+    const { loadMnist } = await import('../datasets/mnist.ts');
     const train = loadMnist('train');
     const start = Math.max(0, train.count - dataRows);
     const n = train.count - start;
@@ -33,7 +33,7 @@ export async function writeExampleData(name: string, out: string, dataRows: numb
     return { data: n, test: test.count };
   }
   if (name === 'rt-polarity') {
-    const { loadRtPolarity } = await import('../../examples/rt-polarity/data.ts');
+    const { loadRtPolarity } = await import('../datasets/rt-polarity.ts');
     const d = loadRtPolarity();
     const n = Math.min(dataRows, d.train.count);
     const t = Math.min(testRows, d.test.count);

@@ -4,9 +4,10 @@
  * `writeReport`, atomically (temporary folder, then rename).
  * @module
  */
-import { writeReport } from '../bench/report.ts';
-import { escapeHtml, lines, svgToPng } from '../bench/svg-chart.ts';
-import type { BenchReport } from '../bench/types.ts';
+import { basename } from 'node:path';
+import { writeReport } from '../report/bench-report.ts';
+import { escapeHtml, lines, svgToPng } from '../report/svg-chart.ts';
+import type { BenchReport } from '../report/types.ts';
 import type { ProtectionReport, SplitProtection } from './types.ts';
 
 /** The CSV columns, in order (one row per split × attacker × query budget). */
@@ -117,16 +118,17 @@ export function attackCharts(r: ProtectionReport): Record<string, string> {
   };
 }
 
-/** The HTML section appended to the bench report. */
+/** The attack's section: the result first (the recommendation), then the charts, the table, the method. */
 export function attackHtml(r: ProtectionReport, svgs: Record<string, string>): string {
   const head = summaryHead(r);
-  return `<h2>Protection against model stealing</h2>
-<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s (CPU time ${r.cpuSeconds.toFixed(0)} s).
-The generic attacker (G) knows only the public head and the cut's shape; the architecture attacker (A) is told the tail's true architecture by the evaluator (an upper bound). See docs/attack.md.</p>
-<p><b>${esc(recommendationText(r))}</b></p>
+  return `<h2>Protection against model stealing: the result</h2>
+<p id="attack-result" style="font-size:1.3em"><b>${esc(recommendationText(r))}</b></p>
 ${Object.entries(svgs).map(([k, v]) => `<figure id="${k}">${v}</figure>`).join('\n')}
 <table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
-<tbody>${summaryRows(r).map((x) => `<tr>${x.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>`;
+<tbody>${summaryRows(r).map((x) => `<tr>${x.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>
+<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s (CPU time ${r.cpuSeconds.toFixed(0)} s).
+The generic attacker (G) knows only the public head and the cut's shape; the architecture attacker (A) is told the tail's true architecture by the evaluator (an upper bound). See docs/attack.md.</p>
+<h2>The cost of each split (bench)</h2>`;
 }
 
 /**
@@ -145,5 +147,6 @@ export async function writeAttackReport(r: ProtectionReport, bench: BenchReport,
     files[`${name}.svg`] = svg;
     files[`${name}.png`] = await svgToPng(svg);
   }
-  return writeReport(bench, outDir, { html: [attackHtml(r, svgs)], files });
+  // Titled as the attack report, its result first; the bench measurements (the cost) follow.
+  return writeReport(bench, outDir, { lead: [attackHtml(r, svgs)], files, title: `enclave-nn attack: ${basename(r.model)}` });
 }

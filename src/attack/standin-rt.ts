@@ -15,10 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { initTfWasm, withSeededRandom } from '../../examples/common/tf-setup.ts';
-import { saveTfjsModel } from '../../examples/common/save-tfjs.ts';
-import { accuracy } from '../../examples/common/train-utils.ts';
-import { loadRtPolarity } from '../../examples/rt-polarity/data.ts';
+import { initTfWasm, withSeededRandom } from '../tfjs/setup.ts';
+import { saveTfjsModel } from '../tfjs/save-tfjs.ts';
+import { accuracy } from '../tfjs/train-utils.ts';
+import { loadRtPolarity } from '../datasets/rt-polarity.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { importModel } from '../import/index.ts';
 

@@ -6,7 +6,7 @@
 import type { ModelProto } from 'onnx-buf';
 import { attr, makeModel, node, tensor } from '../onnx/build.ts';
 import type { TensorData } from '../onnx/ort.ts';
-import { randomFloats, seededRandom } from '../util/random.ts';
+import { randomFloats, seededRandom } from '../util/seeded-prng.ts';
 
 /** x[N,8] → dense 12 relu → dense 4 softmax (the tail at k = 1 is linear + softmax over 12 features). */
 export function linearTailModel(seed = 11): ModelProto {

@@ -3,7 +3,7 @@
  * the example trainings in examples/common/), started once per process.
  * @module
  */
-import { initTfWasm } from '../../examples/common/tf-setup.ts';
+import { initTfWasm } from '../tfjs/setup.ts';
 
 let ready: Promise<string> | undefined;
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorData } from '../onnx/ort.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 import type { Trainable } from './substitute.ts';
 
 /** Rows of several tensors that share their first axis. */

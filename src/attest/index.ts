@@ -15,6 +15,7 @@ export type {
 } from './types.ts';
 export { QUOTE, encodeQuote, encodeReportBody, parseQuote, parseReportBody, type ReportBodyFields } from './quote.ts';
 export { verifyQuote, checkPolicy } from './verify.ts';
+export { parsePolicyFile } from './policy-file.ts';
 export { verifyChain, type VerifiedChain } from './chain.ts';
 export { INTEL_SGX_ROOT_CA, pinnedRoot } from './roots.ts';
 export { reportDataFor } from './report-data.ts';

@@ -8,7 +8,7 @@ import { certificateToPem, parseCertificate } from '../crypto/x509.ts';
 import { createCertificate } from '../crypto/x509-build.ts';
 import { codeOf } from './material.testkit.ts';
 import {
-  INTEL_SGX_ROOT_CA, createInsecureSimChain, createInsecureSimQuote, loadInsecureSimChain, loadOrCreateInsecureSimChain,
+  INTEL_SGX_ROOT_CA, createInsecureSimChain, createInsecureSimQuote, defaultInsecureSimDir, loadInsecureSimChain, loadOrCreateInsecureSimChain,
   parseQuote, reportDataFor, simRootFingerprint, verifyQuote, type InsecureSimChain,
 } from './index.ts';
 
@@ -104,4 +104,16 @@ test('reportDataFor is SHA-512(key ‖ nonce) and refuses odd sizes', () => {
   assert.notDeepEqual(reportData, reportDataFor(new Uint8Array(32).fill(2), new Uint8Array(32).fill(1)));
   assert.throws(() => reportDataFor(new Uint8Array(31), new Uint8Array(32)), RangeError);
   assert.throws(() => reportDataFor(new Uint8Array(32), new Uint8Array(8)), RangeError);
+});
+
+test('the default sim chain directory follows $ENCLAVE_NN_HOME, like the sim platform\'s secret', () => {
+  const saved = process.env.ENCLAVE_NN_HOME;
+  try {
+    process.env.ENCLAVE_NN_HOME = '/tmp/enclave-nn-home-test';
+    assert.equal(defaultInsecureSimDir(), join('/tmp/enclave-nn-home-test', 'insecure-sim'));
+    assert.equal(defaultInsecureSimDir('/elsewhere'), join('/elsewhere', 'insecure-sim'));
+  } finally {
+    if (saved === undefined) delete process.env.ENCLAVE_NN_HOME;
+    else process.env.ENCLAVE_NN_HOME = saved;
+  }
 });

@@ -10,7 +10,6 @@
  * root were pinned by mistake.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EnclaveNnError } from '../errors.ts';
 import { attestSha256 } from '../crypto/attest-hash.ts';
@@ -22,6 +21,7 @@ import { createCertificate } from '../crypto/x509-build.ts';
 import { QUOTE, encodeQuote, encodeReportBody } from './quote.ts';
 import type { PinnedRoot } from './types.ts';
 import { createFileOnce } from '../util/create-once.ts';
+import { enclaveNnHome } from '../util/home.ts';
 
 /** An INSECURE simulated PCK chain with its PCK leaf key. */
 export interface InsecureSimChain {
@@ -51,9 +51,14 @@ export interface InsecureSimReport {
   readonly attributes?: Uint8Array;
 }
 
-/** The default directory: `~/.enclave-nn/insecure-sim/`. */
-export function defaultInsecureSimDir(): string {
-  return join(homedir(), '.enclave-nn', 'insecure-sim');
+/**
+ * The directory of the INSECURE simulated chain: `<home>/insecure-sim/`, where home is
+ * `$ENCLAVE_NN_HOME` or `~/.enclave-nn` (the sim platform keeps its secret there too).
+ *
+ * @param home @defaultValue {@link enclaveNnHome}()
+ */
+export function defaultInsecureSimDir(home: string = enclaveNnHome()): string {
+  return join(home, 'insecure-sim');
 }
 
 const CHAIN_FILE = 'chain.json';
@@ -132,7 +137,7 @@ export function loadInsecureSimChain(dir: string = defaultInsecureSimDir()): Ins
  *
  * @example
  * ```ts
- * const chain = loadOrCreateInsecureSimChain(); // ~/.enclave-nn/insecure-sim/chain.json
+ * const chain = loadOrCreateInsecureSimChain(); // $ENCLAVE_NN_HOME/insecure-sim/chain.json
  * const quote = createInsecureSimQuote({ mrEnclave, mrSigner, reportData }, chain);
  * verifyQuote(quote, { roots: [chain.root], at: new Date(), policy: { allowDebug: true } });
  * ```

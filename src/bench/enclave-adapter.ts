@@ -5,7 +5,7 @@ import { encodeModel } from '../onnx/codec.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
 import type { SplitResult } from '../split/extract.ts';
-import { nowMs } from './stats.ts';
+import { nowMs } from '../report/stats.ts';
 
 /** What the bench needs of a running enclave for one split. */
 export interface BenchEnclave {
@@ -13,6 +13,8 @@ export interface BenchEnclave {
   readonly setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number };
   /** Bytes of the sealed tail in the bundle. */
   readonly sealedTailBytes: number;
+  /** The TEE platform it runs on (HELLO): `'sim'`, `'gramine-sgx'`. */
+  readonly platform: string;
   /** One forward through the enclave; `computeMs` is measured inside the enclave. */
   forward(feeds: Record<string, TensorData>): Promise<{ outputs: Record<string, TensorData>; computeMs: number }>;
   status(): Promise<{ peakRssBytes: number }>;
@@ -51,6 +53,7 @@ export async function startBenchEnclave(split: SplitResult, engine: string): Pro
       ready_total: tReady - t0,
     },
     sealedTailBytes: bundle.sealedTail.chunks.reduce((a, c) => a + c.byteLength, 0),
+    platform: enclave.hello.platformKind,
     async forward(feeds) {
       const r = await enclave.forward(feeds);
       return { outputs: r.outputs, computeMs: Number(r.computeNs) / 1e6 };

@@ -1,4 +1,4 @@
-import { cpus, totalmem, platform as osPlatform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform as osPlatform, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { ModelProto } from 'onnx-buf';
 import { EnclaveNnError } from '../errors.ts';
@@ -6,17 +6,19 @@ import { encodeModel } from '../onnx/codec.ts';
 import { GraphView } from '../onnx/graph.ts';
 import { randomFeeds, type TensorData } from '../onnx/ort.ts';
 import { listCuts } from '../split/cuts.ts';
+import { inspectModel } from '../split/inspect.ts';
 import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
 import { ProgressBar } from './progress.ts';
 import { checkFeeds } from '../runtime/session.ts';
-import { nowMs, summarize } from './stats.ts';
+import { nowMs, summarize } from '../report/stats.ts';
 import { evaluateTargets } from './targets.ts';
-import type { BenchReport, SplitMeasurement } from './types.ts';
+import { teeOf } from '../report/bench-report.ts';
+import type { BenchReport, SplitMeasurement } from '../report/types.ts';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -42,6 +44,9 @@ export interface BenchOptions {
   progress?: (s: string) => void;
 }
 
+/** The per-round times (ms) of one split, as measured by {@link runBench}. */
+export type SplitTimes = Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]>;
+
 interface Prepared {
   k: number;
   split: SplitResult | null;
@@ -50,7 +55,7 @@ interface Prepared {
   native: EngineSession | null;
   enclave: BenchEnclave | null;
   cutFeeds: Record<string, TensorData>;
-  times: Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]>;
+  times: SplitTimes;
   tailWeightBytes: number;
   activationBytes: number;
 }
@@ -73,6 +78,7 @@ function versions(): Record<string, string> {
  */
 export async function runBench(model: ModelProto, options: BenchOptions = {}): Promise<BenchReport> {
   const started = nowMs();
+  const loadStart = loadavg();
   const startedAt = new Date().toISOString();
   const repeat = options.repeat ?? 30;
   const warmup = options.warmup ?? 5;
@@ -83,6 +89,9 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   await view.inferTypes();
   const list = listCuts(view);
   const L = list.layers.length;
+  // Per layer params and FLOPs (inspect's table): the enclave's part of split k is the last k rows.
+  const layerRows = inspectModel(view).layers;
+  const privateSum = (k: number, f: (r: (typeof layerRows)[number]) => number) => layerRows.slice(L - k).reduce((a, r) => a + f(r), 0);
   const ks = options.splits ?? Array.from({ length: L + 1 }, (_, i) => i);
   for (const k of ks) if (!Number.isInteger(k) || k < 0 || k > L) throw new EnclaveNnError('BENCH_SPLITS', `Cannot run bench: split ${k} is out of range; valid: 0..${L}`);
   const feeds = options.feeds ?? randomFeeds(view.inputs, batch, seededRandom(1234));
@@ -159,6 +168,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
     bar.done();
     const t_full = summarize(fullTimes);
     const splits: SplitMeasurement[] = [];
+    let teePlatform: string | undefined;
     for (const p of prepared) {
       const zero = summarize([0]);
       if (p.k === 0) {
@@ -166,7 +176,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         splits.push({
           k: 0, firstPrivateLayer: null, cutTensors: [], t_head: h, t_native: zero, t_tail_public: zero, t_enclave: zero, t_enclave_compute: zero, t_boundary: zero,
           setup: { spawn: 0, attest_provision: 0, load_decrypt: 0, session_create: 0, ready_total: 0, teardown: 0 },
-          enclave_peak_rss_bytes: 0, tail_weight_bytes: 0, largest_activation_bytes: 0, sealed_tail_bytes: 0, max_abs_diff: 0, labels_equal: true,
+          enclave_peak_rss_bytes: 0, tail_weight_bytes: 0, largest_activation_bytes: 0, sealed_tail_bytes: 0, private_params: 0, private_flops: 0, max_abs_diff: 0, labels_equal: true,
           cpu_impact: NaN, tee_impact: NaN, end_to_end: h.median / t_full.median,
         });
         continue;
@@ -177,26 +187,25 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       const cmp = compareOutputs(outputs, want);
       const status = await p.enclave!.status();
       const { setup, sealedTailBytes } = p.enclave!;
+      teePlatform ??= p.enclave!.platform;
       const teardown = await p.enclave!.close();
       p.enclave = null;
-      const s = {
-        t_head: p.head ? summarize(p.times.head) : summarize(p.times.head.map(() => 0)),
-        t_native: summarize(p.times.native), t_tail_public: summarize(p.times.public), t_enclave: summarize(p.times.enclave),
-        t_enclave_compute: summarize(p.times.compute), t_boundary: summarize(p.times.boundary),
-      };
       splits.push({
-        k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors, ...s,
+        k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors,
+        ...splitTimes(p.head ? p.times : { ...p.times, head: p.times.head.map(() => 0) }, t_full.median),
         setup: { ...setup, teardown },
         enclave_peak_rss_bytes: status.peakRssBytes, tail_weight_bytes: p.tailWeightBytes, largest_activation_bytes: p.activationBytes,
-        sealed_tail_bytes: sealedTailBytes, max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
-        cpu_impact: s.t_native.median / s.t_tail_public.median,
-        tee_impact: s.t_enclave.median / s.t_native.median,
-        end_to_end: (s.t_head.median + s.t_enclave.median) / t_full.median,
+        sealed_tail_bytes: sealedTailBytes, private_params: privateSum(p.k, (r) => r.paramCount), private_flops: privateSum(p.k, (r) => r.flops),
+        max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
       });
     }
     return {
       model: options.modelName ?? 'model', command: options.command ?? '', startedAt, durationMs: nowMs() - started,
-      machine: { cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), platform: `${osPlatform()} ${release()}`, node: process.version },
+      machine: {
+        cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), platform: `${osPlatform()} ${release()}`, node: process.version,
+        loadAverage: { start: loadStart, end: loadavg() },
+      },
+      tee: teeOf(teePlatform ?? 'sim'),
       versions: versions(), options: { batch, repeat, warmup, engine: engineName, splits: ks }, layers: list.layers.map((l) => l.name),
       t_full, splits, targets: evaluateTargets(splits, t_full.median, batch, engineName),
     };
@@ -212,7 +221,29 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   }
 }
 
-function emptyTimes(): Prepared['times'] {
+/**
+ * One split's statistics and ratios (docs/bench.md): CPU impact = t_native / t_tail_public,
+ * TEE impact = t_enclave / t_native, end to end = (t_head + t_enclave) / t_full, on medians.
+ *
+ * @example
+ * ```ts
+ * splitTimes({ head: [1], native: [2], public: [4], enclave: [6], compute: [2], boundary: [4] }, 14).tee_impact; // 3
+ * ```
+ */
+export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMeasurement, 't_head' | 't_native' | 't_tail_public' | 't_enclave' | 't_enclave_compute' | 't_boundary' | 'cpu_impact' | 'tee_impact' | 'end_to_end'> {
+  const s = {
+    t_head: summarize(times.head), t_native: summarize(times.native), t_tail_public: summarize(times.public),
+    t_enclave: summarize(times.enclave), t_enclave_compute: summarize(times.compute), t_boundary: summarize(times.boundary),
+  };
+  return {
+    ...s,
+    cpu_impact: s.t_native.median / s.t_tail_public.median,
+    tee_impact: s.t_enclave.median / s.t_native.median,
+    end_to_end: (s.t_head.median + s.t_enclave.median) / tFullMedian,
+  };
+}
+
+function emptyTimes(): SplitTimes {
   return { head: [], native: [], public: [], enclave: [], compute: [], boundary: [] };
 }
 

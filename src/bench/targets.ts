@@ -1,4 +1,4 @@
-import type { SplitMeasurement, TargetCheck } from './types.ts';
+import type { SplitMeasurement, TargetCheck } from '../report/types.ts';
 
 /**
  * The performance targets of DESIGN.md, evaluated on measured splits (k ≥ 1). A missed target

@@ -131,13 +131,27 @@ test('createBundle validates its inputs (bad dtype, duplicate names, policy, URL
   assert.throws(() => createBundle(model(t, { chunkSize: 100 })), RangeError);
 });
 
-test('policyAccepts: listed kind with empty list = any; otherwise exact measurement', () => {
+test('policyAccepts: listed kind with empty list = any; otherwise exact measurement, listed signer, ISVSVN at least the minimum', () => {
   const p = { platforms: [{ kind: 'sim', measurements: [] }, { kind: 'gramine-sgx', measurements: ['ab'.repeat(32)] }] };
-  assert.equal(policyAccepts(p, 'sim', 'cd'.repeat(32)), true);
-  assert.equal(policyAccepts(p, 'gramine-sgx', 'ab'.repeat(32)), true);
-  assert.equal(policyAccepts(p, 'gramine-sgx', 'AB'.repeat(32)), true);
-  assert.equal(policyAccepts(p, 'gramine-sgx', 'cd'.repeat(32)), false);
-  assert.equal(policyAccepts(p, 'tdx', 'ab'.repeat(32)), false);
+  const at = (kind: string, measurement: string, mrSigner = 'ee'.repeat(32), isvSvn = 1) => policyAccepts(p, { kind, measurement, mrSigner, isvSvn });
+  assert.equal(at('sim', 'cd'.repeat(32)), true);
+  assert.equal(at('gramine-sgx', 'ab'.repeat(32)), true);
+  assert.equal(at('gramine-sgx', 'AB'.repeat(32)), true);
+  assert.equal(at('gramine-sgx', 'cd'.repeat(32)), false);
+  assert.equal(at('tdx', 'ab'.repeat(32)), false);
+  // The upgrade-friendly SGX policy: any MRENCLAVE by this signer, from security version 2 on.
+  const bySigner = { platforms: [{ kind: 'gramine-sgx', measurements: [], mrSigners: ['ee'.repeat(32)], minIsvSvn: 2 }] };
+  const s = (mrSigner: string, isvSvn: number) => policyAccepts(bySigner, { kind: 'gramine-sgx', measurement: '12'.repeat(32), mrSigner, isvSvn });
+  assert.equal(s('ee'.repeat(32), 2), true);
+  assert.equal(s('EE'.repeat(32), 3), true);
+  assert.equal(s('ee'.repeat(32), 1), false, 'below the minimum SVN');
+  assert.equal(s('ef'.repeat(32), 2), false, 'another signer');
+  /** The first platform entry of a bundle made with `policy`, as read back from its signed header. */
+  const bundleTestPolicy = (policy: Parameters<typeof policyAccepts>[0]) => readBundle(createBundle(model(randomBytes(10), { policy })).bytes).header.policy.platforms[0];
+  const t = bundleTestPolicy(bySigner);
+  assert.deepEqual(t, bySigner.platforms[0], 'mrSigners and minIsvSvn survive the signed header');
+  assert.throws(() => bundleTestPolicy({ platforms: [{ kind: 'gramine-sgx', measurements: [], mrSigners: ['ab'] }] }), /mrSigners\[0\] is not 32 bytes/);
+  assert.throws(() => bundleTestPolicy({ platforms: [{ kind: 'gramine-sgx', measurements: [], minIsvSvn: 65536 }] }), /minIsvSvn/);
 });
 
 test('canonical JSON: sorted, compact, integers only; parse refuses every non-canonical spelling', () => {

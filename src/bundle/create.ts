@@ -75,7 +75,12 @@ export function assembleBundle(
       noncePrefix: toHex(secrets.noncePrefix),
       keyCommitment: toHex(keyCommitment(secrets.modelKey)),
     },
-    policy: { platforms: (options.policy ?? DEFAULT_POLICY).platforms.map((p) => ({ kind: p.kind, measurements: [...p.measurements] })) },
+    policy: {
+      platforms: (options.policy ?? DEFAULT_POLICY).platforms.map((p) => ({
+        kind: p.kind, measurements: [...p.measurements],
+        ...(p.mrSigners ? { mrSigners: [...p.mrSigners] } : {}), ...(p.minIsvSvn !== undefined ? { minIsvSvn: p.minIsvSvn } : {}),
+      })),
+    },
     licenseServer: options.licenseServer,
   };
   const headerBytes = encodeHeader(header);

@@ -92,7 +92,7 @@ export function validatePolicy(v: unknown, fail: Fail): EnclavePolicy {
   const kinds = new Set<string>();
   p.platforms.forEach((e, i) => {
     const w = `policy.platforms[${i}]`;
-    const o = fields(e, w, ['kind', 'measurements'], [], fail);
+    const o = fields(e, w, ['kind', 'measurements'], ['mrSigners', 'minIsvSvn'], fail);
     if (typeof o.kind !== 'string' || !KIND.test(o.kind)) throw fail(`${w}.kind is not a platform kind`);
     if (kinds.has(o.kind)) throw fail(`policy lists platform '${o.kind}' twice`);
     kinds.add(o.kind);
@@ -103,6 +103,12 @@ export function validatePolicy(v: unknown, fail: Fail): EnclavePolicy {
       if (seen.has(m as string)) throw fail(`${w} lists measurement ${m as string} twice`);
       seen.add(m as string);
     });
+    if (o.mrSigners !== undefined) {
+      if (!Array.isArray(o.mrSigners) || o.mrSigners.length === 0) throw fail(`${w}.mrSigners is not a non-empty list`);
+      o.mrSigners.forEach((m, j) => hex(m, `${w}.mrSigners[${j}]`, fail, 32));
+      if (new Set(o.mrSigners).size !== o.mrSigners.length) throw fail(`${w} lists an MRSIGNER twice`);
+    }
+    if (o.minIsvSvn !== undefined) int(o.minIsvSvn, `${w}.minIsvSvn`, fail, 0, 0xffff);
   });
   return v as EnclavePolicy;
 }

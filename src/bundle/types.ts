@@ -8,8 +8,12 @@ import type { TensorSpec } from '../onnx/tensor-spec.ts';
 export interface PlatformPolicy {
   /** Platform kind, e.g. `'sim'` or `'gramine-sgx'`. */
   kind: string;
-  /** Lowercase hex measurements (MRENCLAVE, sim measurement…). Empty = any measurement (development only). */
+  /** Lowercase hex measurements (MRENCLAVE, sim measurement…). Empty = any measurement (development only, unless `mrSigners` is set). */
   measurements: string[];
+  /** Accepted signers (MRSIGNER, 32 bytes, lowercase hex); absent = any signer. */
+  mrSigners?: string[];
+  /** The lowest accepted security version (ISVSVN, 0..65535). @defaultValue 0 */
+  minIsvSvn?: number;
 }
 
 /** Which enclaves may receive the model key (docs/bundle-format.md §4.5). */

@@ -13,3 +13,15 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Runs the CLI's `main()` in this process (no spawn: fast); returns its exit code and output.
+ * `stderrIsTTY` pretends stderr is a terminal (progress lines).
+ */
+export async function runMain(args: string[], options: { stderrIsTTY?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('./main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stderrIsTTY: options.stderrIsTTY });
+  return { code, stdout, stderr };
+}

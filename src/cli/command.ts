@@ -17,4 +17,6 @@ export interface Command {
 export interface CommandIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stderr is a terminal: live progress lines are drawn only then. @defaultValue false */
+  stderrIsTTY?: boolean;
 }

@@ -124,6 +124,26 @@ test('PROVISION refuses a wrap for another nonce, model id or key; a good one th
   }
 });
 
+test('LOAD refuses a bundle of another model than the one provisioned (BUNDLE, naming both ids); its own model then loads', async () => {
+  const a = await mlpBundle();
+  const b = await mlpBundle();
+  const bundleA = readBundle(a.bytes);
+  const bundleB = readBundle(b.bytes);
+  assert.notEqual(bundleA.header.modelId, bundleB.header.modelId);
+  const e = await EnclaveProcess.start(quiet);
+  try {
+    await insecureDevKeyProvider(a.providerKey).provision(e, bundleA);
+    // The model-id check must refuse at LOAD_BEGIN, before the key commitment would (another K).
+    await assert.rejects(e.load(bundleB.headerBytes, bundleB.signature, bundleB.sealedTail.chunks),
+      (err) => isErrorCode(err, 'ENCLAVE_BUNDLE') && (err as Error).message.includes(`it is model '${bundleB.header.modelId}', but this enclave was provisioned for '${bundleA.header.modelId}'`));
+    assert.equal((await e.status()).state, 'provisioned');
+    await e.load(bundleA.headerBytes, bundleA.signature, bundleA.sealedTail.chunks);
+    assert.equal((await e.status()).state, 'ready');
+  } finally {
+    await e.close();
+  }
+});
+
 test('LOAD refuses a tampered header, reordered/dropped/duplicated/modified chunks and a policy without this platform', async () => {
   const { bytes, providerKey } = await mlpBundle();
   const bundle = readBundle(bytes);

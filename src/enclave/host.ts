@@ -15,7 +15,7 @@ import {
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
 } from '../enclave-protocol/index.ts';
-import { trustedProgramPath } from './trusted-program.ts';
+import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
 export interface EnclaveStartOptions {
@@ -126,14 +126,13 @@ export class EnclaveProcess implements EnclaveHandle {
     if (!platformNames().includes(platform)) {
       throw new EnclaveNnError('PLATFORM_UNKNOWN', `Cannot start enclave: unknown platform '${platform}'; known: ${platformNames().join(', ')}`);
     }
-    const program = await trustedProgramPath();
-    // A clean environment for the trusted program: NODE_OPTIONS could inject code into it.
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
+    // One program per platform: each holds only its own platform's code (trusted-program.ts).
+    const program = await trustedProgramPath(platform as ProgramPlatform);
+    const env = enclaveEnvironment(process.env);
     const t0 = performance.now();
     const args = ['--platform', platform, '--engine', engine];
     const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };
-    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
     const p = new EnclaveProcess(child, options);
     child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
     if (platform === 'sim') announceSimPlatform();
@@ -323,4 +322,27 @@ function stderrForwarder(): (bytes: Uint8Array) => void {
     partial = lines.pop()!;
     for (const l of lines) if (!l.startsWith(INSECURE_PREFIX)) process.stderr.write(l + '\n');
   };
+}
+
+/**
+ * Variables the trusted program (and a launcher such as gramine-sgx) may need: where its home
+ * is, how to find programs and libraries, the locale and temporary folder. Nothing else crosses:
+ * NODE_OPTIONS could inject code into the enclave's Node, and NODE_EXTRA_CA_CERTS alone costs
+ * ~100 ms of boot parsing a CA bundle the enclave never uses (docs/enclave-protocol.md §8).
+ */
+export const ENCLAVE_ENV_KEYS = ['PATH', 'HOME', 'ENCLAVE_NN_HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'LD_LIBRARY_PATH', 'SYSTEMROOT', 'USERPROFILE'] as const;
+
+/**
+ * The environment the host gives the enclave process: only {@link ENCLAVE_ENV_KEYS}, from `from`.
+ *
+ * @param from the host's environment
+ * @example
+ * ```ts
+ * spawn(node, [program], { env: enclaveEnvironment(process.env) });
+ * ```
+ */
+export function enclaveEnvironment(from: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ENCLAVE_ENV_KEYS) if (from[k] !== undefined) env[k] = from[k] as string;
+  return env;
 }

@@ -1,7 +1,11 @@
 /**
  * The trusted program's entry point (docs/enclave-protocol.md §1, §8): reads request frames
  * from stdin, answers on stdout, one request at a time. Started by the host as
- * `node trusted.js --platform sim --engine ort` (the bundled form of this file, §7).
+ * `node trusted.cjs --platform sim --engine ort` (the bundled form of this file, §7); under
+ * Gramine the manifest's `loader.argv` fixes the arguments (docs/deploy-sgx.md).
+ *
+ * Arguments: `--platform NAME`, `--engine NAME`, `--seal mrsigner|mrenclave` (what sealed state
+ * is bound to, §7.3), `--ort-threads N` (onnxruntime's intra-op threads; unset = one per core).
  *
  * stdout carries only protocol frames: console output is sent to stderr so that no library
  * can corrupt (or leak into) the channel.
@@ -9,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createPlatform } from '../platform/registry.ts';
+import { SEAL_POLICIES, type SealPolicy } from '../platform/types.ts';
 import { getEngine } from './engines/index.ts';
 import { FrameReader, ProtocolError, type Frame } from '../enclave-protocol/index.ts';
 import { TrustedEnclave, badFrameResponse } from './trusted/enclave-state.ts';
@@ -24,10 +29,24 @@ const die = (e: unknown) => {
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
 
-const { values } = parseArgs({ options: { platform: { type: 'string', default: 'sim' }, engine: { type: 'string', default: 'ort' } }, strict: true });
+/** Bad arguments: one line naming the argument (no secret is known yet), exit 64 (usage). */
+const badUsage = (message: string): never => {
+  process.stderr.write(`enclave-nn enclave: ${message}\n`);
+  process.exit(64);
+};
+
+const { values } = parseArgs({
+  options: { platform: { type: 'string', default: 'sim' }, engine: { type: 'string', default: 'ort' }, seal: { type: 'string', default: 'mrsigner' }, 'ort-threads': { type: 'string' } },
+  strict: true,
+});
+if (!(SEAL_POLICIES as readonly string[]).includes(values.seal!)) badUsage(`Cannot start: --seal must be one of ${SEAL_POLICIES.join(', ')}, got '${values.seal}'`);
+const threads = values['ort-threads'];
+if (threads !== undefined && !/^[1-9]\d{0,2}$/.test(threads)) badUsage(`Cannot start: --ort-threads must be an integer in 1..999, got '${threads}'`);
+
 const enclave = new TrustedEnclave({
-  platform: createPlatform(values.platform!, { programPath: fileURLToPath(import.meta.url) }),
+  platform: createPlatform(values.platform!, { programPath: fileURLToPath(import.meta.url), sealPolicy: values.seal as SealPolicy }),
   engine: getEngine(values.engine!),
+  engineOptions: threads === undefined ? {} : { intraOpThreads: Number(threads) },
 });
 
 const reader = new FrameReader();

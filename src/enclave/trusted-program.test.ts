@@ -20,7 +20,7 @@ test('the trusted program is one file whose SHA-256 is the sim measurement', asy
 });
 
 test('the trusted code base holds no host, session, CLI, ONNX codec or onnxruntime code', async () => {
-  const inputs = await trustedProgramInputs();
+  const inputs = (await trustedProgramInputs()).bundled;
   assert.ok(inputs.includes('src/enclave/trusted-main.ts') && inputs.includes('src/enclave/trusted/enclave-state.ts'));
   const forbidden = inputs.filter((f) => /^src\/(cli|runtime|bench|attack|import|split)\/|^src\/enclave\/host\.ts$|^src\/onnx\/(ort|codec|graph)\.ts$|node_modules\//.test(f));
   assert.deepEqual(forbidden, []);
@@ -53,5 +53,42 @@ test('the fallback build outside node_modules (read-only installs) runs both eng
     } finally {
       await e.close();
     }
+  }
+});
+
+// The metafile of each build (trustedProgramInputs reads esbuild's): each platform's program
+// holds no other platform's code (docs/enclave-protocol.md §8), checked on what ended up in the
+// output (`metafile.outputs[…].inputs`). esbuild still reads the other platform's modules (the
+// registry imports both), so they are in `metafile.inputs`, but none of their code is output.
+const SIMULATOR = /^src\/(attest\/sim|crypto\/(x509-build|der|ecdsa)|platform\/sim|platform\/testing|attest\/test-)/;
+test('the gramine-sgx program holds no simulator: no attest/sim, crypto/x509-build, platform/sim in its metafile', async () => {
+  const { bundled, read } = await trustedProgramInputs('gramine-sgx');
+  assert.ok(bundled.includes('src/platform/gramine-sgx.ts') && bundled.includes('src/enclave/trusted/enclave-state.ts'), 'the metafile lists the program\'s sources');
+  assert.ok(read.includes('src/platform/sim.ts'), 'read (the registry imports it) but not output:');
+  assert.deepEqual(bundled.filter((f) => SIMULATOR.test(f)), []);
+  const code = readFileSync(await trustedProgramPath('gramine-sgx'), 'utf8');
+  assert.doesNotMatch(code, /INSECURE: simulated TEE/, 'not even the sim warning text');
+});
+
+test('the sim program holds no gramine-sgx platform code; the sim build is what sim measures', async () => {
+  const { bundled } = await trustedProgramInputs('sim');
+  assert.ok(bundled.includes('src/platform/sim.ts') && bundled.includes('src/attest/sim.ts'));
+  assert.deepEqual(bundled.filter((f) => f === 'src/platform/gramine-sgx.ts'), []);
+  assert.notEqual(await trustedProgramPath('sim'), await trustedProgramPath('gramine-sgx'));
+});
+
+test('a program refuses the platform it was not built for, listing the one it has', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [await trustedProgramPath('gramine-sgx'), '--platform', 'sim'], { input: '', encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /internal error \(EnclaveNnError\)/, 'dies before any frame: unknown platform in this build');
+});
+
+test('docs/enclave-protocol.md §8 lists exactly the files in each platform\'s program', async () => {
+  const doc = readFileSync(new URL('../../docs/enclave-protocol.md', import.meta.url), 'utf8');
+  for (const platform of ['gramine-sgx', 'sim'] as const) {
+    const m = new RegExp(`<!-- trusted-program-files ${platform} -->\\n\`\`\`text\\n([^\`]*)\`\`\``).exec(doc);
+    assert.ok(m, `§8 has the ${platform} list`);
+    assert.deepEqual(m[1]!.trim().split('\n'), (await trustedProgramInputs(platform)).bundled, `${platform}: the list in §8 is the build's`);
   }
 });

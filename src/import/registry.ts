@@ -1,4 +1,5 @@
 import { EnclaveNnError } from '../errors.ts';
+import { nearestList } from '../util/nearest.ts';
 import { UNSUPPORTED_LAYER, type KerasLayer, type LayerConverter } from './types.ts';
 import { activationConverters } from './layers/activations.ts';
 import { coreConverters } from './layers/core.ts';
@@ -33,7 +34,7 @@ export function supportedLayers(): string[] {
 export function converterFor(layer: KerasLayer): LayerConverter {
   const c = Object.hasOwn(converters, layer.className) ? converters[layer.className] : undefined;
   if (!c) {
-    throw new EnclaveNnError(UNSUPPORTED_LAYER, `Cannot import layer '${layer.name}': class ${layer.className} is not supported (supported: ${supportedLayers().join(', ')})`);
+    throw new EnclaveNnError(UNSUPPORTED_LAYER, `Cannot import layer '${layer.name}': class ${layer.className} is not supported (supported: ${nearestList(layer.className, supportedLayers())})`);
   }
   return c;
 }

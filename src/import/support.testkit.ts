@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelProto } from 'onnx-buf';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
 import { importTfjsArtifacts, type TfjsArtifacts } from './index.ts';
-import { seededRandom } from '../util/random.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
 
 let backendReady: Promise<boolean> | undefined;
 /** Selects TF.js's pure-JS CPU backend once (deterministic, no native addon). */

@@ -18,7 +18,6 @@ import { trustedProgramPath } from '../enclave/trusted-program.ts';
 import { isErrorCode } from '../errors.ts';
 import { randomFeeds } from '../onnx/ort.ts';
 import { mlpModel, seededRandom } from '../onnx/models.testkit.ts';
-import { enclaveNnHome } from '../platform/home.ts';
 import { Session } from '../runtime/session.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { checkIn, LicenseClient, licenseServerKeyProvider, saveLicenseState } from './client.ts';
@@ -40,7 +39,7 @@ async function e2e(openDb: () => Promise<SqlDb>): Promise<void> {
   const { bytes, providerKey } = bundleOfSplit(splits[1]!);
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
   // The server trusts this installation's INSECURE sim root, as `--insecure-trust-sim` does.
-  const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+  const chain = loadOrCreateInsecureSimChain();
   const store = new LicenseStore(await openDb());
   await store.migrate();
   const service = new LicenseService({ store, masterKey: sha256(new TextEncoder().encode(dir)), roots: [chain.root] });
@@ -69,7 +68,7 @@ async function e2e(openDb: () => Promise<SqlDb>): Promise<void> {
     try {
       const feeds = randomFeeds(view.inputs, 1, seededRandom(3));
       for (let i = 0; i < 100; i++) await session.run(feeds);
-      await assert.rejects(session.run(feeds), (e) => isErrorCode(e, 'ENCLAVE_QUOTA') && /quota exhausted \(100 of 100 samples used/.test((e as Error).message));
+      await assert.rejects(session.run(feeds), (e) => isErrorCode(e, 'ENCLAVE_QUOTA') && /quota exhausted: 0 credits left, 1 asked \(one credit per sample; 100 of 100 used/.test((e as Error).message));
       const st = await session.status();
       assert.equal((st.license as { used: number }).used, 100);
       await saveLicenseState(session.enclaveProcess!, stateFile);

@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from '../crypto/index.ts';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { licenseServerSuite } from './conformance.testkit.ts';
+import { licenseHardeningSuite } from './hardening.testkit.ts';
 import { openPgDb } from './store-pg.ts';
 import { Fixture, TestEnclave, TEST_MRENCLAVE_HEX, testProviderKey } from './support.testkit.ts';
 
 const url = process.env.ENCLAVE_NN_TEST_PG;
 const SKIP = url ? false : 'needs ENCLAVE_NN_TEST_PG=postgres://… (scripts/with-postgres.sh starts one)';
 licenseServerSuite('license server on PostgreSQL', () => openPgDb(url!), SKIP);
+licenseHardeningSuite('license server on PostgreSQL', () => openPgDb(url!), SKIP);
 
 test('two servers (two connection pools) on one PostgreSQL: concurrent top-ups of one license grant exactly its credits', { skip: SKIP }, async () => {
   const masterKey = randomBytes(32);

@@ -88,15 +88,18 @@ export class Fixture {
     return { status: r.status, body: r.body as Record<string, unknown> };
   }
 
-  /** Registers a model (test measurement), a customer `id` and a license over HTTP; throws unless each answers 200. */
-  async licensed(id: string, o: { credits: number; maxInferences: number }): Promise<{ modelId: string; key: ProviderKey; licenseId: string }> {
-    const key = testProviderKey(`model-${id}`);
+  /**
+   * Registers a model (`key`, default a fresh one; policy: `mrEnclave`, default the test
+   * measurement), a customer `id` and a license over HTTP; throws unless each answers 200.
+   */
+  async licensed(id: string, o: { credits: number; maxInferences: number; key?: ProviderKey; mrEnclave?: string }): Promise<{ modelId: string; key: ProviderKey; licenseId: string }> {
+    const key = o.key ?? testProviderKey(`model-${id}`);
     const ok = async (method: string, url: string, body: unknown): Promise<Record<string, unknown>> => {
       const r = await this.call(method, url, body);
       if (r.status !== 200) throw new Error(`${method} ${url} answered ${r.status}: ${JSON.stringify(r.body)}`);
       return r.body;
     };
-    await ok('POST', '/v1/admin/models', { providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))), policy: { mrEnclave: [TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 } });
+    await ok('POST', '/v1/admin/models', { providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))), policy: { mrEnclave: [o.mrEnclave ?? TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 } });
     await ok('POST', '/v1/admin/customers', { id: `cust-${id}`, name: id });
     const lic = await ok('POST', '/v1/admin/licenses', { customerId: `cust-${id}`, modelId: key.modelId, credits: o.credits, offline: { maxInferences: o.maxInferences, maxSeconds: 86400 } });
     return { modelId: key.modelId, key, licenseId: lic.licenseId as string };

@@ -3,6 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { ValueInfoProtoSchema, type ModelProto } from 'onnx-buf';
 import type { Dim, DType, TensorSpec } from './tensor-spec.ts';
 import { cloneModel, encodeModel } from './codec.ts';
+import { ORT_SESSION_OPTIONS } from './ort.ts';
 
 interface OrtValueMetadata { name: string; isTensor: boolean; type?: string; shape?: (number | string | null)[] }
 
@@ -16,7 +17,7 @@ export async function inferTensorTypes(model: ModelProto, names: string[]): Prom
   const g = copy.graph!;
   const existing = new Set(g.output.map((o) => o.name));
   for (const n of names) if (!existing.has(n)) g.output.push(create(ValueInfoProtoSchema, { name: n }));
-  const session = await ort.InferenceSession.create(encodeModel(copy));
+  const session = await ort.InferenceSession.create(encodeModel(copy), ORT_SESSION_OPTIONS);
   try {
     const meta = (session as unknown as { outputMetadata: readonly OrtValueMetadata[] }).outputMetadata;
     const wanted = new Set(names);

@@ -6,8 +6,8 @@ import { attr, makeModel, node, tensor } from './build.ts';
  * a two-output model, a model with a weight used by two layers, a dynamic-batch model.
  * Weights come from a seeded generator, so every run builds the same bytes.
  */
-export { seededRandom, randomFloats } from '../util/random.ts';
-import { seededRandom, randomFloats } from '../util/random.ts';
+export { seededRandom, randomFloats } from '../util/seeded-prng.ts';
+import { seededRandom, randomFloats } from '../util/seeded-prng.ts';
 
 function dense(name: string, input: string, output: string, inDim: number, outDim: number, rand: () => number, activation?: 'Relu' | 'Softmax' | 'Sigmoid'): { nodes: ReturnType<typeof node>[]; inits: ReturnType<typeof tensor>[] } {
   const pre = activation ? `${name}/pre` : output;
@@ -117,6 +117,26 @@ export function sharedWeightModel(seed = 5): ModelProto {
 /** The CNN with a fixed batch of 2 (no dynamic dimension). */
 export function fixedBatchModel(seed = 6): ModelProto {
   return cnnModel(seed, 2);
+}
+
+/**
+ * x[N,4] → MatMul [4,65536] → Relu → MatMul [65536,3] → y[N,3]: a wide cut (256 KiB per row)
+ * after the second layer, so that 257 rows exceed the enclave protocol's 64 MiB frame.
+ * Not in {@link TEST_MODELS} (its 1.8 MB of weights would slow every split test down).
+ */
+export function wideCutModel(seed = 7, width = 65536): ModelProto {
+  const r = seededRandom(seed);
+  return makeModel({
+    name: 'wide_cut',
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 3] }],
+    nodes: [
+      node('MatMul', ['x', 'wide/W'], ['w0'], {}, 'wide/MatMul'),
+      node('Relu', ['w0'], ['w'], {}, 'relu/Relu'),
+      node('MatMul', ['w', 'out/W'], ['y'], {}, 'out/MatMul'),
+    ],
+    initializers: [tensor('wide/W', 'float32', [4, width], randomFloats(4 * width, r)), tensor('out/W', 'float32', [width, 3], randomFloats(width * 3, r, 0.01))],
+  });
 }
 
 /** Every test model by name, with the batch sizes it accepts (null = any). */

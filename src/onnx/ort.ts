@@ -8,9 +8,10 @@ import type { Dim, TensorSpec } from './tensor-spec.ts';
  * native tail, the enclave's engine), so that all sides run the same configuration.
  * Spinning is off: ORT's intra-op threads otherwise busy-wait after each run, and several idle
  * sessions (the bench keeps one enclave per split alive) would steal the cores from the one
- * being measured.
+ * being measured. Only errors are logged (`logSeverityLevel` 3): ORT's warnings (unused
+ * initializers, …) are for model authors and must not reach a user's terminal.
  */
-export const ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as const;
+export const ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } }, logSeverityLevel: 3 } as const;
 
 /** A plain tensor: what sessions take and return, independent of any engine. */
 export interface TensorData {

@@ -24,7 +24,7 @@ useTempEnclaveHome();
 
 async function fakeGramine(attestationDir: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'enn-fake-gramine-'));
-  const program = await trustedProgramPath();
+  const program = await trustedProgramPath('gramine-sgx');
   const script = join(dir, 'gramine-sgx');
   // What the signed manifest fixes: node, the program, --platform gramine-sgx --engine ort.
   writeFileSync(script, `#!/bin/sh\nexport ENCLAVE_NN_ATTESTATION_DIR=${JSON.stringify(attestationDir)}\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(program)} --platform gramine-sgx --engine ort\n`);
@@ -38,9 +38,9 @@ test('platformForPolicy: gramine-sgx only when the policy accepts nothing else',
   assert.equal(platformForPolicy(['sim']), 'sim');
 });
 
-test('the gramine launcher runs `gramine-sgx <dir>/enclave-nn`; the enclave reports the real MRENCLAVE', { skip: SKIP_REASON }, async () => {
+test('the gramine launcher runs `gramine-sgx enclave-nn` in <dir>; the enclave reports the real MRENCLAVE', { skip: SKIP_REASON }, async () => {
   const bin = await fakeGramine(imitateDevAttestation(sharedFile(REAL_QUOTES[0].file)));
-  assert.deepEqual(gramineLauncher('/opt/sgx')('x', ['--platform', 'sim']), { file: 'gramine-sgx', args: ['/opt/sgx/enclave-nn'] });
+  assert.deepEqual(gramineLauncher('/opt/sgx')('x', ['--platform', 'sim']), { file: 'gramine-sgx', args: ['enclave-nn'], cwd: '/opt/sgx' });
   const launcher = () => ({ file: join(bin, 'gramine-sgx'), args: [] });
   const e = await EnclaveProcess.start({ platform: 'gramine-sgx', launcher });
   try {

@@ -1,16 +1,17 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Launcher } from './types.ts';
 
 /**
- * How the host starts the enclave on SGX: `gramine-sgx <dir>/enclave-nn`, where `<dir>` holds the
- * signed manifest made from `enclave-nn gramine manifest` (docs/deploy-sgx.md). The manifest fixes
+ * How the host starts the enclave on SGX: `gramine-sgx enclave-nn` in `<dir>`, the folder holding
+ * the signed manifest made from `enclave-nn gramine manifest` (docs/deploy-sgx.md). It runs in
+ * that folder because the manifest names the program's files relative to it. The manifest fixes
  * the program's arguments, so the host's arguments are not passed on.
  *
  * @param dir @defaultValue `$ENCLAVE_NN_GRAMINE_DIR` or `out/gramine`
  */
 export function gramineLauncher(dir = process.env.ENCLAVE_NN_GRAMINE_DIR ?? 'out/gramine'): Launcher {
-  const app = join(resolve(dir), 'enclave-nn');
-  return () => ({ file: 'gramine-sgx', args: [app] });
+  const cwd = resolve(dir);
+  return () => ({ file: 'gramine-sgx', args: ['enclave-nn'], cwd });
 }
 
 /**

@@ -7,9 +7,16 @@
  *   anything else means no DCAP quotes, so we refuse to start rather than produce no evidence.
  * - evidence: write 64 bytes to `user_report_data`, then read `quote` (an SGX DCAP ECDSA quote
  *   v3 whose REPORTDATA is those 64 bytes, signed by the platform's quoting enclave).
- * - sealing key: `keys/_sgx_mrenclave` (16 bytes, EGETKEY with MRENCLAVE policy: only this
- *   exact enclave on this CPU derives it), stretched to 32 bytes with HKDF.
- * - measurement: MRENCLAVE, read from a quote of our own.
+ * - sealing key: `keys/_sgx_mrsigner` by default (16 bytes, EGETKEY with the MRSIGNER policy:
+ *   every enclave by the same signer with the same ISVPRODID and ISVSVN on this CPU derives it,
+ *   so an upgrade of Node, onnxruntime or our code keeps sealed state), or `keys/_sgx_mrenclave`
+ *   (only this exact enclave), stretched to 32 bytes with HKDF binding the policy, the identity,
+ *   ISVPRODID and ISVSVN (seal-key.ts). Gramine derives both at the enclave's own ISVSVN and
+ *   CPUSVN (pal/src/host/linux-sgx/enclave_framework.c, `sgx_get_seal_key`) and exposes no key
+ *   of a lower version: after `sgx.isvsvn` is raised, blobs of the old version cannot be opened
+ *   here (docs/deploy-sgx.md, "Upgrades").
+ * - measurement, MRSIGNER, ISVPRODID, ISVSVN: read from a quote of our own (the CPU writes them
+ *   from the signed SIGSTRUCT; the host cannot change them).
  *
  * The root is configurable (`ENCLAVE_NN_ATTESTATION_DIR`, `attestationDir`) so tests can run
  * this platform against a folder that imitates `/dev/attestation` serving recorded real quotes.
@@ -17,9 +24,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseQuote } from '../attest/quote.ts';
-import { hkdfSha256, LABEL_SEAL } from '../crypto/index.ts';
+import { zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import type { Platform, PlatformOptions } from './types.ts';
+import { checkSealSvn, deriveSealingKey } from './seal-key.ts';
+import type { Platform, PlatformOptions, ProgramIdentity } from './types.ts';
 
 /** Gramine's attestation pseudo-filesystem. */
 export const GRAMINE_ATTESTATION_DIR = '/dev/attestation';
@@ -56,29 +64,35 @@ export function createGraminePlatform(options: GraminePlatformOptions): Platform
     writeFileSync(join(dir, 'user_report_data'), reportData);
     return readPseudo(dir, 'quote');
   };
-  let mrEnclave: Uint8Array | undefined;
+  let self: (ProgramIdentity & { mrEnclave: Uint8Array }) | undefined;
+  // MRENCLAVE, MRSIGNER, ISVPRODID and ISVSVN are what the CPU measured and read from SIGSTRUCT
+  // when loading us; Gramine exposes them only inside a report or quote, so read them from a
+  // quote over zero REPORTDATA.
+  const own = () => (self ??= parseQuote(quoteFor(new Uint8Array(64))).body);
+  const sealPolicy = options.sealPolicy ?? 'mrsigner';
   let sealKey: Uint8Array | undefined;
   return {
     kind: 'gramine-sgx',
-    measurement() {
-      // MRENCLAVE is what the CPU measured when loading us; Gramine exposes it only inside a
-      // report or quote, so read it from a quote over zero REPORTDATA.
-      mrEnclave ??= parseQuote(quoteFor(new Uint8Array(64))).body.mrEnclave;
-      return mrEnclave.slice();
-    },
+    sealPolicy,
+    measurement: () => own().mrEnclave.slice(),
+    identity: () => ({ mrSigner: own().mrSigner.slice(), isvProdId: own().isvProdId, isvSvn: own().isvSvn }),
     evidence(reportData) {
       const run = queue.then(() => quoteFor(reportData));
       queue = run.catch(() => undefined);
       return run;
     },
-    sealingKey() {
+    sealingKey(isvSvn = own().isvSvn) {
+      const id = own();
+      checkSealSvn('gramine-sgx', id, isvSvn);
+      if (isvSvn !== id.isvSvn) {
+        throw new EnclaveNnError('PLATFORM_SEAL_SVN', `Cannot derive the gramine-sgx sealing key for security version ${isvSvn}: Gramine gives only the key of this enclave's own version ${id.isvSvn} (keys/_sgx_${sealPolicy}); provision this model again from the license server`, { exitCode: 1 });
+      }
       if (!sealKey) {
-        const raw = readPseudo(dir, 'keys/_sgx_mrenclave');
-        if (raw.length !== 16) throw new EnclaveNnError('PLATFORM_GRAMINE', `Cannot derive the sealing key: keys/_sgx_mrenclave has ${raw.length} bytes, expected 16`, { exitCode: 1 });
-        // HKDF stretches the 128-bit SGX seal key to the 256-bit key the sealing AEAD takes;
-        // the label keeps it apart from any other use of the same hardware key.
-        sealKey = hkdfSha256(raw, new Uint8Array(0), [LABEL_SEAL, new TextEncoder().encode('gramine-sgx/_sgx_mrenclave')], 32);
-        raw.fill(0);
+        const name = `keys/_sgx_${sealPolicy}`;
+        const raw = readPseudo(dir, name);
+        if (raw.length !== 16) throw new EnclaveNnError('PLATFORM_GRAMINE', `Cannot derive the sealing key: ${name} has ${raw.length} bytes, expected 16`, { exitCode: 1 });
+        sealKey = deriveSealingKey(raw, sealPolicy, sealPolicy === 'mrsigner' ? id.mrSigner : id.mrEnclave, id.isvProdId, isvSvn);
+        zeroize(raw);
       }
       return sealKey;
     },

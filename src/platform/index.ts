@@ -13,5 +13,5 @@
 export type { Launcher, Platform, PlatformFactory, PlatformOptions } from './types.ts';
 export { PLATFORMS, createPlatform, platformNames } from './registry.ts';
 export { createSimPlatform, simMeasurement, announceSimPlatform, loadOrCreateSimSecret, SIM_WARNING } from './sim.ts';
-export { enclaveNnHome } from './home.ts';
+export { enclaveNnHome } from '../util/home.ts';
 export { createGraminePlatform, GRAMINE_ATTESTATION_DIR, type GraminePlatformOptions } from './gramine-sgx.ts';

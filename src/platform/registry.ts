@@ -1,13 +1,20 @@
 import { EnclaveNnError } from '../errors.ts';
-import { createSimPlatform } from './sim.ts';
 import { createGraminePlatform } from './gramine-sgx.ts';
+import { createSimPlatform } from './sim.ts';
 import type { Platform, PlatformFactory, PlatformOptions } from './types.ts';
 
-/** Platforms by name (STYLE.md 3). */
-export const PLATFORMS: Record<string, PlatformFactory> = {
-  sim: createSimPlatform,
-  'gramine-sgx': createGraminePlatform,
-};
+/**
+ * Platforms by name (STYLE.md 3). In a bundled trusted program
+ * `process.env.ENCLAVE_NN_BUILD_PLATFORM` is replaced by the platform it is built for
+ * (src/enclave/trusted-program.ts): the conditions below fold to constants, esbuild drops the
+ * other platform's entry and, with it, every module only that platform uses — the gramine-sgx
+ * program holds no simulator code (docs/enclave-protocol.md §8). Unbundled (the host, tests)
+ * the variable is unset and every platform is listed.
+ */
+export const PLATFORMS: Readonly<Record<string, PlatformFactory>> = Object.freeze({
+  ...(process.env.ENCLAVE_NN_BUILD_PLATFORM === undefined || process.env.ENCLAVE_NN_BUILD_PLATFORM === 'sim' ? { sim: createSimPlatform } : {}),
+  ...(process.env.ENCLAVE_NN_BUILD_PLATFORM === undefined || process.env.ENCLAVE_NN_BUILD_PLATFORM === 'gramine-sgx' ? { 'gramine-sgx': createGraminePlatform } : {}),
+});
 
 /** The names a host may ask for (`--platform`). */
 export function platformNames(): string[] {

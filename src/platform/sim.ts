@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInsecureSimQuote, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
-import { hkdfSha256, LABEL_SEAL, randomBytes, sha256 } from '../crypto/index.ts';
+import { createInsecureSimQuote, defaultInsecureSimDir, loadOrCreateInsecureSimChain, type InsecureSimChain } from '../attest/sim.ts';
+import { randomBytes, sha256, zeroize } from '../crypto/index.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { enclaveNnHome } from './home.ts';
-import type { Platform, PlatformOptions } from './types.ts';
+import { checkSealSvn, deriveSealingKey } from './seal-key.ts';
+import type { Platform, PlatformOptions, ProgramIdentity } from './types.ts';
 import { createFileOnce } from '../util/create-once.ts';
 
 /** The one line every use of the sim platform prints on stderr (STYLE.md 11). */
@@ -76,26 +76,38 @@ export function simMeasurement(programPath: string): Uint8Array {
  */
 export function createSimPlatform(options: PlatformOptions): Platform {
   announceSimPlatform();
-  const dir = join(options.home ?? enclaveNnHome(), 'insecure-sim');
+  const dir = defaultInsecureSimDir(options.home);
   const measurement = simMeasurement(options.programPath);
+  const sealPolicy = options.sealPolicy ?? 'mrsigner';
+  const id: ProgramIdentity = { mrSigner: SIM_MRSIGNER, isvProdId: u16(options.isvProdId ?? 1, 'isvProdId'), isvSvn: u16(options.isvSvn ?? 1, 'isvSvn') };
   let chain: InsecureSimChain | undefined;
-  let sealKey: Uint8Array | undefined;
+  const keys = new Map<number, Uint8Array>();
   return {
     kind: 'sim',
+    sealPolicy,
     measurement: () => measurement.slice(),
+    identity: () => ({ ...id, mrSigner: id.mrSigner.slice() }),
     async evidence(reportData) {
       chain ??= loadOrCreateInsecureSimChain(dir);
-      return createInsecureSimQuote({ mrEnclave: measurement, mrSigner: SIM_MRSIGNER, reportData }, chain);
+      return createInsecureSimQuote({ mrEnclave: measurement, mrSigner: SIM_MRSIGNER, isvProdId: id.isvProdId, isvSvn: id.isvSvn, reportData }, chain);
     },
-    sealingKey() {
-      // HKDF(installation secret, info = LABEL_SEAL ‖ measurement): another program (another
-      // measurement) or another installation derives another key (§7).
-      if (!sealKey) {
+    sealingKey(isvSvn = id.isvSvn) {
+      checkSealSvn('sim', id, isvSvn);
+      // The installation secret stands in for the CPU's sealing root. Like EGETKEY, a program
+      // derives the key of its own ISVSVN or a lower one (to open what an older version sealed).
+      let key = keys.get(isvSvn);
+      if (!key) {
         const secret = loadOrCreateSimSecret(dir);
-        sealKey = hkdfSha256(secret, new Uint8Array(0), [LABEL_SEAL, measurement], 32);
-        secret.fill(0);
+        key = deriveSealingKey(secret, sealPolicy, sealPolicy === 'mrsigner' ? SIM_MRSIGNER : measurement, id.isvProdId, isvSvn);
+        zeroize(secret);
+        keys.set(isvSvn, key);
       }
-      return sealKey;
+      return key;
     },
   };
+}
+
+function u16(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError(`sim platform: ${what} must be an integer in 0..65535, got ${n}`);
+  return n;
 }

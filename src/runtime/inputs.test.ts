@@ -47,3 +47,9 @@ test('outputs print values and, for 2-D float outputs, the argmax of each row', 
   assert.match(text, /^probs float32\[2,3\]\n {2}0\.100000 0\.700000 0\.200000\n/);
   assert.match(text, /argmax: 1 0\n$/);
 });
+
+test('uint8 .npy becomes float32 (value by value) for a float32 model, as the run help says', () => {
+  const x = readInputs([file('u8.npy', writeNpy({ dtype: 'uint8', dims: [1, 2, 2], data: Uint8Array.from([0, 1, 128, 255]) }))], one).x!;
+  assert.equal(x.dtype, 'float32');
+  assert.deepEqual([...x.data as Float32Array], [0, 1, 128, 255]);
+});

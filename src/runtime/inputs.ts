@@ -1,50 +1,104 @@
 /**
- * Input and output files for `enclave-nn run`: `.npy` or JSON in, `.npy` out, and a printable
+ * Input and output files for `enclave-nn run`: `.npy` or JSON in, `.npy`/`.json`/`.csv` out, and a printable
  * summary (values, argmax for classifiers). Logic for the CLI, kept out of the command file.
  */
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { EnclaveNnError } from '../errors.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
-import { readNpy } from './npy.ts';
+import { NpyFile, writeNpy } from './npy.ts';
+import { sliceRows } from './rows.ts';
 
 type Nested = number | boolean | Nested[];
 
 /**
- * Reads `--input` arguments into feeds: `x.npy` / `x.json` for a single-input model, or
- * `name=x.npy` per input; a JSON file may also hold `{ "<input name>": nested arrays }`.
- * float64 `.npy` data is converted to float32 when the model wants float32 (NumPy's default
- * dtype); other dtype mismatches are left to {@link checkFeeds}. A sample without the batch
- * dimension (rank one less than the input's) gets a batch of 1.
+ * Input rows read on demand: `.npy` files are read a chunk of rows at a time (any number of
+ * rows, never all in memory); JSON inputs are parsed whole (they are small by nature).
+ */
+export interface InputSource {
+  /** Rows along the batch dimension (every input has the same count). */
+  readonly rows: number;
+  /** Rows `[start, start + count)` of every input, converted as {@link readInputs} describes. */
+  read(start: number, count: number): Record<string, TensorData>;
+  /** Closes the files. */
+  close(): void;
+}
+
+/**
+ * Opens `--input` arguments for reading by rows: `x.npy` / `x.json` for a single-input model,
+ * or `name=x.npy` per input; a JSON file may also hold `{ "<input name>": nested arrays }`.
+ * float64 and uint8 `.npy` data is converted value by value (no scaling) to float32 when the
+ * model wants float32; other dtype mismatches are left to {@link checkFeeds}. A sample without
+ * the batch dimension (rank one less than the input's) gets a batch of 1. Inputs whose row
+ * counts differ are refused.
+ */
+export function openInputs(args: readonly string[], specs: readonly TensorSpec[]): InputSource {
+  const parts: { name: string; rows: number; read: (start: number, count: number) => TensorData; close?: () => void }[] = [];
+  const inMemory = (name: string, t: TensorData): void => {
+    parts.push({ name, rows: t.dims[0] ?? 1, read: (start, count) => (start === 0 && count === (t.dims[0] ?? 1) ? t : sliceRows({ t }, start, count).t!) });
+  };
+  try {
+    for (const arg of args) {
+      const eq = arg.indexOf('=');
+      const named = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
+      const path = named ? arg.slice(eq + 1) : arg;
+      if (extname(path).toLowerCase() === '.json') {
+        let value: unknown;
+        try { value = JSON.parse(new TextDecoder().decode(readInputFile(path))); } catch (e) { throw e instanceof EnclaveNnError ? e : new EnclaveNnError('INPUT', `Cannot read input ${path}: not JSON (${(e as Error).message})`); }
+        if (Array.isArray(value) || named) {
+          const spec = specFor(named, specs, path);
+          inMemory(spec.name, fromNested(value as Nested, spec, path));
+        } else if (typeof value === 'object' && value !== null) {
+          for (const [k, v] of Object.entries(value)) inMemory(k, fromNested(v as Nested, specFor(k, specs, path), path));
+        } else {
+          throw new EnclaveNnError('INPUT', `Cannot read input ${path}: expected a nested array or { "<input name>": nested array }`);
+        }
+      } else {
+        const spec = specFor(named, specs, path);
+        let f: NpyFile;
+        try { f = NpyFile.open(path); } catch (e) {
+          const why = e instanceof SyntaxError ? e.message : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+          throw new EnclaveNnError('INPUT', `Cannot read input ${path}: ${why}`);
+        }
+        const unbatched = f.header.dims.length === spec.shape.length - 1;
+        const convert = spec.dtype === 'float32' && (f.header.dtype === 'float64' || f.header.dtype === 'uint8');
+        parts.push({
+          name: spec.name, rows: unbatched ? 1 : f.rows, close: () => f.close(),
+          read: (start, count) => {
+            let t = unbatched ? f.readRows(0, f.rows) : f.readRows(start, count);
+            if (convert) t = { dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Float64Array) };
+            return withBatch(t, spec);
+          },
+        });
+      }
+    }
+    const rows = parts[0]?.rows ?? 0;
+    const odd = parts.find((p) => p.rows !== rows);
+    if (odd) throw new EnclaveNnError('INPUT', `Cannot read inputs: '${parts[0]!.name}' has ${rows} rows, '${odd.name}' has ${odd.rows}`);
+  } catch (e) {
+    for (const p of parts) p.close?.();
+    throw e;
+  }
+  const rows = parts[0]?.rows ?? 0;
+  return {
+    rows,
+    read: (start, count) => Object.fromEntries(parts.map((p) => [p.name, p.read(start, count)])),
+    close: () => { for (const p of parts) p.close?.(); },
+  };
+}
+
+/**
+ * Reads `--input` arguments into feeds, whole (see {@link openInputs} for the forms and the
+ * conversions).
  */
 export function readInputs(args: readonly string[], specs: readonly TensorSpec[]): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {};
-  for (const arg of args) {
-    const eq = arg.indexOf('=');
-    const named = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
-    const path = named ? arg.slice(eq + 1) : arg;
-    const bytes = readInputFile(path);
-    if (extname(path).toLowerCase() === '.json') {
-      let value: unknown;
-      try { value = JSON.parse(new TextDecoder().decode(bytes)); } catch (e) { throw new EnclaveNnError('INPUT', `Cannot read input ${path}: not JSON (${(e as Error).message})`); }
-      if (Array.isArray(value) || named) {
-        const spec = specFor(named, specs, path);
-        feeds[spec.name] = fromNested(value as Nested, spec, path);
-      } else if (typeof value === 'object' && value !== null) {
-        for (const [k, v] of Object.entries(value)) feeds[k] = fromNested(v as Nested, specFor(k, specs, path), path);
-      } else {
-        throw new EnclaveNnError('INPUT', `Cannot read input ${path}: expected a nested array or { "<input name>": nested array }`);
-      }
-    } else {
-      const spec = specFor(named, specs, path);
-      let t: TensorData;
-      try { t = readNpy(bytes); } catch (e) { throw new EnclaveNnError('INPUT', `Cannot read input ${path}: ${(e as Error).message}`); }
-      if (t.dtype === 'float64' && spec.dtype === 'float32') t = { dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Float64Array) };
-      feeds[spec.name] = withBatch(t, spec);
-    }
+  const source = openInputs(args, specs);
+  try {
+    return source.read(0, source.rows);
+  } finally {
+    source.close();
   }
-  return feeds;
 }
 
 function readInputFile(path: string): Uint8Array {
@@ -94,6 +148,41 @@ function fromNested(value: Nested, spec: TensorSpec, path: string): TensorData {
     default: throw new EnclaveNnError('INPUT', `Cannot read input ${path}: input '${spec.name}' is ${spec.dtype}, which JSON input does not support`);
   }
   return withBatch({ dtype: spec.dtype, dims, data }, spec);
+}
+
+/** Output file formats, by the extension of `--output`. */
+export const OUTPUT_FORMATS = ['.npy', '.json', '.csv'] as const;
+
+/**
+ * Encodes outputs as files, by the extension of `path`: `.npy` (one file per output; several
+ * outputs go to `y.<name>.npy`), `.json` (one file: `{ "<name>": { dtype, dims, data } }`, int64
+ * values as strings) or `.csv` (one file per output, as `.npy`; a header row `name_0,name_1,…`,
+ * then one line per row of the batch). Throws a usage error for another extension.
+ */
+export function encodeOutputs(path: string, outputs: Record<string, TensorData>): { path: string; bytes: Uint8Array | string }[] {
+  const ext = extname(path).toLowerCase();
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(ext)) {
+    throw new EnclaveNnError('USAGE', `Cannot write outputs to ${path}: unknown format '${ext || '(no extension)'}'; known: ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  if (ext === '.json') return [{ path, bytes: outputsJson(outputs) + '\n' }];
+  const encode = ext === '.npy' ? writeNpy : csvOf;
+  const names = Object.keys(outputs);
+  if (names.length === 1) return [{ path, bytes: encode(outputs[names[0]!]!, names[0]!) }];
+  return names.map((n) => ({ path: join(dirname(path), `${basename(path, extname(path))}.${n.replace(/[^A-Za-z0-9._-]/g, '_')}${ext}`), bytes: encode(outputs[n]!, n) }));
+}
+
+/** Outputs as JSON text: `{ "<name>": { dtype, dims, data } }`, int64 values as strings. */
+export function outputsJson(outputs: Record<string, TensorData>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v)) }])));
+}
+
+function csvOf(t: TensorData, name: string): string {
+  const rows = t.dims.length >= 1 ? t.dims[0]! : 1;
+  const width = rows > 0 ? t.data.length / rows : 0;
+  const head = t.dims.length <= 1 ? [name] : Array.from({ length: width }, (_, i) => `${name}_${i}`);
+  const lines = [head.join(',')];
+  for (let r = 0; r < rows; r++) lines.push(Array.from(t.data.subarray(r * width, (r + 1) * width) as ArrayLike<number | bigint>, String).join(','));
+  return lines.join('\n') + '\n';
 }
 
 /** Lines describing outputs: name, dtype and shape, values (first rows), argmax per row for classifiers. */

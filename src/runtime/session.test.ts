@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelProto } from 'onnx-buf';
 import { isErrorCode } from '../errors.ts';
@@ -14,7 +14,7 @@ import { maxAbsDiff, randomFeeds, runOnnx, type TensorData } from '../onnx/ort.t
 import { TEST_MODELS, mlpModel, seededRandom } from '../onnx/models.testkit.ts';
 import { EnclaveProcess } from '../enclave/host.ts';
 import { Session } from './session.ts';
-import { bundleOfSplit, everySplit, useTempEnclaveHome } from './support.testkit.ts';
+import { bundleOfSplit, childNodeProcesses, everySplit, useTempEnclaveHome } from './support.testkit.ts';
 
 const home = useTempEnclaveHome();
 const SHARED_ONNX = new URL('../../../shared/models/onnx/', import.meta.url).pathname;
@@ -144,6 +144,7 @@ test('wrong input names, dtypes and shapes are refused with one clear line befor
 });
 
 test('a provider key for another bundle is refused', async () => {
+  const running = childNodeProcesses(); // the file's shared enclaves
   const { splits } = await everySplit(mlpModel());
   const a = bundleOfSplit(splits[0]!);
   const b = bundleOfSplit(splits[0]!);
@@ -152,7 +153,7 @@ test('a provider key for another bundle is refused', async () => {
   // Same model id, other key: the enclave's key commitment check refuses it.
   await assert.rejects(Session.create({ bundle: a.bytes, keySource: { kind: 'insecure-dev-key', providerKey: { ...b.providerKey, modelId: a.providerKey.modelId } }, enclave: quiet }),
     (e) => isErrorCode(e, 'ENCLAVE_BUNDLE') && /not this bundle's key/.test((e as Error).message));
-  assert.ok(readdirSync(home).length >= 1);
+  assert.deepEqual(childNodeProcesses(), running, 'each refused session shut its enclave down');
 });
 
 test('a shared enclave serves sessions in turn and stays up on close; when it dies, a session starts its own', async () => {

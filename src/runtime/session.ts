@@ -12,8 +12,13 @@ import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
 import { gramineLauncher, platformForPolicy } from '../platform/gramine-launcher.ts';
+import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { insecureDevKeyProvider } from './insecure-dev-key.ts';
+import { bytesPerRow, concatRows, sliceRows, specBytesPerRow, splittableRows } from './rows.ts';
 import type { KeyProvider, KeySource } from '../enclave/key-provider.ts';
+
+/** Bytes of a FORWARD frame kept for the message's own fields (tensor names, dtypes, dims) beside the data. */
+const FRAME_RESERVE = 64 * 1024;
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
@@ -34,6 +39,13 @@ export interface SessionOptions {
    * @defaultValue a new enclave per session
    */
   enclaveProcess?: EnclaveProcess;
+  /**
+   * Send NaN and ±Inf input values to the model. By default a float input holding one is
+   * refused (`INPUT`, naming the tensor and the first bad index) before anything runs: such a
+   * value is nearly always a bug upstream, and the tail's answer to it is not meaningful.
+   * @defaultValue false
+   */
+  allowNonfinite?: boolean;
 }
 
 /** Phases of the last enclave start, in ms from spawn. */
@@ -76,14 +88,16 @@ export class Session {
   #sealed: Uint8Array | undefined;
   /** The enclave enforces a license: its sealed blob must follow the counters (see runTimed). */
   #metered = false;
+  readonly #allowNonfinite: boolean;
   #closed = false;
   /** Phases of the last enclave start. */
   startup: StartupTimings | undefined;
   /** How many times the enclave was (re)started. */
   starts = 0;
 
-  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared?: EnclaveProcess) {
+  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared: EnclaveProcess | undefined, allowNonfinite: boolean) {
     this.bundle = bundle;
+    this.#allowNonfinite = allowNonfinite;
     this.#shared = shared;
     this.#head = head;
     this.#keys = keys;
@@ -100,7 +114,7 @@ export class Session {
     // The platform the bundle's policy names; on gramine-sgx the enclave runs under gramine-sgx.
     const platform = options.platform ?? platformForPolicy(bundle.header.policy.platforms.map((p) => p.kind));
     const launcher = options.enclave?.launcher ?? (platform === 'gramine-sgx' ? gramineLauncher() : undefined);
-    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform, launcher }, options.enclaveProcess);
+    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform, launcher }, options.enclaveProcess, options.allowNonfinite ?? false);
     try {
       await s.#ensureEnclave();
     } catch (e) {
@@ -124,10 +138,49 @@ export class Session {
     return (await this.runTimed(feeds)).outputs;
   }
 
-  /** As {@link run}, with the enclave's round-trip and compute times. */
+  /**
+   * As {@link run}, with the enclave's round-trip and compute times (summed over frames).
+   * A batch whose cut tensors (or outputs) would exceed the protocol's frame limit goes through
+   * in several FORWARDs of {@link rowsPerFrame} rows each; the outputs are joined in order. Under
+   * a license each FORWARD is counted on its own: if credits run out part-way, the rows already
+   * answered are counted and the call rejects (`ENCLAVE_QUOTA`); callers that retry after a
+   * top-up should send at most `rowsPerFrame` rows per call, as `enclave-nn run` does.
+   */
   async runTimed(feeds: Record<string, TensorData>): Promise<RunResult> {
     if (this.#closed) throw new EnclaveNnError('SESSION_CLOSED', 'Cannot run: the session is closed');
-    checkFeeds(this.inputs, feeds);
+    checkFeeds(this.inputs, feeds, { allowNonfinite: this.#allowNonfinite });
+    const rows = splittableRows(this.inputs, feeds);
+    const per = rows !== undefined && rows > 1 ? await this.rowsPerFrame(feeds) : Infinity;
+    if (rows === undefined || per >= rows) return this.#runFrame(feeds);
+    const parts: Record<string, TensorData>[] = [];
+    let roundTripNs = 0n;
+    let computeNs = 0n;
+    for (let start = 0; start < rows; start += per) {
+      const r = await this.#runFrame(sliceRows(feeds, start, Math.min(per, rows - start)));
+      parts.push(r.outputs);
+      roundTripNs += r.enclave.roundTripNs;
+      computeNs += r.enclave.computeNs;
+    }
+    return { outputs: concatRows(parts), enclave: { roundTripNs, computeNs } };
+  }
+
+  /**
+   * How many rows of `feeds` fit in one FORWARD frame: the frame limit (64 MiB, enclave protocol
+   * §2) over the larger of one row's cut tensors and one row's outputs. Sizes come from the
+   * bundle header; a cut with dynamic inner dimensions is measured by running the head on the
+   * first row. `Infinity` when the batch cannot be split (a fixed batch dimension). Throws
+   * `SESSION_FRAME` when a single row does not fit.
+   */
+  async rowsPerFrame(feeds: Record<string, TensorData>): Promise<number> {
+    if (splittableRows(this.inputs, feeds) === undefined) return Infinity;
+    const limit = MAX_FRAME_SIZE - FRAME_RESERVE;
+    const cutRow = specBytesPerRow(this.bundle.header.inputs) ?? bytesPerRow(Object.values((await this.#cutOf(sliceRows(feeds, 0, 1))).cut));
+    const row = Math.max(cutRow, specBytesPerRow(this.outputs) ?? 0, 1);
+    if (row > limit) throw new EnclaveNnError('SESSION_FRAME', `Cannot run: one row of the cut is ${row} bytes, over the enclave protocol's ${limit}-byte FORWARD budget`);
+    return Math.floor(limit / row);
+  }
+
+  async #cutOf(feeds: Record<string, TensorData>): Promise<{ headOut: Record<string, TensorData>; cut: Record<string, TensorData> }> {
     const headOut = this.#head ? fromOrtResults(await this.#head.run(toOrtFeeds(pick(feeds, this.#head.inputNames)))) : {};
     const cut: Record<string, TensorData> = {};
     for (const t of this.bundle.header.inputs) {
@@ -135,6 +188,11 @@ export class Session {
       if (!v) throw new EnclaveNnError('SESSION_CUT', `Cannot run: cut tensor '${t.name}' comes neither from the head nor from the inputs`, { exitCode: 1 });
       cut[t.name] = v;
     }
+    return { headOut, cut };
+  }
+
+  async #runFrame(feeds: Record<string, TensorData>): Promise<RunResult> {
+    const { headOut, cut } = await this.#cutOf(feeds);
     const enclave = await this.#ensureEnclave();
     let r;
     try {
@@ -225,8 +283,12 @@ function pick(feeds: Record<string, TensorData>, names: readonly string[]): Reco
   return Object.fromEntries(names.filter((n) => n in feeds).map((n) => [n, feeds[n]!]));
 }
 
-/** Checks feeds against the model's inputs: names, dtypes, ranks, fixed dimensions (exit 2 on mismatch). */
-export function checkFeeds(specs: readonly TensorSpec[], feeds: Record<string, TensorData>): void {
+/**
+ * Checks feeds against the model's inputs: names, dtypes, ranks, fixed dimensions, and — unless
+ * `allowNonfinite` — that no float value is NaN or ±Inf (exit 2 on mismatch). `firstRow`: the
+ * row of the whole input where these feeds start (a chunk of it), for the index in messages.
+ */
+export function checkFeeds(specs: readonly TensorSpec[], feeds: Record<string, TensorData>, o: { allowNonfinite?: boolean; firstRow?: number } = {}): void {
   for (const n of Object.keys(feeds)) {
     if (!specs.some((s) => s.name === n)) throw new EnclaveNnError('INPUT', `Cannot run model: unknown input '${n}'; inputs: ${specs.map((s) => s.name).join(', ')}`);
   }
@@ -238,5 +300,37 @@ export function checkFeeds(specs: readonly TensorSpec[], feeds: Record<string, T
     if (!ok) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' has shape ${formatShape(t.dims)}, expected ${formatShape(s.shape)}`);
     const n = t.dims.reduce((a, b) => a * b, 1);
     if (t.data.length !== n) throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' has ${t.data.length} values, its shape ${formatShape(t.dims)} needs ${n}`);
+    if (!o.allowNonfinite) {
+      const bad = firstNonfinite(t);
+      if (bad) {
+        const at = unravel(bad.index, t.dims);
+        if (at.length > 0) at[0]! += o.firstRow ?? 0;
+        throw new EnclaveNnError('INPUT', `Cannot run model: input '${s.name}' has ${bad.value} at index [${at.join(',')}]; fix the input, or pass --allow-nonfinite (Session option allowNonfinite) to send NaN and Inf values`);
+      }
+    }
   }
+}
+
+/** The first NaN or ±Inf of a float tensor (float16/bfloat16 by their exponent bits), if any. */
+function firstNonfinite(t: TensorData): { index: number; value: string } | undefined {
+  const name = (v: number): string => (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity');
+  if (t.dtype === 'float32' || t.dtype === 'float64') {
+    const d = t.data as Float32Array | Float64Array;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return { index: i, value: name(d[i]!) };
+  } else if (t.dtype === 'float16' || t.dtype === 'bfloat16') {
+    // Exponent all ones: Inf when the mantissa is zero, NaN otherwise (IEEE 754 binary16; bfloat16 is float32's top half).
+    const [exp, mant] = t.dtype === 'float16' ? [0x7c00, 0x03ff] : [0x7f80, 0x007f];
+    const d = t.data as Uint16Array;
+    for (let i = 0; i < d.length; i++) {
+      const b = d[i]!;
+      if ((b & exp) === exp) return { index: i, value: (b & mant) !== 0 ? 'NaN' : b & 0x8000 ? '-Infinity' : 'Infinity' };
+    }
+  }
+  return undefined;
+}
+
+function unravel(flat: number, dims: readonly number[]): number[] {
+  const out = new Array<number>(dims.length);
+  for (let i = dims.length - 1; i >= 0; i--) { out[i] = flat % dims[i]!; flat = Math.floor(flat / dims[i]!); }
+  return out;
 }

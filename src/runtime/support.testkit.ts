@@ -2,6 +2,7 @@
  * Test helpers for the runtime: a bundle from a split, and the cuts of a model. Not part of
  * the library's API.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,4 +36,13 @@ export function useTempEnclaveHome(): string {
   const home = mkdtempSync(join(tmpdir(), 'enn-home-'));
   process.env.ENCLAVE_NN_HOME = home;
   return home;
+}
+
+/** Node processes whose parent is this test process: enclaves still running (none after a clean close). */
+export function childNodeProcesses(): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /node/.test(l));
+  } catch {
+    return [];
+  }
 }

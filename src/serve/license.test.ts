@@ -19,7 +19,6 @@ import { LicenseService } from '../license/service.ts';
 import { LicenseStore } from '../license/store.ts';
 import { openPgliteDb } from '../license/store-pglite.ts';
 import { maxAbsDiff } from '../onnx/ort.ts';
-import { enclaveNnHome } from '../platform/home.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { InferenceServer } from './server.ts';
 import { mlpBundle, mlpInput, reference } from './support.testkit.ts';
@@ -32,7 +31,7 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
   const dir = mkdtempSync(join(tmpdir(), 'enn-serve-lic-'));
   const fx = await mlpBundle();
   const measurement = Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex');
-  const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+  const chain = loadOrCreateInsecureSimChain();
   const store = new LicenseStore(await openPgliteDb(join(dir, 'db')));
   await store.migrate();
   const ls = new LicenseServer(new LicenseService({ store, masterKey: sha256(utf8.encode(dir)), roots: [chain.root] }), ADMIN);

@@ -1,4 +1,5 @@
 import { EnclaveNnError } from '../errors.ts';
+import { nearestList } from '../util/nearest.ts';
 import { nodeInputs, type GraphView } from '../onnx/graph.ts';
 import { groupLayers, type Layer, type LayerGranularity } from './layers.ts';
 
@@ -71,7 +72,7 @@ export function selectCut(list: CutList, view: GraphView, want: { privateLayers?
   if (want.privateLayers !== undefined) {
     const k = want.privateLayers;
     const cut = list.cuts.find((c) => c.privateLayers === k);
-    if (!cut) throw new EnclaveNnError('SPLIT_RANGE', `Cannot split model: --private ${k} is out of range; valid: 1..${L} (layers: ${list.layers.map((l) => l.name).join(', ')})`);
+    if (!cut) throw new EnclaveNnError('SPLIT_RANGE', `Cannot split model: --private ${k} is out of range; valid: 1..${L} (${L <= 8 ? `layers: ${list.layers.map((l) => l.name).join(', ')}` : `the last layers: …, ${list.layers.slice(-5).map((l) => l.name).join(', ')}; enclave-nn inspect lists all ${L}`})`);
     return cut;
   }
   if (want.at !== undefined) {
@@ -85,7 +86,7 @@ export function selectCut(list: CutList, view: GraphView, want: { privateLayers?
       throw new EnclaveNnError('SPLIT_AT', `Cannot split model: tensor '${want.at}' is made by the last layer '${layer.name}', so nothing would be private`);
     }
     const names = list.layers.slice(0, -1).map((l) => l.name);
-    throw new EnclaveNnError('SPLIT_AT', `Cannot split model: no layer or tensor named '${want.at}'; layers you can cut after: ${names.join(', ')}`);
+    throw new EnclaveNnError('SPLIT_AT', `Cannot split model: no layer or tensor named '${want.at}'; layers you can cut after: ${nearestList(want.at, names)}`);
   }
   throw new EnclaveNnError('USAGE', 'Cannot split model: give --private N or --at NAME');
 }

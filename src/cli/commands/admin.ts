@@ -8,8 +8,8 @@ import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
 import { LicenseService, type LicenseRequest } from '../../license/service.ts';
-import { enclaveNnHome } from '../../platform/home.ts';
 import { parseCommandArgs, required } from '../args.ts';
+import { MEASUREMENT_OPTIONS, readMeasurements } from '../measurement-options.ts';
 import type { Command, CommandIO } from '../command.ts';
 
 const usage = `usage: enclave-nn admin <subcommand> [--server URL] [--token T] [--json]
@@ -18,7 +18,7 @@ The provider's side of the license server (docs/license-protocol.md §8.2), over
 admin bearer token (--token, or $ENCLAVE_NN_ADMIN_TOKEN, or --token-file FILE).
 
   models add <provider.key> (--mrenclave HEX… | --mrsigner HEX… | --bundle model.enn | --local-sim-measurement
-             | --insecure-any-measurement) [--allow-debug] [--min-isvsvn N]
+             | --insecure-any-measurement) [--platform sim|gramine-sgx] [--allow-debug] [--min-svn N]
                                                        register a model; its keys are stored encrypted.
              --local-sim-measurement accepts the sim measurement of the trusted program built here
   models list
@@ -37,12 +37,6 @@ admin bearer token (--token, or $ENCLAVE_NN_ADMIN_TOKEN, or --token-file FILE).
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
-function list(v: string[] | undefined, flag: string): string[] {
-  const out = (v ?? []).map((h) => h.toLowerCase());
-  for (const h of out) if (!HEX32.test(h)) throw new EnclaveNnError('USAGE', `Cannot run 'admin': ${flag} must be 32 bytes of hex, got '${h}'`);
-  return out;
-}
-
 function show(io: CommandIO, json: boolean, value: unknown, lines: () => string[]): void {
   io.stdout(json ? JSON.stringify(value, null, 2) + '\n' : lines().join('\n') + '\n');
 }
@@ -56,7 +50,7 @@ const command: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('admin', argv, {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
-      mrenclave: { type: 'string', multiple: true }, mrsigner: { type: 'string', multiple: true }, bundle: { type: 'string' },
+      ...MEASUREMENT_OPTIONS, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
@@ -83,22 +77,28 @@ const command: Command = {
       case 'models add': {
         const keyPath = required('admin models add', 'the provider key file', arg);
         const key = decodeProviderKeyFile(new Uint8Array(readFileSync(keyPath)), keyPath);
-        let mrEnclave = list(values.mrenclave, '--mrenclave');
+        // The same measurement words as `split` (measurement-options.ts).
+        const words = readMeasurements('admin models add', values);
+        let mrEnclave = words.mrEnclave;
+        let mrSigner = words.mrSigner;
+        let minSvn = words.minSvn ?? int('--min-isvsvn', values['min-isvsvn']);
         if (values.bundle) {
           const b = await readBundleFile(values.bundle);
           if (b.header.modelId !== key.modelId) throw new EnclaveNnError('USAGE', `Cannot register model: ${values.bundle} is model ${b.header.modelId}, the key file is for ${key.modelId}`);
           mrEnclave = [...new Set([...mrEnclave, ...b.header.policy.platforms.flatMap((p) => p.measurements.filter((m) => HEX32.test(m)))])];
+          mrSigner = [...new Set([...mrSigner, ...b.header.policy.platforms.flatMap((p) => p.mrSigners ?? [])])];
+          minSvn ??= Math.max(0, ...b.header.policy.platforms.map((p) => p.minIsvSvn ?? 0));
         }
         if (values['local-sim-measurement']) {
           const { localSimMeasurement } = await import('../../enclave/trusted-program.ts');
           mrEnclave = [...new Set([...mrEnclave, await localSimMeasurement()])];
         }
-        const mrSigner = list(values.mrsigner, '--mrsigner');
         if (mrEnclave.length === 0 && mrSigner.length === 0) {
           if (!values['insecure-any-measurement']) throw new EnclaveNnError('USAGE', "Cannot register model: no accepted measurement (--mrenclave, --mrsigner or --bundle); --insecure-any-measurement gives the key to ANY enclave");
           io.stderr('enclave-nn: INSECURE: this model\'s key will be released to an enclave of any measurement\n');
         }
-        const policy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true, minIsvSvn: int('--min-isvsvn', values['min-isvsvn']) ?? 0 };
+        // sim quotes always carry the DEBUG attribute: naming the sim platform accepts them.
+        const policy = { mrEnclave, mrSigner, allowDebug: values['allow-debug'] === true || values.platform === 'sim', minIsvSvn: minSvn ?? 0 };
         if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
         const body = { providerKey: JSON.parse(readFileSync(keyPath, 'utf8')) as unknown, policy };
         const r = await client().request('POST', '/v1/admin/models', body);
@@ -161,7 +161,7 @@ const command: Command = {
           const data = resolve(values.data ?? 'license-data');
           const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
           if (values['insecure-trust-sim']) {
-            const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+            const chain = loadOrCreateInsecureSimChain();
             roots.push(chain.root);
             io.stderr(`enclave-nn: INSECURE: trusting the simulated SGX root ${chain.root.sha256}: sim quotes protect nothing\n`);
           }
@@ -177,7 +177,7 @@ const command: Command = {
         // The enclave's sealed pending key travels back with the answer (opaque ciphertext).
         const full = { ...response, ...(typeof (request as unknown as Record<string, unknown>).pending === 'string' ? { pending: (request as unknown as Record<string, unknown>).pending } : {}) };
         await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'), 0o644);
-        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} inferences for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
+        show(io, json, full, () => [`wrote ${out}: license ${response.licenseId as string}, ${response.allowance as number} credits for enclave ${(response.enclaveId as string).slice(0, 16)}…`]);
         return 0;
       }
       case 'usage ': case 'usage undefined': {

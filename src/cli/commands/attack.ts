@@ -5,7 +5,7 @@ import { readNpy } from '../../attack/npy.ts';
 import { attackTable, writeAttackReport } from '../../attack/report.ts';
 import type { AnswerMode, AttackerKind } from '../../attack/types.ts';
 import { runBench } from '../../bench/run.ts';
-import type { BenchReport } from '../../bench/types.ts';
+import type { BenchReport } from '../../report/types.ts';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { GraphView } from '../../onnx/graph.ts';
@@ -29,10 +29,8 @@ from scratch: an upper bound). Costs come from a bench run (--bench-repeat round
 bench report.json (--bench). Writes report.html (the bench report plus a "protection versus
 cost" section), attack.json, attack.csv and the charts to --out, atomically.
   --test DIR   a folder with test-x.npy and test-y.npy (or x.npy and y.npy)
-  --queries    @defaultValue 50,500,5000     --mode        @defaultValue label
-  --attackers  @defaultValue generic,architecture
-  --bench-repeat @defaultValue 5             --train-passes @defaultValue 10000
-  --seed       @defaultValue 1               --out         @defaultValue out/attack/<model>`;
+defaults: --queries 50,500,5000, --mode label, --attackers generic,architecture,
+  --bench-repeat 5, --train-passes 10000, --seed 1, --out out/attack/<model>.`;
 
 /** Converts an array read from .npy to the dtype a model input wants. */
 function asDtype(t: TensorData, dtype: TensorData['dtype'], what: string): TensorData {
@@ -95,8 +93,8 @@ const command: Command = {
       maxStolen = Number(values['max-stolen-accuracy']);
       if (!(maxStolen >= 0 && maxStolen <= 1)) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --max-stolen-accuracy must be in [0, 1], got '${values['max-stolen-accuracy']}'`);
     }
-    const benchRepeat = intOption('attack', '--bench-repeat', values['bench-repeat'], 5);
-    const trainPasses = intOption('attack', '--train-passes', values['train-passes'], 10000);
+    const benchRepeat = intOption('attack', '--bench-repeat', values['bench-repeat'], 5, 1);
+    const trainPasses = intOption('attack', '--train-passes', values['train-passes'], 10000, 1);
     const seed = intOption('attack', '--seed', values.seed, 1);
     if (benchRepeat < 1 || trainPasses < 1) throw new EnclaveNnError('USAGE', "Cannot run 'attack': --bench-repeat and --train-passes must be ≥ 1");
     const out = resolve(values.out ?? `out/attack/${basename(path).replace(/\.[^.]+$/, '')}`);

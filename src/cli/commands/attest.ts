@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { EnclaveNnError } from '../../errors.ts';
 import {
-  INTEL_SGX_ROOT_CA, defaultInsecureSimDir, loadInsecureSimChain, parseCollateralJson, parseQuote, pinnedRoot, verifyQuote,
-  type Collateral, type PinnedRoot, type Quote, type QuotePolicy, type TcbPolicy, type TcbStatus, type VerifiedQuote,
+  INTEL_SGX_ROOT_CA, defaultInsecureSimDir, loadInsecureSimChain, parseCollateralJson, parsePolicyFile, parseQuote, pinnedRoot, verifyQuote,
+  type Collateral, type PinnedRoot, type Quote, type QuotePolicy, type TcbPolicy, type VerifiedQuote,
 } from '../../attest/index.ts';
 import { parsePemCertificates, parseCertificate } from '../../crypto/x509.ts';
 import { parseCommandArgs, required } from '../args.ts';
@@ -18,7 +18,7 @@ naming the failed check.
   --root               trust anchor, pinned by SHA-256: 'intel' (the default), a certificate file
                        (PEM or DER) or a fingerprint; repeatable
   --insecure-trust-sim also trust this installation's INSECURE simulated root (the sim platform;
-                       DIR defaults to ~/.enclave-nn/insecure-sim). Sim quotes protect nothing.
+                       DIR defaults to $ENCLAVE_NN_HOME/insecure-sim, home ~/.enclave-nn). Sim quotes protect nothing.
   --policy FILE        JSON: {"mrEnclave":[hex],"mrSigner":[hex],"isvProdId":n,"minIsvSvn":n,
                        "allowDebug":bool,"reportData":hex,"acceptedTcbStatuses":["UpToDate",…]}
   --allow-debug        accept DEBUG enclaves (their memory is readable by the host)
@@ -37,35 +37,9 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-/** Reads a policy file; unknown keys are refused so that a typo cannot silently widen the policy. */
+/** Reads a policy file (attest/policy-file.ts checks its keys and values). */
 function readPolicy(path: string): { policy: QuotePolicy; tcb: TcbPolicy } {
-  const j = readJson(path, 'policy') as Record<string, unknown>;
-  const known = new Set(['mrEnclave', 'mrSigner', 'isvProdId', 'minIsvSvn', 'allowDebug', 'reportData', 'acceptedTcbStatuses']);
-  for (const k of Object.keys(j)) if (!known.has(k)) throw new EnclaveNnError('USAGE', `Cannot read policy ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`);
-  const list = (k: string): string[] | undefined => {
-    const v = j[k];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new EnclaveNnError('USAGE', `Cannot read policy ${path}: ${k} must be a list of strings`);
-    return v as string[];
-  };
-  const int = (k: string): number | undefined => {
-    const v = j[k];
-    if (v === undefined) return undefined;
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff) throw new EnclaveNnError('USAGE', `Cannot read policy ${path}: ${k} must be an integer 0..65535`);
-    return v as number;
-  };
-  if (j['allowDebug'] !== undefined && typeof j['allowDebug'] !== 'boolean') throw new EnclaveNnError('USAGE', `Cannot read policy ${path}: allowDebug must be true or false`);
-  let reportData: Uint8Array | undefined;
-  if (j['reportData'] !== undefined) {
-    if (typeof j['reportData'] !== 'string' || !/^[0-9a-fA-F]{128}$/.test(j['reportData'])) throw new EnclaveNnError('USAGE', `Cannot read policy ${path}: reportData must be 64 bytes of hex`);
-    reportData = new Uint8Array(Buffer.from(j['reportData'], 'hex'));
-  }
-  const policy: QuotePolicy = {
-    mrEnclave: list('mrEnclave'), mrSigner: list('mrSigner'), isvProdId: int('isvProdId'), minIsvSvn: int('minIsvSvn'),
-    allowDebug: j['allowDebug'] as boolean | undefined, reportData,
-  };
-  const statuses = list('acceptedTcbStatuses') as TcbStatus[] | undefined;
-  return { policy, tcb: statuses ? { acceptedStatuses: statuses } : {} };
+  return parsePolicyFile(readJson(path, 'policy'), path);
 }
 
 function readRoot(spec: string): PinnedRoot {

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { runBench } from '../../bench/run.ts';
-import { toTable, writeReport } from '../../bench/report.ts';
+import { toTable, writeReport } from '../../report/bench-report.ts';
 import { readInputs } from '../../runtime/inputs.ts';
 import { GraphView } from '../../onnx/graph.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
@@ -16,8 +16,7 @@ For every split k (k = layers in the enclave; 0 = all public): seals the tail, s
 runtime and the tail through the enclave — medians over --repeat rounds after --warmup, splits
 interleaved. Prints a table; writes report.html, report.json, splits.csv and the plots (SVG, PNG)
 to --out (default out/bench/<model>), atomically.
-  --repeat   @defaultValue 30      --warmup  @defaultValue 5      --batch  @defaultValue 1
-  --engine   @defaultValue ort`;
+defaults: --repeat 30, --warmup 5, --batch 1, --engine ort.`;
 
 /** Parses `--splits all|1,2,5`. */
 export function parseSplits(value: string | undefined): number[] | undefined {
@@ -37,9 +36,9 @@ const command: Command = {
       engine: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
     });
     const path = required('bench', 'the model file', positionals[0]);
-    const repeat = intOption('bench', '--repeat', values.repeat, 30);
-    const warmup = intOption('bench', '--warmup', values.warmup, 5);
-    const batch = intOption('bench', '--batch', values.batch, 1);
+    const repeat = intOption('bench', '--repeat', values.repeat, 30, 1);
+    const warmup = intOption('bench', '--warmup', values.warmup, 5, 0);
+    const batch = intOption('bench', '--batch', values.batch, 1, 1);
     if (repeat < 1 || warmup < 0 || batch < 1) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --repeat and --batch must be ≥ 1, --warmup ≥ 0");
     const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
     const model = await loadModel(path);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { EnclaveNnError } from '../../errors.ts';
 import { loadModel } from '../../load.ts';
 import { runBench } from '../../bench/run.ts';
-import { toTable, writeReport } from '../../bench/report.ts';
+import { toTable, writeReport } from '../../report/bench-report.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -13,11 +13,12 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 const usage = `usage: enclave-nn demo [--out DIR] [--untrained] [--repeat N] [--rebuild]
 
-The main job on embedded defaults: builds the paper's MNIST CNN (a short seeded training on
-6,000 MNIST images, or seeded random weights with --untrained), imports it to ONNX, then for
+The main job on embedded defaults: builds the paper's MNIST CNN (a short seeded training: one
+epoch on the first 5,000 MNIST training images, tested on the first 2,000 test images; or seeded
+random weights with --untrained), imports it to ONNX, then for
 every split seals the tail, starts an enclave (INSECURE sim platform) and measures it, and
 writes the report (HTML, CSV, JSON, plots).
-  --out      @defaultValue out/demo      --repeat  @defaultValue 20
+  --out DIR    where to write (default out/demo)      --repeat N   rounds per split (default 20)
   --rebuild  train again even when DIR/mnist/model.onnx exists`;
 
 const command: Command = {
@@ -40,7 +41,7 @@ const command: Command = {
     }
     const model = await loadModel(onnx);
     io.stdout('2/3 measuring every split through the enclave\n');
-    const report = await runBench(model, { repeat: intOption('demo', '--repeat', values.repeat, 20), warmup: 3, modelName: onnx, command: ['enclave-nn', 'demo', ...argv].join(' ') });
+    const report = await runBench(model, { repeat: intOption('demo', '--repeat', values.repeat, 20, 1), warmup: 3, modelName: onnx, command: ['enclave-nn', 'demo', ...argv].join(' ') });
     io.stdout(toTable(report));
     const html = await writeReport(report, join(out, 'report'));
     io.stdout(`3/3 report: ${html}  (${((performance.now() - t0) / 1000).toFixed(0)} s in all)\n`);

@@ -67,12 +67,12 @@ test('license-server, admin, run --server (quota), license request → admin ful
   }
   r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /enclave-nn run: Cannot run inference: license lic-online quota exhausted \(2 of 2 samples used/);
+  assert.match(r.stderr, /enclave-nn run: Cannot run inference: license lic-online quota exhausted: 0 credits left, 1 asked \(one credit per sample; 2 of 2 used\)/);
   // a purchase, then a check-in restores service
   assert.equal(admin('licenses', 'credit', 'lic-online', '--credits', '5').code, 0);
   r = cli('license', 'checkin', model, '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /checked in: 2 credits granted; 2 inferences available/);
+  assert.match(r.stdout, /checked in: 2 credits granted; 2 credits left \(2 of 4 used\)/);
   r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
 
@@ -82,7 +82,7 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.equal(r.code, 0, r.stderr);
   r = admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'license.json'));
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /license lic-offline, 10 inferences/);
+  assert.match(r.stdout, /license lic-offline, 10 credits/);
   r = admin('licenses', 'fulfill', join(dir, 'request.json'), '-o', join(dir, 'again.json'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /fulfilled before \(replay\)/);

@@ -1,7 +1,6 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { INTEL_SGX_ROOT_CA, loadOrCreateInsecureSimChain, type PinnedRoot } from '../../attest/index.ts';
-import { enclaveNnHome } from '../../platform/home.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadAdminToken, loadMasterKey } from '../../license/secrets.ts';
 import { LicenseServer } from '../../license/server.ts';
@@ -38,10 +37,10 @@ const command: Command = {
     });
     const data = resolve(values.data ?? 'license-data');
     mkdirSync(data, { recursive: true, mode: 0o700 });
-    const port = intOption('license-server', '--port', values.port, 7070);
+    const port = intOption('license-server', '--port', values.port, 7070, 0);
     const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
     if (values['insecure-trust-sim']) {
-      const chain = loadOrCreateInsecureSimChain(join(enclaveNnHome(), 'insecure-sim'));
+      const chain = loadOrCreateInsecureSimChain();
       roots.push(chain.root);
       io.stderr(`enclave-nn: INSECURE: license-server trusts the simulated SGX root ${chain.root.sha256} (${chain.dir}): sim quotes protect nothing\n`);
     }

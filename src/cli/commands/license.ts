@@ -48,7 +48,7 @@ const command: Command = {
       try {
         const r = await checkIn(session.enclaveProcess!, server, { stateFile });
         const st = (await session.status()).license as { used: number; allowance: number } | null;
-        io.stdout(`checked in: ${r.granted} credits granted; ${st ? `${st.allowance - st.used} inferences available (${st.used} of ${st.allowance} used)` : ''}\n`);
+        io.stdout(`checked in: ${r.granted} credits granted; ${st ? `${st.allowance - st.used} credits left (${st.used} of ${st.allowance} used)` : ''}\n`);
       } finally {
         await session.close();
       }

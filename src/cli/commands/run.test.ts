@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel } from '../../onnx/codec.ts';
 import { maxAbsDiff, runOnnx } from '../../onnx/ort.ts';
-import { cnnModel, twoOutputModel } from '../../onnx/models.testkit.ts';
+import { cnnModel, randomFloats, seededRandom, twoOutputModel, wideCutModel } from '../../onnx/models.testkit.ts';
 import { readNpy, writeNpy } from '../../runtime/npy.ts';
-import { runCli } from '../cli.testkit.ts';
+import { runCli, runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-run-'));
 const env = { ENCLAVE_NN_HOME: join(dir, 'home') };
+process.env.ENCLAVE_NN_HOME = env.ENCLAVE_NN_HOME; // in-process runs (runMain) too
 const image = { dtype: 'float32' as const, dims: [3, 1, 12, 12], data: Float32Array.from({ length: 432 }, (_, i) => Math.cos(i / 7)) };
 writeFileSync(join(dir, 'cnn.onnx'), encodeModel(cnnModel()));
 writeFileSync(join(dir, 'x.npy'), writeNpy(image));
@@ -69,4 +70,50 @@ test('several outputs are written as y.<name>.npy', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.aux_out.npy'))).dims, [2, 2]);
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.main_out.npy'))).dims, [2, 5]);
+});
+
+test('a NaN or Inf input is refused by default (one line: the tensor and the first index, exit 2); --allow-nonfinite runs it', () => {
+  const data = Float32Array.from(image.data);
+  data[150] = NaN; // sample 1, row 0, column 6
+  writeFileSync(join(dir, 'nan.npy'), writeNpy({ ...image, data }));
+  const args = ['run', join(dir, 'cnn.enn'), '--input', join(dir, 'nan.npy'), '--output', join(dir, 'nan-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')];
+  const r = runCli(args, { env });
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /input 'image' has NaN at index \[1,0,0,6\]/);
+  assert.equal(existsSync(join(dir, 'nan-out.npy')), false);
+  const ok = runCli([...args, '--allow-nonfinite'], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(existsSync(join(dir, 'nan-out.npy')));
+});
+
+test('run streams a .npy whose cut exceeds the 64 MiB frame (300 rows × 256 KiB), writes .npy/.csv/.json equal to the unsplit model, progress only on a TTY', async () => {
+  const model = wideCutModel();
+  writeFileSync(join(dir, 'wide.onnx'), encodeModel(model));
+  const s = await runMain(['split', join(dir, 'wide.onnx'), '--private', '1', '-o', join(dir, 'wide.enn'), '--no-verify']);
+  assert.equal(s.code, 0, s.stderr);
+  const rows = 300;
+  const x = { dtype: 'float64' as const, dims: [rows, 4], data: Float64Array.from(randomFloats(rows * 4, seededRandom(5))) };
+  writeFileSync(join(dir, 'wide-x.npy'), writeNpy(x));
+  const want = (await runOnnx(model, { x: { dtype: 'float32', dims: x.dims, data: Float32Array.from(x.data) } })).y!;
+  const base = ['run', join(dir, 'wide.enn'), '--input', join(dir, 'wide-x.npy'), '--insecure-dev-key', join(dir, 'wide.enn.key')];
+  const r = await runMain([...base, '--output', join(dir, 'wide-y.npy')], { stderrIsTTY: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(maxAbsDiff(readNpy(readFileSync(join(dir, 'wide-y.npy'))), want) <= 1e-5);
+  assert.match(r.stderr, /\r\[#{24}\] 100% 300\/300 rows {2}[\d.]+ rows\/s {2}ETA 0:00/, 'a progress line on a TTY');
+  const csv = await runMain([...base, '--output', join(dir, 'wide-y.csv')]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.doesNotMatch(csv.stderr, /rows\/s/, 'no progress line when stderr is not a terminal');
+  const lines = readFileSync(join(dir, 'wide-y.csv'), 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'y_0,y_1,y_2');
+  assert.equal(lines.length, rows + 1);
+  assert.ok(maxAbsDiff({ dtype: 'float32', dims: [rows, 3], data: Float32Array.from(lines.slice(1).flatMap((l) => l.split(',').map(Number))) }, want) <= 1e-5);
+  const json = await runMain([...base, '--output', join(dir, 'wide-y.json')]);
+  assert.equal(json.code, 0, json.stderr);
+  const y = (JSON.parse(readFileSync(join(dir, 'wide-y.json'), 'utf8')) as { y: { dims: number[]; data: number[] } }).y;
+  assert.ok(maxAbsDiff({ dtype: 'float32', dims: y.dims, data: Float32Array.from(y.data) }, want) <= 1e-5);
+  const bad = await runMain([...base, '--output', join(dir, 'wide-y.txt')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown format '\.txt'; known: \.npy, \.json, \.csv/);
 });

@@ -1,22 +1,29 @@
-import { basename, dirname, extname, join } from 'node:path';
 import { EnclaveNnError } from '../../errors.ts';
-import { writeFilesAtomic, type PendingFile } from '../../util/atomic-write.ts';
+import { writeFilesAtomic } from '../../util/atomic-write.ts';
 import { parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
+import { RowProgress } from '../progress.ts';
 
-const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy] [--json]
+const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy|y.json|y.csv] [--json]
                 [--engine ort|wasm] [--platform sim]
-                (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
-                [--license-state FILE]
+                (--insecure-dev-key provider.key | [--server URL] --license ID | --license-file license.json)
+                [--license-state FILE] [--allow-nonfinite]
 
 Runs the model: the public head here, the private tail in an enclave. Prints every output
-and, for classifiers, the argmax of each row. --output writes the output as .npy (several
-outputs: y.<name>.npy). Input: .npy (float32/float64/int64/int32/uint8/bool, C order) or JSON
-({"<input>": nested arrays}, or a nested array for a single-input model).
+and, for classifiers, the argmax of each row. Input: .npy (float32/float64/int64/int32/uint8/bool,
+C order; float64 and uint8 become float32, value by value, when the model takes float32) or JSON
+({"<input>": nested arrays}, or a nested array for a single-input model). A .npy input is read
+a chunk of rows at a time, and the rows go to the enclave in as many FORWARDs as the 64 MiB frame
+limit needs; on a terminal, stderr shows a progress line (rows/s, time left).
+--output writes the outputs by extension: .npy or .csv (several outputs: y.<name>.npy), or .json
+(one file, all outputs).
 --insecure-dev-key reads the provider's key on this machine: INSECURE, for development only.
+--license ID without --server uses the license server the bundle names (split --license-server).
 With a license, the enclave's sealed license state (counters) is kept in --license-state
 (default <model.enn>.<license id>.license, or <license.json>.state): later runs start offline
-from it; on an exhausted quota, run checks in with --server once and retries.`;
+from it; on an exhausted quota, run checks in with the server once and retries.
+A NaN or Inf in a float input is refused before anything runs (naming the tensor and the first
+index) unless --allow-nonfinite is given.`;
 
 const command: Command = {
   name: 'run',
@@ -27,56 +34,73 @@ const command: Command = {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
       server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
+      'allow-nonfinite': { type: 'boolean' },
     });
+    const allowNonfinite = values['allow-nonfinite'] ?? false;
     const bundlePath = required('run', 'the bundle file', positionals[0]);
     const inputs = required('run', '--input', values.input);
     const devKey = values['insecure-dev-key'];
-    if ([devKey, values.server, values['license-file']].filter((v) => v !== undefined).length !== 1) {
-      throw new EnclaveNnError('USAGE', "Cannot run 'run': give one of --insecure-dev-key provider.key (development), --server URL --license ID, or --license-file license.json");
+    if ([devKey, values.server ?? values.license, values['license-file']].filter((v) => v !== undefined).length !== 1) {
+      throw new EnclaveNnError('USAGE', "Cannot run 'run': give one of --insecure-dev-key provider.key (development), [--server URL] --license ID, or --license-file license.json");
     }
-    const [{ readBundleFile }, { Session }, { readInputs, describeOutputs }, { writeNpy }] = await Promise.all([
-      import('../../bundle/file.ts'), import('../../runtime/session.ts'), import('../../runtime/inputs.ts'), import('../../runtime/npy.ts'),
+    const [{ readBundleFile }, { Session }, { openInputs, describeOutputs, encodeOutputs, outputsJson }, { concatRows }] = await Promise.all([
+      import('../../bundle/file.ts'), import('../../runtime/session.ts'), import('../../runtime/inputs.ts'), import('../../runtime/rows.ts'),
     ]);
     const bundle = await readBundleFile(bundlePath);
-    // Read and check the inputs before starting an enclave: a bad input costs nothing.
-    const feeds = readInputs(inputs, bundle.header.headInputs);
-    const { checkFeeds } = await import('../../runtime/session.ts');
-    checkFeeds(bundle.header.headInputs, feeds);
-    let keySource;
-    let licensed: { server?: string; stateFile: string } | undefined;
-    if (devKey !== undefined) {
-      keySource = { kind: 'insecure-dev-key' as const, providerKey: devKey };
-    } else if (values['license-file'] !== undefined) {
-      const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
-      licensed = { stateFile: values['license-state'] ?? `${values['license-file']}.state` };
-      keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile });
-    } else {
-      const { licenseServerKeyProvider } = await import('../../license/client.ts');
-      // The sealed license state lives next to the bundle (or the license file) by default: the next run starts offline from it.
-      const server = values.server!;
-      licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${required('run', '--license', values.license)}.license` };
-      keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId: required('run', '--license', values.license) });
-    }
-    const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform });
-    let outputs;
+    // Check the output format before any work: a typo in the extension costs nothing.
+    if (values.output) encodeOutputs(values.output, {});
+    // Read and check the first row before starting an enclave: a bad input costs nothing.
+    const source = openInputs(inputs, bundle.header.headInputs);
     try {
-      outputs = licensed ? await (await import('../../license/client.ts')).runLicensed(session, feeds, licensed) : await session.run(feeds);
+      const { checkFeeds } = await import('../../runtime/session.ts');
+      checkFeeds(bundle.header.headInputs, source.read(0, Math.min(1, source.rows)), { allowNonfinite });
+      // NaN/Inf anywhere is refused before an enclave starts: no credit is spent on earlier chunks.
+      const SCAN_ROWS = 4096;
+      if (!allowNonfinite) for (let start = 1; start < source.rows; start += SCAN_ROWS) checkFeeds(bundle.header.headInputs, source.read(start, Math.min(SCAN_ROWS, source.rows - start)), { firstRow: start });
+      let keySource;
+      let licensed: { server?: string; stateFile: string } | undefined;
+      if (devKey !== undefined) {
+        keySource = { kind: 'insecure-dev-key' as const, providerKey: devKey };
+      } else if (values['license-file'] !== undefined) {
+        const { licenseFileKeyProvider } = await import('../../license/air-gap.ts');
+        licensed = { stateFile: values['license-state'] ?? `${values['license-file']}.state` };
+        keySource = licenseFileKeyProvider({ file: values['license-file'], stateFile: licensed.stateFile });
+      } else {
+        const { licenseServerKeyProvider } = await import('../../license/client.ts');
+        const licenseId = required('run', '--license', values.license);
+        // --server wins; else the server the provider named at split time (bundle header, signed).
+        const server = values.server ?? bundle.header.licenseServer;
+        if (server === undefined) throw new EnclaveNnError('USAGE', `Cannot run 'run': --license ${licenseId} needs --server URL (the bundle names no license server)`);
+        // The sealed license state lives next to the bundle by default: the next run starts offline from it.
+        licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${licenseId}.license` };
+        keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId });
+      }
+      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite });
+      const parts = [];
+      try {
+        const runChunk = licensed
+          ? async (f: Parameters<typeof session.run>[0]) => (await import('../../license/client.ts')).runLicensed(session, f, licensed)
+          : (f: Parameters<typeof session.run>[0]) => session.run(f);
+        // One FORWARD per chunk: a refused chunk (quota) is retried alone after the check-in.
+        const chunk = source.rows > 1 ? await session.rowsPerFrame(source.read(0, 1)) : 1; // Infinity: a fixed batch, one FORWARD
+        const progress = new RowProgress(source.rows, io.stderr, io.stderrIsTTY === true);
+        for (let start = 0; start < Math.max(source.rows, 1); start += chunk) {
+          parts.push(await runChunk(source.read(start, Math.min(chunk, source.rows - start))));
+          progress.update(Math.min(start + chunk, source.rows));
+        }
+        progress.done();
+      } finally {
+        await session.close();
+      }
+      const outputs = concatRows(parts);
+      if (values.output) {
+        const files = encodeOutputs(values.output, outputs);
+        writeFilesAtomic(files);
+        for (const f of files) io.stderr(`wrote ${f.path}\n`);
+      }
+      io.stdout(values.json ? outputsJson(outputs) + '\n' : describeOutputs(outputs));
     } finally {
-      await session.close();
-    }
-    if (values.output) {
-      const names = Object.keys(outputs);
-      const out = values.output;
-      const files: PendingFile[] = names.length === 1
-        ? [{ path: out, bytes: writeNpy(outputs[names[0]!]!) }]
-        : names.map((n) => ({ path: join(dirname(out), `${basename(out, extname(out))}.${n.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`), bytes: writeNpy(outputs[n]!) }));
-      writeFilesAtomic(files);
-      for (const f of files) io.stderr(`wrote ${f.path}\n`);
-    }
-    if (values.json) {
-      io.stdout(JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, data: Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v)) }]))) + '\n');
-    } else {
-      io.stdout(describeOutputs(outputs));
+      source.close();
     }
     return 0;
   },

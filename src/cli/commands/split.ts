@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { encodeModel } from '../../onnx/codec.ts';
 import { maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
-import { seededRandom } from '../../util/random.ts';
+import { seededRandom } from '../../util/seeded-prng.ts';
 import { formatShape } from '../../onnx/tensor-spec.ts';
 import { splitModel, type SplitResult } from '../../split/extract.ts';
 import { runSplit } from '../../split/split-runner.ts';
@@ -9,13 +9,17 @@ import { loadModel } from '../../load.ts';
 import { writeFilesAtomic, type PendingFile } from '../../util/atomic-write.ts';
 import { EnclaveNnError } from '../../errors.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
+import { MEASUREMENT_OPTIONS, MEASUREMENT_USAGE, policyEntry, readMeasurements } from '../measurement-options.ts';
 import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn split <model> (--private N | --at LAYER) (-o model.enn [--key-out provider.key] | --head head.onnx --tail tail.onnx)
                   [--allow-shared-weights] [--model-id ID] [--license-server URL] [--no-verify]
+                  [--platform sim|gramine-sgx [--mrenclave HEX]… [--mrsigner HEX]… [--min-svn N]]
 
 Cuts the model: the last N layers (or everything after LAYER) become the private tail.
-With -o, writes the sealed bundle and the provider key file (mode 0600; default <out>.key).
+With -o, writes the sealed bundle and the provider key file (mode 0600; default <out>.key);
+the bundle's enclave policy (docs/bundle-format.md §4.5) is the one platform the words name:
+${MEASUREMENT_USAGE}
 With --head/--tail, writes the two plain ONNX halves (for inspection; the tail is not protected).
 Unless --no-verify, checks on a random input that head + tail reproduce the model's output.`;
 
@@ -35,11 +39,12 @@ const command: Command = {
     const { values, positionals } = parseCommandArgs('split', argv, {
       private: { type: 'string' }, at: { type: 'string' }, out: { type: 'string', short: 'o' }, 'key-out': { type: 'string' },
       head: { type: 'string' }, tail: { type: 'string' }, 'allow-shared-weights': { type: 'boolean' },
-      'model-id': { type: 'string' }, 'license-server': { type: 'string' }, 'no-verify': { type: 'boolean' },
+      'model-id': { type: 'string' }, 'license-server': { type: 'string' }, 'no-verify': { type: 'boolean' }, ...MEASUREMENT_OPTIONS,
     });
     const path = required('split', 'the model file', positionals[0]);
     if ((values.private === undefined) === (values.at === undefined)) throw new EnclaveNnError('USAGE', "Cannot run 'split': give exactly one of --private N or --at LAYER");
     if (!values.out && !(values.head && values.tail)) throw new EnclaveNnError('USAGE', "Cannot run 'split': give -o model.enn, or both --head and --tail");
+    const policy = { platforms: [policyEntry('split', readMeasurements('split', values))] };
     const model = await loadModel(path);
     const split = await splitModel(model, {
       privateLayers: values.private === undefined ? undefined : intOption('split', '--private', values.private, 0),
@@ -54,8 +59,9 @@ const command: Command = {
       const { bytes, providerKey } = createBundle({
         head: split.head ? encodeModel(split.head) : new Uint8Array(0), tail: encodeModel(split.tail),
         inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
-        modelId: values['model-id'], licenseServer: values['license-server'],
+        modelId: values['model-id'], licenseServer: values['license-server'], policy,
       });
+      if (policy.platforms[0]!.kind === 'sim') io.stderr('enclave-nn: INSECURE: --platform sim (the default): this bundle\'s key goes to any sim enclave, which protects nothing; for development only (production: --platform gramine-sgx)\n');
       files.push({ path: values.out, bytes }, { path: keyOut, bytes: encodeProviderKeyFile(providerKey), mode: 0o600 });
     }
     if (values.head && split.head) files.push({ path: values.head, bytes: encodeModel(split.head) });

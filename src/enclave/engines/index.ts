@@ -12,7 +12,7 @@ import { ortEngine } from './ort-engine.ts';
 import type { Engine } from './types.ts';
 import { wasmEngine } from './wasm-engine.ts';
 
-export type { Engine, EngineSession } from './types.ts';
+export type { Engine, EngineOptions, EngineSession } from './types.ts';
 
 /** Every engine by name. */
 export const ENGINES: Record<string, Engine> = { ort: ortEngine, wasm: wasmEngine };

@@ -14,12 +14,15 @@ import type { Engine, EngineSession } from './types.ts';
  */
 export const ortEngine: Engine = {
   name: 'ort',
-  async create(modelBytes) {
+  async create(modelBytes, options = {}) {
     const ort = await import('onnxruntime-node');
     // The process-wide logger too (read when the first session is made): it logs load warnings.
     ort.env.logLevel = 'fatal';
+    // Pinned threads: intra-op as asked; inter-op 1 (sequential execution, the default mode, never
+    // uses that pool, so it must not cost an enclave thread slot either).
+    const threads = options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
     // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
-    const session = await ort.InferenceSession.create(modelBytes, { ...ENCLAVE_ORT_SESSION_OPTIONS, ...ENGINE_LOG_OPTIONS });
+    const session = await ort.InferenceSession.create(modelBytes, { ...ENCLAVE_ORT_SESSION_OPTIONS, ...threads, ...ENGINE_LOG_OPTIONS });
     return wrapSession(session, ort.Tensor);
   },
 };

@@ -9,7 +9,17 @@ export interface Engine {
   /** The registry name: `'ort'`, `'wasm'`. */
   readonly name: string;
   /** Builds a session from the tail ONNX bytes. */
-  create(modelBytes: Uint8Array): Promise<EngineSession>;
+  create(modelBytes: Uint8Array, options?: EngineOptions): Promise<EngineSession>;
+}
+
+/** How an engine may use the machine. */
+export interface EngineOptions {
+  /**
+   * Threads of onnxruntime's intra-op pool, the calling thread included (ORT starts this many
+   * minus one). Inside an SGX enclave every thread takes one of `sgx.max_threads` slots, so the
+   * Gramine manifest pins it (docs/deploy-sgx.md). @defaultValue onnxruntime's own: one per core
+   */
+  intraOpThreads?: number;
 }
 
 /** A loaded model. */

@@ -16,10 +16,10 @@ import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
   AEAD_NONCE_SIZE, type X25519KeyPair,
 } from '../../crypto/index.ts';
-import { EnclaveNnError } from '../../errors.ts';
+import { EnclaveNnError, isErrorCode } from '../../errors.ts';
 import type { TensorData } from '../../onnx/ort.ts';
-import type { Platform } from '../../platform/types.ts';
-import type { Engine, EngineSession } from '../engines/types.ts';
+import type { Platform, ProgramIdentity, SealPolicy } from '../../platform/types.ts';
+import type { Engine, EngineOptions, EngineSession } from '../engines/types.ts';
 import { decodeProvisionPayload, provisionTranscript } from '../../enclave-protocol/provision-transcript.ts';
 import { EnclaveLicense, LICENSE_MSG, isLicenseMessage, sealPending, unsealPending } from './enclave-license.ts';
 import {
@@ -32,12 +32,18 @@ import {
 export type EnclaveStateName = 'new' | 'hello' | 'provisioned' | 'loading' | 'ready';
 
 const SEALED_AAD_LABEL = new TextEncoder().encode('enclave-nn/v1/sealed-state');
-const SEALED_VERSION = 1;
+/** Version 2: policy, ISVPRODID and ISVSVN in the clear and in the AAD (§4.7). Version 1 was MRENCLAVE-only. */
+const SEALED_VERSION = 2;
+/** version, policy, ISVPRODID (u16), ISVSVN (u16), then the AEAD nonce. */
+const SEALED_HEAD_SIZE = 1 + 1 + 2 + 2;
+const SEAL_POLICY_BYTE: Record<SealPolicy, number> = { mrsigner: 1, mrenclave: 2 };
 
 /** What the trusted program is built from. */
 export interface TrustedEnclaveOptions {
   platform: Platform;
   engine: Engine;
+  /** Passed to `engine.create`. @defaultValue {} */
+  engineOptions?: EngineOptions;
 }
 
 /** The result of handling one frame: the response parts, and whether the process should exit. */
@@ -50,7 +56,9 @@ export interface Handled {
 export class TrustedEnclave {
   readonly #platform: Platform;
   readonly #engine: Engine;
+  readonly #engineOptions: EngineOptions;
   readonly #measurement: Uint8Array;
+  readonly #identity: ProgramIdentity;
   readonly #startedAt = performance.now();
   /** Milestones in ms since this process started (performance.timeOrigin), for STATUS. */
   readonly #milestones: Record<string, number> = { codeStart: round1(performance.now()) };
@@ -72,7 +80,9 @@ export class TrustedEnclave {
   constructor(options: TrustedEnclaveOptions) {
     this.#platform = options.platform;
     this.#engine = options.engine;
+    this.#engineOptions = options.engineOptions ?? {};
     this.#measurement = options.platform.measurement();
+    this.#identity = options.platform.identity();
   }
 
   /** The current state (§1). */
@@ -207,8 +217,9 @@ export class TrustedEnclave {
       throw new ProtocolError('BUNDLE', `Cannot load bundle: it is model '${header.modelId}', but this enclave was provisioned for '${this.#modelId}'`);
     }
     const m = toHex(this.#measurement);
-    if (!policyAccepts(header.policy, this.#platform.kind, m)) {
-      throw new ProtocolError('POLICY', `Cannot load bundle: its policy does not accept platform '${this.#platform.kind}' with measurement ${m}`);
+    const { mrSigner, isvSvn } = this.#identity;
+    if (!policyAccepts(header.policy, { kind: this.#platform.kind, measurement: m, mrSigner: toHex(mrSigner), isvSvn })) {
+      throw new ProtocolError('POLICY', `Cannot load bundle: its policy does not accept platform '${this.#platform.kind}' with measurement ${m}, signer ${toHex(mrSigner)}, security version ${isvSvn}`);
     }
     // The license is checked against the verified header's provider key and model id (LICENSE).
     this.#lic?.destroy();
@@ -237,7 +248,7 @@ export class TrustedEnclave {
       const tail = opener.finish();
       this.#opener = undefined;
       try {
-        this.#session = await this.#engine.create(tail);
+        this.#session = await this.#engine.create(tail, this.#engineOptions);
       } catch (cause) {
         // The engine's own message may name tail nodes: keep it inside (§6).
         throw new ProtocolError('ENGINE', `Cannot load bundle: the ${this.#engine.name} engine could not create a session from the tail`, { cause });
@@ -301,30 +312,45 @@ export class TrustedEnclave {
   #seal(): Uint8Array {
     const state = concatBytes(...new PayloadWriter().str(this.#modelId!).bytes(this.#modelKey!).bytes(this.#lic ? this.#lic.sealable() : this.#license)
       .u64(this.#forwardCount).u64(this.#sampleCount).finish());
+    // Sealed at this program's own version: the head says which key opens it (§4.7).
+    const head = sealedHead(this.#platform.sealPolicy, this.#identity.isvProdId, this.#identity.isvSvn);
     // A random nonce: the sealing key is long-lived and seals many blobs.
     const nonce = randomBytes(AEAD_NONCE_SIZE);
     try {
-      return concatBytes(Uint8Array.of(SEALED_VERSION), nonce, aeadSeal(this.#platform.sealingKey(), nonce, state, this.#sealedAad()));
+      return concatBytes(head, nonce, aeadSeal(this.#platform.sealingKey(), nonce, state, this.#sealedAad(head)));
     } finally {
       zeroize(state);
     }
   }
 
-  #sealedAad(): Uint8Array {
-    return concatBytes(SEALED_AAD_LABEL, this.#measurement);
+  /** The AAD binds the head (policy, product, version) and, under `mrenclave`, this measurement. */
+  #sealedAad(head: Uint8Array): Uint8Array {
+    return concatBytes(SEALED_AAD_LABEL, head, this.#platform.sealPolicy === 'mrenclave' ? this.#measurement : this.#identity.mrSigner);
   }
 
   async #unseal(r: PayloadReader): Promise<Uint8Array[]> {
     const blob = decodeBytes(r);
     this.#require('hello', 'provisioned', 'ready');
-    if (blob.byteLength < 1 + AEAD_NONCE_SIZE || blob[0] !== SEALED_VERSION) {
-      throw new ProtocolError('SEAL', 'Cannot unseal: not a version-1 sealed blob');
+    if (blob.byteLength < SEALED_HEAD_SIZE + AEAD_NONCE_SIZE || blob[0] !== SEALED_VERSION) {
+      throw new ProtocolError('SEAL', `Cannot unseal: not a version-${SEALED_VERSION} sealed blob${blob[0] === 1 ? ' (version 1 was sealed to MRENCLAVE by an older enclave-nn; provision the model again)' : ''}`);
     }
+    const head = blob.subarray(0, SEALED_HEAD_SIZE);
+    const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const policy = head[1] === SEAL_POLICY_BYTE.mrsigner ? 'mrsigner' : head[1] === SEAL_POLICY_BYTE.mrenclave ? 'mrenclave' : undefined;
+    const prodId = dv.getUint16(2);
+    const svn = dv.getUint16(4);
+    // Checked before any key is derived, each with its reason in the message.
+    if (policy !== this.#platform.sealPolicy) throw new ProtocolError('SEAL', `Cannot unseal: the blob is sealed to ${policy ?? 'an unknown policy'}, this enclave seals to ${this.#platform.sealPolicy}`);
+    if (prodId !== this.#identity.isvProdId) throw new ProtocolError('SEAL', `Cannot unseal: the blob belongs to product ${prodId}, this enclave is product ${this.#identity.isvProdId}`);
+    if (svn > this.#identity.isvSvn) throw new ProtocolError('SEAL', `Cannot unseal: the blob was sealed by security version ${svn}, newer than this enclave's ${this.#identity.isvSvn} (a downgrade is refused)`);
     let state: Uint8Array;
     try {
-      state = aeadOpen(this.#platform.sealingKey(), blob.subarray(1, 1 + AEAD_NONCE_SIZE), blob.subarray(1 + AEAD_NONCE_SIZE), this.#sealedAad());
+      // The key of the blob's version: an older version's blob opens after an upgrade.
+      const key = this.#platform.sealingKey(svn);
+      state = aeadOpen(key, blob.subarray(SEALED_HEAD_SIZE, SEALED_HEAD_SIZE + AEAD_NONCE_SIZE), blob.subarray(SEALED_HEAD_SIZE + AEAD_NONCE_SIZE), this.#sealedAad(head));
     } catch (cause) {
-      throw new ProtocolError('SEAL', 'Cannot unseal: the blob was sealed by another program or installation, or modified', { cause });
+      if (isErrorCode(cause, 'PLATFORM_SEAL_SVN')) throw new ProtocolError('SEAL', `Cannot unseal: ${(cause as Error).message}`, { cause });
+      throw new ProtocolError('SEAL', 'Cannot unseal: the blob was sealed by another program, signer or installation, or modified', { cause });
     }
     try {
       const s = new PayloadReader(state, 0);
@@ -345,6 +371,11 @@ export class TrustedEnclave {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The clear head of a sealed blob (§4.7): version, policy, ISVPRODID, ISVSVN (big-endian u16). */
+function sealedHead(policy: SealPolicy, isvProdId: number, isvSvn: number): Uint8Array {
+  return Uint8Array.of(SEALED_VERSION, SEAL_POLICY_BYTE[policy], isvProdId >> 8, isvProdId & 0xff, isvSvn >> 8, isvSvn & 0xff);
+}
 
 /** Verifies the header signature with its own providerKey, then decodes it (bundle-format.md §4.4, §7). */
 function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleHeader {

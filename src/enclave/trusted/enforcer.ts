@@ -126,7 +126,7 @@ export class LicenseEnforcer {
       throw new EnclaveNnError('LICENSE_OFFLINE', `Cannot run inference: license ${this.license.licenseId} has not checked in with its server since ${new Date(this.c.lastCheckin * 1000).toISOString()} (offline grace ${this.license.offline.maxSeconds} s); connect to the license server`);
     }
     if (this.c.used + samples > this.c.allowance) {
-      throw new EnclaveNnError('LICENSE_QUOTA', `Cannot run inference: license ${this.license.licenseId} quota exhausted (${this.c.used} of ${this.c.allowance} samples used, ${samples} requested); top up with the license server`);
+      throw new EnclaveNnError('LICENSE_QUOTA', `Cannot run inference: license ${this.license.licenseId} quota exhausted: ${this.c.allowance - this.c.used} credits left, ${samples} asked (one credit per sample; ${this.c.used} of ${this.c.allowance} used); check in with the license server for more credits`);
     }
     this.c.used += samples;
   }

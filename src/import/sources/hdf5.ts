@@ -10,7 +10,7 @@ import type { StoredWeight } from '../weights.ts';
 
 /** Opens an HDF5 file with h5wasm (a real path: its Node build reads the file system directly). */
 export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> {
-  if (!hasHdf5Signature(path)) throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: not an HDF5 file (no HDF5 signature)`);
+  checkHdf5File(path);
   await h5wasm.ready;
   let f: H5File;
   try {
@@ -18,6 +18,8 @@ export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> 
   } catch (e) {
     throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: not a readable HDF5 file`, { cause: e });
   }
+  // h5wasm reports a failed open as a negative id, not as an exception.
+  if (Number(f.file_id) < 0) throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: not a readable HDF5 file`);
   try {
     return fn(f);
   } finally {
@@ -28,7 +30,12 @@ export async function withH5<T>(path: string, fn: (f: H5File) => T): Promise<T> 
 // HDF5 1.10 §III.A: the superblock signature sits at byte 0, 512, 1024, 2048, … (after a user block).
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-function hasHdf5Signature(path: string): boolean {
+/**
+ * Checks the superblock before handing the file to libhdf5 (whose errors are 40 lines of
+ * HDF5-DIAG on stderr): the signature, and that the file is as long as its superblock's
+ * end-of-file address says (a truncated download or copy).
+ */
+function checkHdf5File(path: string): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -37,15 +44,35 @@ function hasHdf5Signature(path: string): boolean {
   }
   try {
     const size = fstatSync(fd).size;
-    const buf = Buffer.alloc(8);
+    const buf = Buffer.alloc(64);
     for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
-      readSync(fd, buf, 0, 8, at);
-      if (SIGNATURE.every((b, i) => buf[i] === b)) return true;
+      const n = readSync(fd, buf, 0, 64, at);
+      if (!SIGNATURE.every((b, i) => buf[i] === b)) continue;
+      const expected = superblockEnd(buf.subarray(0, n));
+      if (expected !== undefined && size < expected) throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: truncated HDF5 file: ${size} of ${expected} bytes`);
+      return;
     }
-    return false;
+    throw new EnclaveNnError('IMPORT_FORMAT', `Cannot import ${path}: not an HDF5 file (no HDF5 signature)`);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The file size a superblock promises: base address + end-of-file address (HDF5 format spec
+ * §II.A; versions 0/1: the fields after 16 (v0) or 20 (v1) bytes of versions, sizes and K
+ * values; versions 2/3: after 4 bytes). `undefined` when the superblock is not one we know.
+ */
+function superblockEnd(sb: Uint8Array): number | undefined {
+  const version = sb[8];
+  const fieldsAt = version === 0 ? 24 : version === 1 ? 28 : version === 2 || version === 3 ? 12 : undefined;
+  const offsetSize = version === 0 || version === 1 ? sb[13] : sb[9];
+  if (fieldsAt === undefined || offsetSize !== 8 || sb.byteLength < fieldsAt + 24) return undefined;
+  const v = new DataView(sb.buffer, sb.byteOffset, sb.byteLength);
+  const base = v.getBigUint64(fieldsAt, true);
+  const eof = v.getBigUint64(fieldsAt + 16, true); // v0/1: after the free-space address; v2/3: after the extension address
+  const end = base + eof;
+  return end <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(end) : undefined;
 }
 
 /** As {@link withH5}, for bytes (written to a private temporary file, removed after). */

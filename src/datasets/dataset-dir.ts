@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnclaveNnError } from '../../src/errors.ts';
+import { EnclaveNnError } from '../errors.ts';
 
 /** The folder of all shared datasets: `$ENCLAVE_NN_DATASETS`, else `../shared/datasets` beside the repository. */
 export function datasetsBase(): string {

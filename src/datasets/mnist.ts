@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { EnclaveNnError } from '../../src/errors.ts';
+import { EnclaveNnError } from '../errors.ts';
 
 /** One split of MNIST. */
 export interface MnistSplit {

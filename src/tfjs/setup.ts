@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
-import { seededRandom } from '../../src/util/random.ts';
-import { EnclaveNnError } from '../../src/errors.ts';
+import { seededRandom } from '../util/seeded-prng.ts';
+import { EnclaveNnError } from '../errors.ts';
 
 /**
  * Selects the 'wasm' backend (falls back to nothing: failure raises) and registers the

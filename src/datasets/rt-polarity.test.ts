@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetsBase } from '../common/datasets.ts';
-import { loadRtPolarity, rtTokens } from './data.ts';
+import { datasetsBase } from './dataset-dir.ts';
+import { loadRtPolarity, rtTokens } from './rt-polarity.ts';
 
 const dir = join(datasetsBase(), 'rt-polarity');
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initTfWasm } from './tf-setup.ts';
+import { initTfWasm } from './setup.ts';
 
 /** Runs `fn` on a backend and returns its result as a plain array. */
 async function on<T extends tf.Tensor>(backend: string, fn: () => T): Promise<{ shape: number[]; values: Float32Array }> {

