@@ -77,7 +77,7 @@ test('credits are spent exactly under concurrency across two enclaves; quota →
       } else {
         assert.equal(a.status, 429, JSON.stringify(a.json));
         assert.deepEqual(Object.keys(a.json), ['error']);
-        assert.match(a.json.error as string, /quota exhausted \(\d+ of \d+ samples used, \d+ requested\)/);
+        assert.match(a.json.error as string, /quota exhausted: \d+ credits left, \d+ asked \(one credit per sample; \d+ of \d+ used\)/);
       }
     }
     assert.ok(answers.some((a) => a.status === 429), 'more samples were asked than the 12 credits');

@@ -118,6 +118,19 @@ test('bad requests get the protocol error body and status, and never reach the e
     assert.deepEqual(Object.keys(r.json), ['error'], `${label}: the body is {"error": …}`);
     assert.match(r.json.error as string, re, label);
   }
+  // NaN in binary FP32 data (JSON cannot spell it): refused by the runtime's check, per request.
+  const nanHeader = utf8.encode(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], parameters: { binary_data_size: 64 } }] }));
+  const nanBody = new Uint8Array(nanHeader.byteLength + 64);
+  nanBody.set(nanHeader);
+  nanBody.set(new Uint8Array(Float32Array.from({ length: 16 }, (_, i) => (i === 3 ? NaN : 0)).buffer), nanHeader.byteLength);
+  // Sent together with good requests (they would share a batch): only the bad one is refused.
+  const [nan, ...good] = await Promise.all([
+    call('POST', '/v2/models/mlp/infer', nanBody, { ...auth, 'inference-header-content-length': String(nanHeader.byteLength) }),
+    call('POST', '/v2/models/mlp/infer', infer(x)), call('POST', '/v2/models/mlp/infer', infer(x)),
+  ]);
+  assert.deepEqual(good.map((r) => r.status), [200, 200], 'a bad request does not fail its batch');
+  assert.equal(nan.status, 400, JSON.stringify(nan.json));
+  assert.match(nan.json.error as string, /input 'x' has NaN at index \[0,3\]/);
   const g = await call('GET', '/v2/models/mlp/infer');
   assert.equal(g.status, 405);
   assert.equal(g.res.headers.allow, 'POST');
@@ -126,7 +139,7 @@ test('bad requests get the protocol error body and status, and never reach the e
   const extra = new Uint8Array(header.byteLength + 4);
   extra.set(header);
   assert.equal((await call('POST', '/v2/models/mlp/infer', extra, { ...auth, 'inference-header-content-length': String(header.byteLength) })).status, 400);
-  assert.equal(await forwards(), before, 'no refused request reached the enclave');
+  assert.equal(await forwards(), before + 1, 'no refused request reached the enclave (the one FORWARD is the two good requests)');
 });
 
 test('concurrent requests are batched into fewer FORWARDs; every sample counted once; outputs equal the unsplit model', async () => {
