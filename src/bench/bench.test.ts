@@ -50,7 +50,13 @@ test('a sweep over every split measures each through the enclave, correctly, and
     assert.ok(s.tee_impact > 1, `k=${s.k}: a round trip through the enclave process is slower than the same engine in-process (${s.tee_impact})`);
   }
   assert.equal(report.splits[1]!.tail_weight_bytes, (32 * 4 + 4) * 4, 'dense3 weights');
-  assert.ok(progress.some((l) => /repeat 3\/3/.test(l)), 'progress shown');
+  assert.ok(progress.some((l) => /measuring k=3/.test(l)), 'progress shown');
+  for (const s of report.splits.slice(1)) {
+    // cold = min(repeat, 10) single calls after idle, apart from the steady stream
+    assert.equal(s.t_enclave_cold?.n, 3, `k=${s.k}: cold enclave calls`);
+    assert.equal(s.t_native_cold?.n, 3, `k=${s.k}: cold native calls`);
+  }
+  assert.equal(report.options.method, 'steady');
   assert.ok(report.targets.some((t) => t.name.startsWith('Correctness') && t.met));
   assert.deepEqual(childNodeProcesses(), [], 'every enclave shut down');
 
@@ -70,8 +76,10 @@ function checkCsv(text: string, tFull: number): void {
   const lines = text.split('\n');
   assert.equal(lines.pop(), '', 'ends with a newline');
   assert.equal(lines[0], 'k,first_private_layer,cut_tensors,t_full_ms,t_head_ms,t_native_ms,t_tail_public_ms,t_enclave_ms,t_enclave_compute_ms,'
-    + 't_boundary_ms,t_enclave_p10_ms,t_enclave_p90_ms,cpu_impact,tee_impact,end_to_end,setup_spawn_ms,setup_attest_provision_ms,setup_load_decrypt_ms,'
-    + 'setup_session_create_ms,setup_ready_total_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal');
+    + 't_boundary_ms,t_native_p10_ms,t_native_p90_ms,t_enclave_p10_ms,t_enclave_p90_ms,t_native_cold_ms,t_enclave_cold_ms,t_enclave_cold_p10_ms,'
+    + 't_enclave_cold_p90_ms,cpu_impact,tee_impact,end_to_end,setup_spawn_ms,setup_attest_provision_ms,setup_load_decrypt_ms,'
+    + 'setup_session_create_ms,setup_ready_total_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal,'
+    + 'private_params,private_flops');
   const names = lines[0]!.split(',');
   const rows = lines.slice(1).map((l) => {
     assert.ok(!l.includes('"'), `no quoted cell expected: ${l}`);
@@ -94,6 +102,9 @@ function checkCsv(text: string, tFull: number): void {
     near(num(r, 'tee_impact'), num(r, 't_enclave_ms') / num(r, 't_native_ms'), `k=${r.k} tee_impact`);
     near(num(r, 'end_to_end'), (num(r, 't_head_ms') + num(r, 't_enclave_ms')) / num(r, 't_full_ms'), `k=${r.k} end_to_end`);
     assert.ok(num(r, 't_enclave_p10_ms') <= num(r, 't_enclave_ms') && num(r, 't_enclave_ms') <= num(r, 't_enclave_p90_ms'), `k=${r.k} spread`);
+    assert.ok(num(r, 't_native_p10_ms') <= num(r, 't_native_ms') && num(r, 't_native_ms') <= num(r, 't_native_p90_ms'), `k=${r.k} native spread`);
+    assert.ok(num(r, 't_enclave_cold_p10_ms') <= num(r, 't_enclave_cold_ms') && num(r, 't_enclave_cold_ms') <= num(r, 't_enclave_cold_p90_ms'), `k=${r.k} cold spread`);
+    assert.ok(num(r, 't_native_cold_ms') > 0, `k=${r.k} cold native`);
     assert.ok(num(r, 't_enclave_compute_ms') < num(r, 't_enclave_ms'), `k=${r.k} compute inside the round trip`);
     assert.ok(num(r, 'setup_spawn_ms') > 0 && num(r, 'setup_ready_total_ms') >= num(r, 'setup_spawn_ms') + num(r, 'setup_attest_provision_ms'), `k=${r.k} setup`);
     assert.ok(num(r, 'teardown_ms') > 0 && num(r, 'enclave_peak_rss_bytes') > 1e6, `k=${r.k} teardown, memory`);
@@ -102,6 +113,7 @@ function checkCsv(text: string, tFull: number): void {
   // mlpModel: x 16 → dense1 32 → dense2 32 → dense3 4 (float32 weights and biases).
   const dense3 = 32 * 4 + 4, dense2 = 32 * 32 + 32, dense1 = 16 * 32 + 32;
   assert.deepEqual(split.map((r) => num(r, 'tail_weight_bytes')), [dense3 * 4, (dense3 + dense2) * 4, (dense3 + dense2 + dense1) * 4]);
+  assert.deepEqual(split.map((r) => num(r, 'private_params')), [dense3, dense3 + dense2, dense3 + dense2 + dense1]);
 }
 
 test('bad input: splits out of range, wrong input shape, unwritable output, interruption — clear errors, no report', async () => {
@@ -133,4 +145,27 @@ test('enclave-nn bench runs as a process and prints the table and the report pat
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /split 9 is out of range/);
   assert.ok(!existsSync(join(dir, 'never')));
+});
+
+test('--batch 1,4: a throughput sweep per split (samples/s, native and enclave) in report.json and throughput.csv', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const report = await runBench(mlpModel(), { repeat: 4, warmup: 1, cold: 2, splits: [1], throughputBatches: [1, 4], modelName: 'mlp', command: 'test', progress: () => undefined });
+  const s = report.splits.find((x) => x.k === 1)!;
+  assert.deepEqual(s.throughput?.map((t) => t.batch), [1, 4]);
+  for (const t of s.throughput!) {
+    assert.ok(t.native_samples_per_s > 0 && Number.isFinite(t.native_samples_per_s), `native samples/s at batch ${t.batch}`);
+    assert.ok(t.enclave_samples_per_s > 0 && Number.isFinite(t.enclave_samples_per_s), `enclave samples/s at batch ${t.batch}`);
+  }
+  assert.equal(s.t_enclave_cold?.n, 2);
+  const out = join(mkdtempSync(join(tmpdir(), 'enn-bench-tp-')), 'r');
+  await writeReport(report, out);
+  const csv = readFileSync(join(out, 'throughput.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'k,batch,native_samples_per_s,enclave_samples_per_s,enclave_over_native');
+  assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['1,1', '1,4']);
+  const splitsHeader = readFileSync(join(out, 'splits.csv'), 'utf8').split('\n')[0]!.split(',');
+  for (const c of ['t_native_ms', 't_enclave_ms', 't_native_cold_ms', 't_enclave_cold_ms', 't_native_p10_ms', 't_native_p90_ms', 't_enclave_p10_ms', 't_enclave_p90_ms']) {
+    assert.ok(splitsHeader.includes(c), `splits.csv has ${c}`);
+  }
 });

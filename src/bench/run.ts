@@ -11,6 +11,7 @@ import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
 import { seededRandom } from '../util/seeded-prng.ts';
+import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
 import { ProgressBar } from './progress.ts';
@@ -30,6 +31,13 @@ export interface BenchOptions {
   warmup?: number;
   /** @defaultValue 1 */
   batch?: number;
+  /**
+   * Batch sizes of the throughput sweep (samples/s, native and enclave, per split); empty: none.
+   * @defaultValue []
+   */
+  throughputBatches?: number[];
+  /** First calls after ≥ 10 ms idle, per split, for the cold figures. @defaultValue min(repeat, 10) */
+  cold?: number;
   /** The enclave's engine. @defaultValue 'ort' */
   engine?: string;
   /** Fixed inputs (e.g. from --input x.npy); default: seeded random inputs at `batch`. */
@@ -44,8 +52,12 @@ export interface BenchOptions {
   progress?: (s: string) => void;
 }
 
-/** The per-round times (ms) of one split, as measured by {@link runBench}. */
-export type SplitTimes = Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]>;
+/** The per-call times (ms) of one split, as measured by {@link runBench}. */
+export type SplitTimes = Record<'head' | 'native' | 'public' | 'enclave' | 'compute' | 'boundary', number[]> & { nativeCold?: number[]; enclaveCold?: number[] };
+
+/** Idle time before a cold call: ≥ 10 ms (DESIGN.md), long enough for the process to sleep. */
+export const COLD_IDLE_MS = 12;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 interface Prepared {
   k: number;
@@ -58,6 +70,16 @@ interface Prepared {
   times: SplitTimes;
   tailWeightBytes: number;
   activationBytes: number;
+  throughput?: ThroughputRow[];
+}
+
+/** One batch size of the throughput sweep. */
+export interface ThroughputRow {
+  batch: number;
+  /** batch / median back-to-back native call, samples per second */
+  native_samples_per_s: number;
+  /** batch / median back-to-back enclave round trip; NaN when the batch does not fit a frame */
+  enclave_samples_per_s: number;
 }
 
 function versions(): Record<string, string> {
@@ -73,8 +95,12 @@ function versions(): Record<string, string> {
 /**
  * The paper's evaluation for one model: for every split k (k = layers in the enclave, 0 = all
  * public) build the bundle, start the enclave, and measure head, native tail, public tail and
- * enclave round trip, interleaved round-robin over the repeats after warm-up, plus setup phases,
- * memory and correctness. Nothing is written here: see `writeReport`.
+ * enclave round trip, plus setup phases, memory and correctness (docs/bench.md). Two methods:
+ * **steady** — after warm-up, `repeat` back-to-back calls of each (the stream a user with many
+ * inputs sees: `t_native`, `t_enclave`, …); **cold** — `cold` single calls each after
+ * {@link COLD_IDLE_MS} idle (`t_native_cold`, `t_enclave_cold`: what the paper's one inference per
+ * process saw, without its enclave setup). Optionally a throughput sweep over batch sizes.
+ * Nothing is written here: see `writeReport`.
  */
 export async function runBench(model: ModelProto, options: BenchOptions = {}): Promise<BenchReport> {
   const started = nowMs();
@@ -83,6 +109,8 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   const repeat = options.repeat ?? 30;
   const warmup = options.warmup ?? 5;
   const batch = options.batch ?? 1;
+  const cold = options.cold ?? Math.min(repeat, 10);
+  const sweep = options.throughputBatches ?? [];
   const engineName = options.engine ?? 'ort';
   const engine = getEngine(engineName);
   const view = new GraphView(model);
@@ -100,7 +128,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   const full = await PublicModel.create(model);
   const prepared: Prepared[] = [];
   const fullTimes: number[] = [];
-  const bar = new ProgressBar(ks.length + (warmup + repeat) * ks.length, options.progress);
+  const bar = new ProgressBar(2 * ks.length + 1, options.progress);
   let step = 0;
   try {
     const want = await full.run(feeds);
@@ -130,40 +158,19 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       prepared.push(p);
       p.enclave = await startBenchEnclave(split, engineName);
     }
+    // The all-public reference, back to back after its warm-up: it is also the k = 0 row.
+    bar.update(step++, 'measuring the unsplit model');
     for (let r = 0; r < warmup + repeat; r++) {
-      const measuring = r >= warmup;
-      // The all-public reference, once per round: it is also the k = 0 row.
       const tf0 = nowMs();
       await full.run(feeds);
-      if (measuring) fullTimes.push(nowMs() - tf0);
-      for (const p of prepared) {
-        if (aborted()) throw interrupted();
-        bar.update(step++, `${measuring ? 'repeat' : 'warm-up'} ${measuring ? r - warmup + 1 : r + 1}/${measuring ? repeat : warmup} k=${p.k}`);
-        if (p.k === 0) continue;
-        let t0 = nowMs();
-        if (p.head) await p.head.run(feeds);
-        const tHead = nowMs() - t0;
-        // Native and public tails alternate who goes first, so caches warmed by one do not
-        // favour the other on every round.
-        let tNative = 0;
-        let tPublic = 0;
-        for (const which of r % 2 === 0 ? ['native', 'public'] : ['public', 'native']) {
-          t0 = nowMs();
-          await (which === 'native' ? p.native! : p.tailPublic!).run(p.cutFeeds);
-          if (which === 'native') tNative = nowMs() - t0; else tPublic = nowMs() - t0;
-        }
-        t0 = nowMs();
-        const res = await p.enclave!.forward(p.cutFeeds);
-        const tEnclave = nowMs() - t0;
-        if (measuring) {
-          p.times.head.push(tHead);
-          p.times.native.push(tNative);
-          p.times.public.push(tPublic);
-          p.times.enclave.push(tEnclave);
-          p.times.compute.push(res.computeMs);
-          p.times.boundary.push(tEnclave - res.computeMs);
-        }
-      }
+      if (r >= warmup) fullTimes.push(nowMs() - tf0);
+    }
+    for (const p of prepared) {
+      if (p.k === 0) continue;
+      if (aborted()) throw interrupted();
+      bar.update(step++, `measuring k=${p.k}`);
+      await measureSplit(p, feeds, warmup, repeat, cold, aborted);
+      if (sweep.length > 0) p.throughput = await measureThroughput(p, view, sweep, repeat);
     }
     bar.done();
     const t_full = summarize(fullTimes);
@@ -193,6 +200,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       splits.push({
         k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors,
         ...splitTimes(p.head ? p.times : { ...p.times, head: p.times.head.map(() => 0) }, t_full.median),
+        ...(p.throughput ? { throughput: p.throughput } : {}),
         setup: { ...setup, teardown },
         enclave_peak_rss_bytes: status.peakRssBytes, tail_weight_bytes: p.tailWeightBytes, largest_activation_bytes: p.activationBytes,
         sealed_tail_bytes: sealedTailBytes, private_params: privateSum(p.k, (r) => r.paramCount), private_flops: privateSum(p.k, (r) => r.flops),
@@ -206,7 +214,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         loadAverage: { start: loadStart, end: loadavg() },
       },
       tee: teeOf(teePlatform ?? 'sim'),
-      versions: versions(), options: { batch, repeat, warmup, engine: engineName, splits: ks }, layers: list.layers.map((l) => l.name),
+      versions: versions(), options: { batch, repeat, warmup, engine: engineName, splits: ks, method: 'steady', cold, throughputBatches: sweep }, layers: list.layers.map((l) => l.name),
       t_full, splits, targets: evaluateTargets(splits, t_full.median, batch, engineName),
     };
   } finally {
@@ -230,13 +238,15 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
  * splitTimes({ head: [1], native: [2], public: [4], enclave: [6], compute: [2], boundary: [4] }, 14).tee_impact; // 3
  * ```
  */
-export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMeasurement, 't_head' | 't_native' | 't_tail_public' | 't_enclave' | 't_enclave_compute' | 't_boundary' | 'cpu_impact' | 'tee_impact' | 'end_to_end'> {
+export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMeasurement, 't_head' | 't_native' | 't_tail_public' | 't_enclave' | 't_enclave_compute' | 't_boundary' | 'cpu_impact' | 'tee_impact' | 'end_to_end' | 't_native_cold' | 't_enclave_cold'> {
   const s = {
     t_head: summarize(times.head), t_native: summarize(times.native), t_tail_public: summarize(times.public),
     t_enclave: summarize(times.enclave), t_enclave_compute: summarize(times.compute), t_boundary: summarize(times.boundary),
   };
   return {
     ...s,
+    ...(times.nativeCold?.length ? { t_native_cold: summarize(times.nativeCold) } : {}),
+    ...(times.enclaveCold?.length ? { t_enclave_cold: summarize(times.enclaveCold) } : {}),
     cpu_impact: s.t_native.median / s.t_tail_public.median,
     tee_impact: s.t_enclave.median / s.t_native.median,
     end_to_end: (s.t_head.median + s.t_enclave.median) / tFullMedian,
@@ -249,4 +259,76 @@ function emptyTimes(): SplitTimes {
 
 function interrupted(): EnclaveNnError {
   return new EnclaveNnError('BENCH_INTERRUPTED', 'Cannot finish bench: interrupted; enclaves shut down, no report written', { exitCode: 1 });
+}
+
+/**
+ * Steady: `warmup` calls of each, then `repeat` back-to-back calls of the head, the native tail,
+ * the public tail (alternating which of those two streams goes first by k, so neither always
+ * runs on the other's warm caches) and the enclave. Cold: `cold` single calls of the native tail
+ * and of the enclave, each after {@link COLD_IDLE_MS} idle.
+ */
+async function measureSplit(p: Prepared, feeds: Record<string, TensorData>, warmup: number, repeat: number, cold: number, aborted: () => boolean): Promise<void> {
+  const stream = async (n: number, f: () => Promise<unknown>, out?: number[]) => {
+    for (let i = 0; i < n; i++) {
+      const t0 = nowMs();
+      await f();
+      out?.push(nowMs() - t0);
+    }
+  };
+  const head = () => (p.head ? p.head.run(feeds) : Promise.resolve({}));
+  const native = () => p.native!.run(p.cutFeeds);
+  const pub = () => p.tailPublic!.run(p.cutFeeds);
+  for (const f of [head, native, pub]) await stream(warmup, f);
+  await stream(warmup, () => p.enclave!.forward(p.cutFeeds));
+  await stream(repeat, head, p.times.head);
+  const tails: Array<[() => Promise<unknown>, number[]]> = [[native, p.times.native], [pub, p.times.public]];
+  for (const [f, out] of p.k % 2 === 0 ? tails : tails.reverse()) await stream(repeat, f, out);
+  for (let i = 0; i < repeat; i++) {
+    if (aborted()) throw interrupted();
+    const t0 = nowMs();
+    const res = await p.enclave!.forward(p.cutFeeds);
+    const t = nowMs() - t0;
+    p.times.enclave.push(t);
+    p.times.compute.push(res.computeMs);
+    p.times.boundary.push(t - res.computeMs);
+  }
+  p.times.nativeCold = [];
+  p.times.enclaveCold = [];
+  for (let i = 0; i < cold; i++) {
+    if (aborted()) throw interrupted();
+    await sleep(COLD_IDLE_MS);
+    await stream(1, native, p.times.nativeCold);
+    await sleep(COLD_IDLE_MS);
+    await stream(1, () => p.enclave!.forward(p.cutFeeds), p.times.enclaveCold);
+  }
+}
+
+/**
+ * Samples per second at each batch size, native and through the enclave: one warm-up call, then
+ * max(3, ⌈repeat / 4⌉) back-to-back calls each; the cut tensors come from the head at that batch.
+ */
+async function measureThroughput(p: Prepared, view: GraphView, batches: number[], repeat: number): Promise<ThroughputRow[]> {
+  const n = Math.max(3, Math.ceil(repeat / 4));
+  const rows: ThroughputRow[] = [];
+  for (const b of batches) {
+    const feeds = randomFeeds(view.inputs, b, seededRandom(4321 + b));
+    const headOut = p.head ? await p.head.run(feeds) : {};
+    const cut = Object.fromEntries(p.split!.cutTensors.map((t) => [t.name, headOut[t.name] ?? feeds[t.name]!]));
+    const time = async (f: () => Promise<unknown>) => {
+      await f();
+      const ts: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = nowMs();
+        await f();
+        ts.push(nowMs() - t0);
+      }
+      return (b * 1000) / summarize(ts).median;
+    };
+    const native = await time(() => p.native!.run(cut));
+    const bytes = Object.values(cut).reduce((a, t) => a + t.data.byteLength, 0);
+    // A batch whose cut tensors do not fit one frame is not one FORWARD (the Session splits it).
+    const enclave = bytes + 65_536 > MAX_FRAME_SIZE ? NaN : await time(() => p.enclave!.forward(cut));
+    rows.push({ batch: b, native_samples_per_s: native, enclave_samples_per_s: enclave });
+  }
+  return rows;
 }

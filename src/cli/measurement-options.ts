@@ -15,10 +15,10 @@ export const MEASUREMENT_OPTIONS = {
 } as const;
 
 /** The usage lines of the measurement words. */
-export const MEASUREMENT_USAGE = `  --platform sim|gramine-sgx   @defaultValue sim (INSECURE: any sim program; development only)
+export const MEASUREMENT_USAGE = `  --platform sim|gramine-sgx   default sim (INSECURE: any sim program; development only)
   --mrenclave HEX              an accepted MRENCLAVE (repeatable; gramine-sgx-sigstruct-view prints it)
   --mrsigner HEX               an accepted MRSIGNER (repeatable): any program by that signer
-  --min-svn N                  the lowest accepted ISVSVN (sgx.isvsvn); @defaultValue 0`;
+  --min-svn N                  the lowest accepted ISVSVN (sgx.isvsvn); default 0`;
 
 /** What the words say. */
 export interface Measurements {

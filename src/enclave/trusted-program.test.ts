@@ -77,11 +77,16 @@ test('the sim program holds no gramine-sgx platform code; the sim build is what 
   assert.notEqual(await trustedProgramPath('sim'), await trustedProgramPath('gramine-sgx'));
 });
 
-test('a program refuses the platform it was not built for, listing the one it has', async () => {
+test('a program refuses the platform it was not built for, and bad --seal / --ort-threads values, before any frame', async () => {
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, [await trustedProgramPath('gramine-sgx'), '--platform', 'sim'], { input: '', encoding: 'utf8' });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /internal error \(EnclaveNnError\)/, 'dies before any frame: unknown platform in this build');
+  for (const [flag, value, message] of [['--seal', 'mrnothing', /--seal must be one of mrsigner, mrenclave, got 'mrnothing'/], ['--ort-threads', '0', /--ort-threads must be an integer in 1\.\.999, got '0'/]] as const) {
+    const bad = spawnSync(process.execPath, [await trustedProgramPath('sim'), '--platform', 'sim', flag, value], { input: '', encoding: 'utf8' });
+    assert.equal(bad.status, 64, `${flag} ${value}`);
+    assert.match(bad.stderr, message);
+  }
 });
 
 test('docs/enclave-protocol.md §8 lists exactly the files in each platform\'s program', async () => {

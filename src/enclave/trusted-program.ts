@@ -7,6 +7,11 @@
  * and esbuild drops the other platform's branch in `platform/load.ts` and the modules only it
  * imports (the gramine-sgx program has no simulator, no sim PCK chain, no X.509 builder).
  *
+ * From the sources (a checkout, through tsx) a program is cached in `node_modules/.cache/enclave-nn/`
+ * (so its bare imports resolve) and rebuilt when any of its inputs changes: a manifest lists the
+ * inputs and their hash. (`programIn(dir, true)` is the fallback for read-only installs.)
+ * The compiled package (dist/, `npm run build`) carries the programs prebuilt beside this module
+ * (`trusted-<platform>.cjs` + manifests): an installed package has no sources to bundle.
  * The file is cached in `node_modules/.cache/enclave-nn/` (so its bare imports resolve) and
  * rebuilt when any of its inputs changes: a manifest lists the inputs and their hash.
  * (`programIn(dir, true)` is the fallback for read-only installs.)
@@ -55,6 +60,9 @@ function hashInputs(inputs: readonly string[]): string | null {
 
 const cached = new Map<string, string>();
 
+/** Running compiled (dist/…/trusted-program.js) rather than from the TypeScript sources. */
+const COMPILED = !import.meta.url.endsWith('.ts');
+
 /**
  * The absolute path of the bundled trusted program for `platform`, building it when its sources
  * changed. Built into `node_modules/.cache/enclave-nn/`; if that is not writable (a read-only
@@ -70,6 +78,12 @@ export async function trustedProgramPath(platform: ProgramPlatform = 'sim'): Pro
   const hit = cached.get(platform);
   if (hit && existsSync(hit)) return hit;
   let path: string;
+  if (COMPILED) {
+    path = fileURLToPath(new URL(`trusted-${platform}.cjs`, import.meta.url));
+    if (!existsSync(path)) throw new EnclaveNnError('ENCLAVE_BUILD', `Cannot start the enclave: the prebuilt trusted program ${path} is missing (rebuild the package: npm run build)`, { exitCode: 1 });
+    cached.set(platform, path);
+    return path;
+  }
   try {
     path = await programIn(CACHE, false, platform);
   } catch (e) {
@@ -89,6 +103,27 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
     if (Array.isArray(m.bundled) && hashInputs(m.inputs) === m.inputsHash && existsSync(join(cache, m.file))) return join(cache, m.file);
   } catch { /* no manifest yet, or unreadable: build */ }
+  const { code, inputs, bundled } = await bundleTrustedProgram(platform, absoluteExternals);
+  const file = `trusted-${platform}-${toHex(sha256(code)).slice(0, 16)}.cjs`;
+  mkdirSync(cache, { recursive: true, mode: 0o700 });
+  const out = join(cache, file);
+  // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, out);
+  const manifest: Manifest = { inputs, bundled, inputsHash: hashInputs(inputs)!, file };
+  writeFileSync(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest));
+  renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
+  removeStale(cache, file, platform);
+  return out;
+}
+
+/**
+ * Bundles `src/enclave/trusted-main.ts` for `platform` and everything it imports into one
+ * CommonJS file. `absoluteExternals` points the engine packages at their installed files (for a
+ * cache outside node_modules). Returns the code, the files esbuild read and those bundled.
+ */
+export async function bundleTrustedProgram(platform: ProgramPlatform, absoluteExternals = false): Promise<{ code: Uint8Array; inputs: string[]; bundled: string[] }> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -119,18 +154,24 @@ export async function programIn(cache: string, absoluteExternals: boolean, platf
   });
   const code = r.outputFiles[0]!.contents;
   const inputs = Object.keys(r.metafile.inputs).sort();
-  const file = `trusted-${platform}-${toHex(sha256(code)).slice(0, 16)}.cjs`;
-  mkdirSync(cache, { recursive: true, mode: 0o700 });
-  const out = join(cache, file);
-  // Temporary file then rename: a concurrent start never runs (or measures) a half-written file.
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, code);
-  renameSync(tmp, out);
   const bundled = Object.keys(Object.values(r.metafile.outputs)[0]!.inputs).sort();
-  const manifest: Manifest = { inputs, bundled, inputsHash: hashInputs(inputs)!, file };
-  writeFileSync(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest));
-  renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
-  removeStale(cache, file, platform);
+  return { code, inputs, bundled };
+}
+
+/**
+ * Writes every platform's trusted program and manifest into `dir` (the compiled package's
+ * dist/src/enclave/, by scripts/build.ts): what {@link trustedProgramPath} returns when running compiled.
+ */
+export async function writePrebuiltTrustedPrograms(dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  for (const platform of PROGRAM_PLATFORMS) {
+    const { code, inputs, bundled } = await bundleTrustedProgram(platform);
+    const file = `trusted-${platform}.cjs`;
+    writeFileSync(join(dir, file), code);
+    writeFileSync(join(dir, `trusted-${platform}.manifest.json`), JSON.stringify({ inputs, bundled, inputsHash: hashInputs(inputs)!, file } satisfies Manifest));
+    out.push(join(dir, file));
+  }
   return out;
 }
 

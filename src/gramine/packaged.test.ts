@@ -73,15 +73,18 @@ function attestation(): LiveDevAttestation {
 }
 after(async () => { for (const a of live) await a.close(); });
 
-/** Starts the packaged program as the manifest says, with only the manifest's environment (+ the imitation's folder). */
+/**
+ * Starts the packaged program as the manifest says: its node, its arguments, and only its
+ * `loader.env` (through `env -i`, as Gramine gives the enclave no host variable), with two
+ * substitutions for this machine: the imitation's folder for /dev/attestation, and a temporary
+ * home for the in-enclave tmpfs (LD_LIBRARY_PATH holds Gramine template variables; plain Node
+ * does not need it).
+ */
 async function startPackaged(a: LiveDevAttestation): Promise<EnclaveProcess> {
-  const saved = process.env.ENCLAVE_NN_ATTESTATION_DIR;
-  process.env.ENCLAVE_NN_ATTESTATION_DIR = a.dir;
-  try {
-    return await EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: argv[0]!, args, cwd: out }) });
-  } finally {
-    if (saved === undefined) delete process.env.ENCLAVE_NN_ATTESTATION_DIR; else process.env.ENCLAVE_NN_ATTESTATION_DIR = saved;
-  }
+  const vars = { ...(loader.env as Record<string, string>), ENCLAVE_NN_ATTESTATION_DIR: a.dir, ENCLAVE_NN_HOME: join(home, 'in-enclave') };
+  delete (vars as Record<string, string | undefined>).LD_LIBRARY_PATH;
+  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  return EnclaveProcess.start({ platform: 'gramine-sgx', onStderr: () => undefined, launcher: () => ({ file: 'env', args: ['-i', ...assignments, argv[0]!, ...args], cwd: out }) });
 }
 
 const split = await splitModel(mlpModel(), { privateLayers: 2 });

@@ -31,24 +31,45 @@ const fromB64u = (s: unknown, what: string): Uint8Array => {
 export class LicenseClient {
   readonly url: string;
   readonly adminToken: string | undefined;
+  readonly #waitMs: number;
+  readonly #starting: () => boolean;
 
-  constructor(url: string, adminToken?: string) {
+  /**
+   * `waitMs`: how long a refused connection is retried (a server that is still starting);
+   * `starting`: while it says true, retries go on past `waitMs` (at most a minute). Only a
+   * refused connection is retried: the request never left.
+   * @defaultValue waitMs 0, starting () => false
+   */
+  constructor(url: string, adminToken?: string, options: { waitMs?: number; starting?: () => boolean } = {}) {
     this.url = url.replace(/\/+$/, '');
     this.adminToken = adminToken;
+    this.#waitMs = options.waitMs ?? 0;
+    this.#starting = options.starting ?? (() => false);
   }
 
   /** POSTs (or GETs without body) `path`; a refusal becomes an EnclaveNnError with the server's code and message. */
   async request<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let res: Response;
-    try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: { 'content-type': 'application/json', ...(this.adminToken ? { authorization: `Bearer ${this.adminToken}` } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (cause) {
-      throw new EnclaveNnError('LICENSE_SERVER_UNREACHABLE', `Cannot reach the license server ${this.url}: ${(cause as Error).message}`, { cause });
+    const t0 = Date.now();
+    const deadline = t0 + this.#waitMs;
+    for (;;) {
+      try {
+        res = await fetch(this.url + path, {
+          method,
+          headers: { 'content-type': 'application/json', ...(this.adminToken ? { authorization: `Bearer ${this.adminToken}` } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          signal: AbortSignal.timeout(30_000),
+        });
+        break;
+      } catch (cause) {
+        const refused = ((cause as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+        if (refused && (Date.now() < deadline || (Date.now() - t0 < 60_000 && this.#starting()))) {
+          await new Promise((r) => setTimeout(r, 150));
+          continue;
+        }
+        const waited = refused && this.#waitMs > 0 ? ` (connection refused for ${((Date.now() - t0) / 1000).toFixed(0)} s: is the server running?)` : '';
+        throw new EnclaveNnError('LICENSE_SERVER_UNREACHABLE', `Cannot reach the license server ${this.url}: ${(cause as Error).message}${waited}`, { cause });
+      }
     }
     let json: Record<string, unknown>;
     try {

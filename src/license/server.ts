@@ -155,6 +155,11 @@ export class LicenseServer {
       const id = decodeURIComponent(m[1]!);
       return licenseView(m[2] === 'revoke' ? await svc.revokeLicense(id, body.reason) : await svc.addCredits(id, body.credits));
     }
+    const mm = /^\/v1\/admin\/models\/([^/]+)\/(policy|remove)$/.exec(path);
+    if (method === 'POST' && mm) {
+      const id = decodeURIComponent(mm[1]!);
+      return mm[2] === 'policy' ? svc.updateModel(id, body.policy as ModelPolicy) : svc.removeModel(id);
+    }
     switch (`${method} ${path}`) {
       case 'GET /v1/admin/models': return { models: await svc.store.listModels() };
       case 'POST /v1/admin/models': {
@@ -165,6 +170,7 @@ export class LicenseServer {
           key.modelKey.fill(0); key.signingKey.fill(0);
         }
       }
+      case 'GET /v1/admin/customers': return { customers: await svc.store.listCustomers() };
       case 'POST /v1/admin/customers': return svc.addCustomer(body.id, body.name);
       case 'GET /v1/admin/licenses': return { licenses: (await svc.store.listLicenses(filter)).map(licenseView) };
       case 'POST /v1/admin/licenses': return licenseView(await svc.grantLicense(body as never));

@@ -24,8 +24,15 @@ export interface LicenseServiceOptions {
   store: LicenseStore;
   /** 32-byte key that encrypts model secrets at rest. */
   masterKey: Uint8Array;
-  /** Attestation roots accepted for every model (production: Intel's only). */
+  /** Attestation roots accepted for every model but sim models (production: Intel's only). */
   roots: readonly PinnedRoot[];
+  /**
+   * INSECURE, development: the simulated SGX root (`license-server --insecure-trust-sim`). Sim
+   * models (policy `insecureSim`) are served to quotes under this root only, from DEBUG enclaves
+   * (the sim platform always sets DEBUG); other models never accept it.
+   * @defaultValue undefined: sim models are refused
+   */
+  insecureSimRoot?: PinnedRoot;
   /** The clock, Unix seconds. @defaultValue the system clock */
   now?: () => number;
   /** How long a challenge nonce lives. @defaultValue 300 */
@@ -128,6 +135,7 @@ export class LicenseService {
   readonly store: LicenseStore;
   private readonly masterKey: Uint8Array;
   private readonly roots: readonly PinnedRoot[];
+  private readonly insecureSimRoot: PinnedRoot | undefined;
   private readonly now: () => number;
   private readonly nonceTtl: number;
   private readonly signers = new Map<string, Ed25519Signer>();
@@ -141,6 +149,7 @@ export class LicenseService {
     this.store = o.store;
     this.masterKey = o.masterKey;
     this.roots = o.roots;
+    this.insecureSimRoot = o.insecureSimRoot;
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.nonceTtl = o.nonceTtlSeconds ?? 300;
     this.collateral = o.collateral;
@@ -282,15 +291,21 @@ export class LicenseService {
       const model = await this.store.getModel(lic.modelId);
       if (!model) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot provision: model ${lic.modelId} is not registered`);
       const p = model.policy;
+      // A sim model goes to sim enclaves only, and only when the server was started INSECURE with
+      // the sim root: a sim quote is signed by a key in a local file, so it proves nothing.
+      if (p.insecureSim === true && !this.insecureSimRoot) {
+        throw new EnclaveNnError('ATTEST_SIM_UNTRUSTED', `Cannot provision: model ${model.id} is registered as a sim model (INSECURE) and this server does not trust sim quotes (license-server --insecure-trust-sim)`);
+      }
+      const sim = p.insecureSim === true;
       // The quote must chain to a pinned root, come from an accepted measurement, and carry
       // REPORTDATA = SHA-512(keyPub ‖ nonce): the key we wrap to is the attested enclave's.
       // Under a production root it must also pass TCB and revocation checks (§4.5.1).
       const v = verifyQuote(evidence, {
-        roots: this.roots, at: new Date(this.now() * 1000),
+        roots: sim ? [this.insecureSimRoot!] : this.roots, at: new Date(this.now() * 1000),
         policy: {
           ...(p.mrEnclave.length ? { mrEnclave: p.mrEnclave } : {}),
           ...(p.mrSigner.length ? { mrSigner: p.mrSigner } : {}),
-          allowDebug: p.allowDebug, minIsvSvn: p.minIsvSvn,
+          allowDebug: sim || p.allowDebug, minIsvSvn: p.minIsvSvn,
           reportData: reportDataFor(keyPub, nonce),
         },
         collateral: (pck) => {
@@ -315,7 +330,7 @@ export class LicenseService {
       const wrapped = wrapProvisionPayload(keyPub, provisionTranscript(model.id, nonce, evidence), modelKey, pkg);
       return {
         value: { licenseId, modelId: model.id, enclaveId, allowance: credit.allowance, wrapped },
-        reason: `enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}; ${tcb}) ${previous ? `answered again (a retry: its first answer was lost), ${credit.allowance} credits as before, none granted` : `provisioned, ${credit.granted} credits granted`}`,
+        reason: `${sim ? 'INSECURE sim ' : ''}enclave ${enclaveId.slice(0, 16)} (MRENCLAVE ${v.mrEnclave.slice(0, 16)}${v.debug ? ', DEBUG' : ''}; ${tcb}) ${previous ? `answered again (a retry: its first answer was lost), ${credit.allowance} credits as before, none granted` : `provisioned, ${credit.granted} credits granted`}`,
       };
     } finally {
       zeroize(reportSeed);
@@ -392,8 +407,29 @@ export class LicenseService {
       await this.store.addModel({
         id: key.modelId, providerPub: key.signingPublicKey, secrets: sealModelSecrets(this.masterKey, key.modelId, key.modelKey, key.signingKey), policy, createdAt: this.now(),
       });
-      const any = policy.mrEnclave.length === 0 && policy.mrSigner.length === 0;
-      return { value: { modelId: key.modelId }, reason: `registered; ${any ? 'INSECURE: any measurement' : `${policy.mrEnclave.length} MRENCLAVE, ${policy.mrSigner.length} MRSIGNER`}${policy.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(policy.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}` };
+      return { value: { modelId: key.modelId }, reason: `registered; ${policyText(policy)}` };
+    });
+  }
+
+  /** Replaces a registered model's policy (its keys stay as they are). */
+  async updateModel(idIn: unknown, policy: ModelPolicy): Promise<{ modelId: string }> {
+    const id = idField(idIn, 'model id');
+    return this.decide('admin', 'models.update', id, async () => {
+      checkPolicy(policy);
+      if (!(await this.store.updateModelPolicy(id, policy))) throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot update model ${id}: it is not registered`);
+      return { value: { modelId: id }, reason: `policy replaced; ${policyText(policy)}` };
+    });
+  }
+
+  /** Removes a registered model and its stored keys; refused while licenses name it. */
+  async removeModel(idIn: unknown): Promise<{ modelId: string }> {
+    const id = idField(idIn, 'model id');
+    return this.decide('admin', 'models.remove', id, async () => {
+      const r = await this.store.removeModel(id);
+      if (r === 'unknown') throw new EnclaveNnError('MODEL_UNKNOWN', `Cannot remove model ${id}: it is not registered`);
+      if (typeof r === 'number') throw new EnclaveNnError('STORE_CONFLICT', `Cannot remove model ${id}: ${r} license(s) name it (its usage history stays; revoke them instead)`);
+      this.signers.delete(id);
+      return { value: { modelId: id }, reason: 'removed' };
     });
   }
 
@@ -468,6 +504,13 @@ function nonNeg(v: unknown, what: string): number {
   return v as number;
 }
 
+/** The policy in a few words, for the audit log. */
+function policyText(p: ModelPolicy): string {
+  if (p.insecureSim === true) return `INSECURE: sim model (sim enclaves on a server with --insecure-trust-sim${p.mrEnclave.length ? `, ${p.mrEnclave.length} MRENCLAVE` : ', any measurement'})`;
+  const any = p.mrEnclave.length === 0 && p.mrSigner.length === 0;
+  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(p.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}`;
+}
+
 /** Validates a model policy (hex measurements, integer SVN). */
 export function checkPolicy(p: ModelPolicy): void {
   const hexList = (l: unknown, what: string): void => {
@@ -480,4 +523,5 @@ export function checkPolicy(p: ModelPolicy): void {
   }
   if (typeof p.allowDebug !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.allowDebug must be a boolean');
   nonNeg(p.minIsvSvn, 'policy.minIsvSvn');
+  if (p.insecureSim !== undefined && typeof p.insecureSim !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.insecureSim must be a boolean');
 }

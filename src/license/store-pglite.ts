@@ -3,11 +3,49 @@
  * setup, the same SQL as PostgreSQL (docs/license-protocol.md §7). One process at a time:
  * several server processes need {@link openPgDb}.
  */
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EnclaveNnError } from '../errors.ts';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions, type Transaction } from '@electric-sql/pglite';
 import type { SqlDb } from './store.ts';
+
+/**
+ * A fresh PGlite database costs an `initdb` (two WASM instances and PostgreSQL's bootstrap:
+ * 2.5–4 s on a loaded 2-core machine) where loading the same empty data directory from a tar
+ * takes 0.6–1 s. `npm run build` writes that tar ({@link writePgliteTemplate}) for the installed
+ * PGlite version; without it (sources without a build) a new database runs initdb.
+ */
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.endsWith('.ts') ? [] : ['..']));
+const PGLITE_VERSION = (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Where the empty-database template of the installed PGlite version lives (`dist/`). */
+export function pgliteTemplatePath(): string {
+  return join(PACKAGE_ROOT, 'dist', `pglite-${PGLITE_VERSION}-empty.tar.gz`);
+}
+
+/** Writes the empty-database template ({@link pgliteTemplatePath}): one initdb, dumped as a gzipped tar. */
+export async function writePgliteTemplate(path = pgliteTemplatePath()): Promise<string> {
+  const pg = new PGlite();
+  try {
+    await pg.waitReady;
+    const tar = new Uint8Array(await (await pg.dumpDataDir('gzip')).arrayBuffer());
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.${process.pid}.tmp`, tar);
+    renameSync(`${path}.${process.pid}.tmp`, path); // never a half-written template
+  } finally {
+    await pg.close();
+  }
+  return path;
+}
+
+/** PGlite options for `dir`: a new database starts from the template when there is one. */
+function startOptions(dir: string | undefined): PGliteOptions {
+  if (dir !== undefined && existsSync(join(dir, 'PG_VERSION'))) return {};
+  const template = pgliteTemplatePath();
+  return existsSync(template) ? { loadDataDir: new Blob([readFileSync(template)]) } : {};
+}
 
 function wrap(q: PGlite | Transaction): Pick<SqlDb, 'query'> {
   return {
@@ -31,7 +69,7 @@ export async function openPgliteDb(dir?: string): Promise<SqlDb> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     unlock = lockDir(dir);
   }
-  const pg = new PGlite(dir);
+  const pg = new PGlite(dir, startOptions(dir));
   try {
     await pg.waitReady;
   } catch (e) {

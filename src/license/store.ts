@@ -37,6 +37,12 @@ export interface ModelPolicy {
    * opt-in by name. @defaultValue ['UpToDate']
    */
   acceptedTcbStatuses?: TcbStatus[];
+  /**
+   * INSECURE, development: a sim model (its bundle's policy names the sim platform only). Its key
+   * goes to sim enclaves only (DEBUG accepted), and only on a server started with
+   * `--insecure-trust-sim`; empty `mrEnclave` = any sim program. @defaultValue false
+   */
+  insecureSim?: boolean;
 }
 
 /** A registered model. */
@@ -151,6 +157,26 @@ export class LicenseStore {
   async listModels(): Promise<{ id: string; policy: ModelPolicy; createdAt: number }[]> {
     const rows = await this.db.query('SELECT id, policy, created_at FROM models ORDER BY id');
     return rows.map((r) => ({ id: r.id as string, policy: JSON.parse(r.policy as string) as ModelPolicy, createdAt: num(r.created_at) }));
+  }
+
+  /** Replaces a model's policy; false if the model is not registered. */
+  async updateModelPolicy(id: string, policy: ModelPolicy): Promise<boolean> {
+    return (await this.db.query('UPDATE models SET policy = $2 WHERE id = $1 RETURNING id', [id, JSON.stringify(policy)])).length === 1;
+  }
+
+  /** Deletes a model no license names: `'removed'`, `'unknown'`, or the count of licenses naming it. */
+  async removeModel(id: string): Promise<'removed' | 'unknown' | number> {
+    return this.db.transaction(async (tx) => {
+      const [n] = await tx.query<{ n: unknown }>('SELECT count(*) AS n FROM licenses WHERE model_id = $1', [id]);
+      if (num(n!.n) > 0) return num(n!.n);
+      return (await tx.query('DELETE FROM models WHERE id = $1 RETURNING id', [id])).length === 1 ? 'removed' : 'unknown';
+    });
+  }
+
+  /** Customers by id. */
+  async listCustomers(): Promise<{ id: string; name: string; createdAt: number }[]> {
+    const rows = await this.db.query('SELECT id, name, created_at FROM customers ORDER BY id');
+    return rows.map((r) => ({ id: r.id as string, name: r.name as string, createdAt: num(r.created_at) }));
   }
 
   /** Adds a customer; throws `STORE_CONFLICT` if the id exists. */

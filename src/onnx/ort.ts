@@ -1,3 +1,4 @@
+import { BASE_SESSION_OPTIONS } from './session-options.ts';
 import * as ort from 'onnxruntime-node';
 import type { ModelProto } from 'onnx-buf';
 import { encodeModel } from './codec.ts';
@@ -11,7 +12,7 @@ import type { Dim, TensorSpec } from './tensor-spec.ts';
  * being measured. Only errors are logged (`logSeverityLevel` 3): ORT's warnings (unused
  * initializers, …) are for model authors and must not reach a user's terminal.
  */
-export const ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } }, logSeverityLevel: 3 } as const;
+export const ORT_SESSION_OPTIONS = { ...BASE_SESSION_OPTIONS, logSeverityLevel: 3 } as const;
 
 /** A plain tensor: what sessions take and return, independent of any engine. */
 export interface TensorData {

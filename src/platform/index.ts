@@ -10,7 +10,8 @@
  *
  * @module
  */
-export type { Launcher, Platform, PlatformFactory, PlatformOptions } from './types.ts';
+export type { Launcher, Platform, PlatformFactory, PlatformOptions, ProgramIdentity, SealPolicy } from './types.ts';
+export { SEAL_POLICIES } from './types.ts';
 export { PLATFORMS, createPlatform, platformNames } from './registry.ts';
 export { createSimPlatform, simMeasurement, announceSimPlatform, loadOrCreateSimSecret, SIM_WARNING } from './sim.ts';
 export { enclaveNnHome } from '../util/home.ts';

@@ -14,7 +14,8 @@ export function teeOf(platform: string): NonNullable<BenchReport['tee']> {
 /** The CSV columns, in order; documented in docs/bench.md. */
 export const CSV_COLUMNS = [
   'k', 'first_private_layer', 'cut_tensors', 't_full_ms', 't_head_ms', 't_native_ms', 't_tail_public_ms', 't_enclave_ms',
-  't_enclave_compute_ms', 't_boundary_ms', 't_enclave_p10_ms', 't_enclave_p90_ms', 'cpu_impact', 'tee_impact', 'end_to_end',
+  't_enclave_compute_ms', 't_boundary_ms', 't_native_p10_ms', 't_native_p90_ms', 't_enclave_p10_ms', 't_enclave_p90_ms',
+  't_native_cold_ms', 't_enclave_cold_ms', 't_enclave_cold_p10_ms', 't_enclave_cold_p90_ms', 'cpu_impact', 'tee_impact', 'end_to_end',
   'setup_spawn_ms', 'setup_attest_provision_ms', 'setup_load_decrypt_ms', 'setup_session_create_ms', 'setup_ready_total_ms', 'teardown_ms',
   'enclave_peak_rss_bytes', 'tail_weight_bytes', 'largest_activation_bytes', 'sealed_tail_bytes', 'max_abs_diff', 'labels_equal',
   'private_params', 'private_flops',
@@ -29,12 +30,23 @@ function csvCell(v: unknown): string {
 export function toCsv(r: BenchReport): string {
   const rows = r.splits.map((s) => [
     s.k, s.firstPrivateLayer ?? '', s.cutTensors.join(' '), r.t_full.median, s.t_head.median, s.t_native.median, s.t_tail_public.median,
-    s.t_enclave.median, s.t_enclave_compute.median, s.t_boundary.median, s.t_enclave.p10, s.t_enclave.p90, s.cpu_impact, s.tee_impact, s.end_to_end,
+    s.t_enclave.median, s.t_enclave_compute.median, s.t_boundary.median, s.t_native.p10, s.t_native.p90, s.t_enclave.p10, s.t_enclave.p90,
+    s.t_native_cold?.median, s.t_enclave_cold?.median, s.t_enclave_cold?.p10, s.t_enclave_cold?.p90, s.cpu_impact, s.tee_impact, s.end_to_end,
     s.setup.spawn, s.setup.attest_provision, s.setup.load_decrypt, s.setup.session_create, s.setup.ready_total, s.setup.teardown,
     s.enclave_peak_rss_bytes, s.tail_weight_bytes, s.largest_activation_bytes, s.sealed_tail_bytes, s.max_abs_diff, s.labels_equal,
     s.private_params, s.private_flops,
   ].map(csvCell).join(','));
   return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
+}
+
+/** Columns of throughput.csv (one row per split and batch size of the sweep). */
+export const THROUGHPUT_COLUMNS = ['k', 'batch', 'native_samples_per_s', 'enclave_samples_per_s', 'enclave_over_native'] as const;
+
+/** The throughput sweep as CSV, or undefined when the run had none. */
+export function toThroughputCsv(r: BenchReport): string | undefined {
+  const rows = r.splits.flatMap((s) => (s.throughput ?? []).map((t) => [s.k, t.batch, t.native_samples_per_s, t.enclave_samples_per_s,
+    t.enclave_samples_per_s / t.native_samples_per_s].map(csvCell).join(',')));
+  return rows.length ? [THROUGHPUT_COLUMNS.join(','), ...rows].join('\n') + '\n' : undefined;
 }
 
 const med = (s: Stat) => s.median;
@@ -181,6 +193,8 @@ export async function writeReport(r: BenchReport, outDir: string, extra: { html?
     }
     writeFileSync(join(tmp, 'report.json'), JSON.stringify(r, null, 2) + '\n');
     writeFileSync(join(tmp, 'splits.csv'), toCsv(r));
+    const throughput = toThroughputCsv(r);
+    if (throughput) writeFileSync(join(tmp, 'throughput.csv'), throughput);
     writeFileSync(join(tmp, 'report.html'), toHtml(r, svgs, extra.html, { title: extra.title, lead: extra.lead }));
     for (const [name, data] of Object.entries(extra.files ?? {})) writeFileSync(join(tmp, name), data);
     if (existsSync(outDir)) rmSync(outDir, { recursive: true, force: true });

@@ -17,6 +17,12 @@ export interface SplitMeasurement {
   t_enclave_compute: Stat;
   /** t_enclave − t_enclave_compute, per repeat. */
   t_boundary: Stat;
+  /** The tail natively, the first call after ≥ 10 ms idle (absent in reports written before the cold method). */
+  t_native_cold?: Stat;
+  /** The enclave round trip, the first call after ≥ 10 ms idle. */
+  t_enclave_cold?: Stat;
+  /** The throughput sweep (`--batch 1,8,64`): samples per second, native and enclave, per batch size. */
+  throughput?: Array<{ batch: number; native_samples_per_s: number; enclave_samples_per_s: number }>;
   /** Setup phases in milliseconds (one enclave start per split). */
   setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number };
   enclave_peak_rss_bytes: number;
@@ -64,7 +70,15 @@ export interface BenchReport {
    */
   tee?: { platform: string; insecure: boolean; label: string };
   versions: Record<string, string>;
-  options: { batch: number; repeat: number; warmup: number; engine: string; splits: number[] };
+  options: {
+    batch: number; repeat: number; warmup: number; engine: string; splits: number[];
+    /** 'steady': back-to-back streams per split (absent: the older interleaved round-robin) */
+    method?: 'steady';
+    /** cold calls per split */
+    cold?: number;
+    /** batch sizes of the throughput sweep */
+    throughputBatches?: number[];
+  };
   layers: string[];
   t_full: Stat;
   splits: SplitMeasurement[];

@@ -8,15 +8,25 @@ import { GraphView } from '../../onnx/graph.ts';
 import { intOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 
-const usage = `usage: enclave-nn bench <model> [--splits all|K,K,…] [--repeat N] [--warmup N] [--batch B]
-                  [--engine ort|wasm] [--input x.npy|x.json] [--out DIR]
+const usage = `usage: enclave-nn bench <model> [--splits all|K,K,…] [--repeat N] [--warmup N] [--cold N]
+                  [--batch B[,B,…]] [--engine ort|wasm] [--input x.npy|x.json] [--out DIR]
 
 For every split k (k = layers in the enclave; 0 = all public): seals the tail, starts an enclave
 (INSECURE sim platform, dev key), and measures the head, the tail natively, the tail in the public
-runtime and the tail through the enclave — medians over --repeat rounds after --warmup, splits
-interleaved. Prints a table; writes report.html, report.json, splits.csv and the plots (SVG, PNG)
-to --out (default out/bench/<model>), atomically.
-defaults: --repeat 30, --warmup 5, --batch 1, --engine ort.`;
+runtime and the tail through the enclave — steady: medians of --repeat back-to-back calls after
+--warmup; cold: --cold single calls each after 12 ms idle. --batch 1,8,64 measures the first batch
+size as above and adds a throughput sweep (samples/s, native and enclave) over all of them.
+Prints a table; writes report.html, report.json, splits.csv (throughput.csv) and the plots
+(SVG, PNG) to --out (default out/bench/<model>), atomically.
+defaults: --repeat 30, --warmup 5, --cold min(repeat, 10), --batch 1, --engine ort.`;
+
+/** Parses `--batch 1` or `--batch 1,8,64` (each ≥ 1). */
+export function parseBatches(value: string | undefined): number[] {
+  if (value === undefined) return [1];
+  const bs = value.split(',').map((x) => x.trim());
+  if (bs.some((b) => !/^\d+$/.test(b) || Number(b) < 1)) throw new EnclaveNnError('USAGE', `Cannot run 'bench': --batch must be a batch size ≥ 1 or a list like 1,8,64, got '${value}'`);
+  return [...new Set(bs.map(Number))];
+}
 
 /** Parses `--splits all|1,2,5`. */
 export function parseSplits(value: string | undefined): number[] | undefined {
@@ -32,14 +42,15 @@ const command: Command = {
   usage,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('bench', argv, {
-      splits: { type: 'string' }, repeat: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' },
+      splits: { type: 'string' }, repeat: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, cold: { type: 'string' },
       engine: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
     });
     const path = required('bench', 'the model file', positionals[0]);
     const repeat = intOption('bench', '--repeat', values.repeat, 30, 1);
     const warmup = intOption('bench', '--warmup', values.warmup, 5, 0);
-    const batch = intOption('bench', '--batch', values.batch, 1, 1);
-    if (repeat < 1 || warmup < 0 || batch < 1) throw new EnclaveNnError('USAGE', "Cannot run 'bench': --repeat and --batch must be ≥ 1, --warmup ≥ 0");
+    const batches = parseBatches(values.batch);
+    const batch = batches[0]!;
+    const cold = values.cold === undefined ? undefined : intOption('bench', '--cold', values.cold, 10, 0);
     const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
     const model = await loadModel(path);
     const feeds = values.input ? readInputs([values.input], new GraphView(model).inputs) : undefined;
@@ -51,7 +62,7 @@ const command: Command = {
     process.once('SIGINT', onSigint);
     try {
       const report = await runBench(model, {
-        splits: parseSplits(values.splits), repeat, warmup, batch, engine: values.engine ?? 'ort', feeds,
+        splits: parseSplits(values.splits), repeat, warmup, batch, cold, throughputBatches: batches.length > 1 ? batches : [], engine: values.engine ?? 'ort', feeds,
         command: ['enclave-nn', 'bench', ...argv].join(' '), modelName: path, signal: controller.signal,
       });
       io.stdout(toTable(report));

@@ -42,7 +42,14 @@ const command: Command = {
         io.stdout(JSON.stringify({ file: path, headerSha256: Buffer.from(bundle.headerHash).toString('hex'), header: h }, null, 2) + '\n');
         return 0;
       }
-      const policy = h.policy.platforms.map((p) => `${p.kind} (${p.measurements.length === 0 ? 'any measurement — development only' : p.measurements.join(', ')})`).join('; ');
+      const policy = h.policy.platforms.map((p) => {
+        const accepts = [
+          ...(p.measurements.length ? [p.measurements.join(', ')] : []),
+          ...(p.mrSigners ? [`signed by ${p.mrSigners.join(', ')}`] : []),
+          ...(p.minIsvSvn !== undefined ? [`ISVSVN >= ${p.minIsvSvn}`] : []),
+        ];
+        return `${p.kind} (${p.measurements.length === 0 && !p.mrSigners ? 'any measurement — development only' : accepts.join('; ')})`;
+      }).join('; ');
       io.stdout([
         `bundle ${path}: format ${h.formatVersion}, header signature verifies, head hash matches`,
         `model id        ${h.modelId}`,

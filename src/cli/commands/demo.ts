@@ -10,6 +10,8 @@ import { intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** The MNIST build: the TypeScript source through tsx in a checkout, the compiled file in dist/. */
+const MNIST_BUILD = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', join(REPO, 'examples/mnist/build.ts')] : [join(REPO, 'examples/mnist/build.js')];
 
 const usage = `usage: enclave-nn demo [--out DIR] [--untrained] [--repeat N] [--rebuild]
 
@@ -34,7 +36,7 @@ const command: Command = {
     if (values.rebuild || !existsSync(onnx)) {
       io.stdout(`1/3 building the MNIST CNN (${values.untrained ? 'seeded random weights' : 'a short seeded training'}) in ${modelDir}\n`);
       // The example is a separate program (examples depend on the library, not the reverse).
-      const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'examples/mnist/build.ts'), '--out', modelDir, '--quick', ...(values.untrained ? ['--epochs', '0'] : [])], { stdio: ['ignore', 'inherit', 'inherit'], cwd: REPO });
+      const r = spawnSync(process.execPath, [...MNIST_BUILD, '--out', modelDir, '--quick', ...(values.untrained ? ['--epochs', '0'] : [])], { stdio: ['ignore', 'inherit', 'inherit'], cwd: REPO });
       if (r.status !== 0 || !existsSync(onnx)) throw new EnclaveNnError('DEMO_BUILD', `Cannot build the MNIST model: examples/mnist/build.ts exited with ${r.status ?? r.signal} and wrote no ${onnx}`, { exitCode: 1 });
     } else {
       io.stdout(`1/3 using the MNIST CNN built before: ${onnx} (--rebuild to train again)\n`);

@@ -88,6 +88,7 @@ test('split --platform gramine-sgx writes the measurement words into the signed 
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /INSECURE/);
   assert.deepEqual((await readBundleFile(out)).header.policy, { platforms: [{ kind: 'gramine-sgx', measurements: [a, b], mrSigners: [s], minIsvSvn: 2 }] });
+  assert.match(runCli(['bundle', 'info', out]).stdout, new RegExp(`gramine-sgx \\(${a}, ${b}; signed by ${s}; ISVSVN >= 2\\)`));
   const dev = join(dir, 'dev.enn');
   const d = runCli(['split', mlp, '--private', '1', '-o', dev]);
   assert.equal(d.code, 0, d.stderr);

@@ -54,8 +54,31 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.equal(r.stdout.trim(), measurement);
   r = admin('models', 'add', join(dir, 'model.enn.key'), '--local-sim-measurement', '--allow-debug');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}${measurement.slice(0, 16)} {2}debug allowed`));
+  assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}${measurement.slice(0, 16)} {2}debug allowed$`, 'm'));
   assert.equal(admin('customers', 'add', 'acme').code, 0);
+  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '1', '--id', 'lic-not-sim').code, 0);
+  // Not a sim model: --insecure-trust-sim does not extend the sim root to it.
+  r = cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-not-sim');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /is not a pinned root/);
+  assert.match(admin('models', 'remove', providerKey.modelId).stderr, /1 license\(s\) name it/);
+  // The bundle's policy names the sim platform only: a sim model (INSECURE, announced).
+  r = admin('models', 'update', providerKey.modelId, '--bundle', model);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /INSECURE: model \S+ is a sim model/);
+  assert.match(admin('models', 'list').stdout, new RegExp(`${providerKey.modelId} {2}any measurement {2}INSECURE sim model`));
+  assert.match(admin('customers', 'list').stdout, /^acme {2}acme {2}since \d{4}-/m);
+  // A model no license names can be removed (and is gone from the list).
+  const other = bundleOfSplit(splits[0]!);
+  writeFileSync(join(dir, 'other.enn'), other.bytes);
+  await writeProviderKeyFile(join(dir, 'other.enn.key'), other.providerKey);
+  assert.equal(admin('models', 'add', join(dir, 'other.enn.key'), '--bundle', join(dir, 'other.enn')).code, 0);
+  assert.match(admin('models', 'list').stdout, new RegExp(other.providerKey.modelId));
+  r = admin('models', 'remove', other.providerKey.modelId);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`removed model ${other.providerKey.modelId}`));
+  assert.doesNotMatch(admin('models', 'list').stdout, new RegExp(other.providerKey.modelId));
+  assert.match(admin('models', 'remove', other.providerKey.modelId).stderr, /is not registered/);
   r = admin('licenses', 'grant', '--customer', 'acme', '--model', providerKey.modelId, '--credits', '2', '--id', 'lic-online');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /lic-online {2}acme/);
@@ -95,7 +118,7 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.match(r.stdout, /refused {2}fulfill +lic-offline {2}PROVISION_NONCE/);
   // used = what enclaves reported at check-ins (2); the runs since are reported at the next one.
   r = admin('usage', '--customer', 'acme');
-  assert.match(r.stdout, /acme {2}\S+ {2}licenses 2 {2}credits 17 {2}granted 14 {2}used 2 {2}enclaves 2/);
+  assert.match(r.stdout, /acme {2}\S+ {2}licenses 3 {2}credits 18 {2}granted 14 {2}used 2 {2}enclaves 2/);
   r = cli('admin', 'licenses', 'list', '--server', url, '--token', 'wrong-token-0123456789');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wrong admin token/);

@@ -1,10 +1,11 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { INTEL_SGX_ROOT_CA, loadOrCreateInsecureSimChain, type PinnedRoot } from '../../attest/index.ts';
+import { INTEL_SGX_ROOT_CA } from '../../attest/roots.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadAdminToken, loadMasterKey } from '../../license/secrets.ts';
 import { LicenseServer } from '../../license/server.ts';
 import { LicenseService } from '../../license/service.ts';
+import { insecureSimTrust } from '../../license/sim-trust.ts';
 import { intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -15,16 +16,19 @@ the provider's admin API behind a bearer token. Runs until SIGINT/SIGTERM.
 
   --data DIR            server state: master.key and admin.token (mode 0600, created on first
                         start unless ENCLAVE_NN_MASTER_KEY / ENCLAVE_NN_ADMIN_TOKEN are set) and
-                        the embedded database (DIR/db). Default ./license-data
+                        the embedded database (DIR/db). Default ./license-data; \`admin\` finds
+                        the token there (admin --data DIR)
   --db URL              postgres://user@host:port/db instead of the embedded database (several
                         server processes may share one; give them the same master key and token)
   --port P              TCP port (0 = any free port; the URL is printed). Default 7070
   --host H              address to listen on. Default 127.0.0.1
-  --insecure-trust-sim  also trust this installation's INSECURE simulated SGX root (sim
-                        platform): any local process can forge its quotes. Development only.
+  --insecure-trust-sim  INSECURE, development only: serve sim models (registered from a bundle
+                        whose policy names the sim platform) to sim enclaves — this
+                        installation's simulated SGX root, DEBUG enclaves accepted. Any local
+                        process can forge sim quotes: they protect nothing.
 
-Attestation roots: the Intel SGX Root CA (pinned by fingerprint), plus the sim root only with
---insecure-trust-sim.`;
+Attestation roots: the Intel SGX Root CA (pinned by fingerprint) for every other model. Prints
+"listening on URL" on stdout once it answers requests.`;
 
 const command: Command = {
   name: 'license-server',
@@ -38,19 +42,21 @@ const command: Command = {
     const data = resolve(values.data ?? 'license-data');
     mkdirSync(data, { recursive: true, mode: 0o700 });
     const port = intOption('license-server', '--port', values.port, 7070, 0);
-    const roots: PinnedRoot[] = [INTEL_SGX_ROOT_CA];
-    if (values['insecure-trust-sim']) {
-      const chain = loadOrCreateInsecureSimChain();
-      roots.push(chain.root);
-      io.stderr(`enclave-nn: INSECURE: license-server trusts the simulated SGX root ${chain.root.sha256} (${chain.dir}): sim quotes protect nothing\n`);
-    }
+    const t0 = performance.now();
+    const insecureSimRoot = values['insecure-trust-sim'] ? insecureSimTrust('license-server', io.stderr) : undefined;
+    // The secrets first: `admin` finds the token file while the database still opens.
     const masterKey = loadMasterKey(data);
     const admin = loadAdminToken(data);
+    const t1 = performance.now();
     const { store, label } = await openStore(values.db ?? join(data, 'db'));
-    const server = new LicenseServer(new LicenseService({ store, masterKey, roots }), admin.token);
+    const t2 = performance.now();
+    const roots = [INTEL_SGX_ROOT_CA];
+    const server = new LicenseServer(new LicenseService({ store, masterKey, roots, ...(insecureSimRoot ? { insecureSimRoot } : {}) }), admin.token);
     const { url } = await server.listen(port, values.host ?? '127.0.0.1');
+    // Printed only now: the socket is bound and the store is open, so requests get answers.
     io.stdout(`license-server: listening on ${url}\n`);
-    io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${roots.map((r) => r.name).join(', ')}\n`);
+    const ms = (a: number, b: number): string => `${Math.round(b - a)} ms`;
+    io.stderr(`license-server: store ${label}; admin token in ${admin.source}; roots ${[...roots, ...(insecureSimRoot ? [insecureSimRoot] : [])].map((r) => r.name).join(', ')}; ready ${ms(0, performance.now())} after the process started (modules ${ms(0, t0)}, secrets ${ms(t0, t1)}, store ${ms(t1, t2)})\n`);
     await new Promise<void>((done) => {
       const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
       process.on('SIGINT', stop);

@@ -2,14 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isErrorCode } from '../../errors.ts';
 import { encodeModel } from '../../onnx/codec.ts';
-import { ORT_SESSION_OPTIONS, maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
+import { maxAbsDiff, randomFeeds, runOnnx } from '../../onnx/ort.ts';
 import { cnnModel, seededRandom } from '../../onnx/models.testkit.ts';
 import { ENGINES, getEngine } from './index.ts';
-import { ENCLAVE_ORT_SESSION_OPTIONS } from './ort-engine.ts';
-
-test('the enclave ORT options equal the project-wide ones (same configuration on both sides)', () => {
-  assert.deepEqual(ENCLAVE_ORT_SESSION_OPTIONS, ORT_SESSION_OPTIONS);
-});
 
 test('every engine runs the CNN like onnxruntime-node, from bytes', async () => {
   const model = cnnModel();

@@ -1,12 +1,7 @@
 import type { TensorData } from '../../onnx/ort.ts';
 
-/**
- * The same options as `ORT_SESSION_OPTIONS` in src/onnx/ort.ts (spinning off), repeated here
- * because importing that module would pull onnxruntime-node and the ONNX codec into every
- * trusted program, the wasm one included (docs/enclave-protocol.md §8). A test keeps them equal.
- */
-export const ENCLAVE_ORT_SESSION_OPTIONS = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } as const;
 import type { Engine, EngineSession } from './types.ts';
+import { BASE_SESSION_OPTIONS } from '../../onnx/session-options.ts';
 
 /**
  * onnxruntime-node: the default engine, the same runtime as the public head (DESIGN.md
@@ -22,7 +17,7 @@ export const ortEngine: Engine = {
     // uses that pool, so it must not cost an enclave thread slot either).
     const threads = options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
     // ORT copies the model into native memory: the caller may zero `modelBytes` afterwards.
-    const session = await ort.InferenceSession.create(modelBytes, { ...ENCLAVE_ORT_SESSION_OPTIONS, ...threads, ...ENGINE_LOG_OPTIONS });
+    const session = await ort.InferenceSession.create(modelBytes, { ...BASE_SESSION_OPTIONS, ...threads, ...ENGINE_LOG_OPTIONS });
     return wrapSession(session, ort.Tensor);
   },
 };
