@@ -138,10 +138,9 @@ export class Batcher {
       if (w.busy) continue;
       const chore = w.chores.shift();
       if (chore) { this.#occupy(w, chore()); continue; }
-      if (this.#queue.length === 0) return;
+      if (this.#queue.length === 0) continue; // a later worker may still have a chore
       const jobs = this.#take(w);
-      if (jobs === 'wait') return;
-      if (jobs) this.#occupy(w, this.#runJobs(w, jobs));
+      if (jobs && jobs !== 'wait') this.#occupy(w, this.#runJobs(w, jobs));
     }
   }
 

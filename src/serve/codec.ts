@@ -124,6 +124,18 @@ export function decodeInferRequest(body: Uint8Array, headerLength: string | unde
       return { name: o.name, binary: (op.binary_data as boolean | undefined) ?? params.binary_data_output === true };
     });
   }
+  // One batch size per request: inputs sharing a variable dimension's name agree on its size
+  // (else the batch could not be concatenated with others, and the runtime would refuse it whole).
+  const sizes = new Map<string, number>();
+  for (const s of model.inputs) {
+    s.shape.forEach((d, i) => {
+      if (typeof d !== 'string') return;
+      const n = feeds[s.name]!.dims[i]!;
+      const seen = sizes.get(d);
+      if (seen !== undefined && seen !== n) badRequest(`Cannot run inference: input '${s.name}' has ${n} along '${d}', another input has ${seen}`);
+      sizes.set(d, n);
+    });
+  }
   const first = Object.values(feeds).find((t) => t.dims.length > 0);
   return { ...(json.id !== undefined ? { id: json.id } : {}), feeds, samples: first ? first.dims[0]! : 1, ...(outputs ? { outputs } : {}), binaryOutput: params.binary_data_output === true };
 }

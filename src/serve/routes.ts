@@ -59,7 +59,7 @@ const utf8 = new TextEncoder();
  */
 export function statusOf(code: string): number {
   switch (code) {
-    case 'SERVE_BAD_REQUEST': case 'INPUT': case 'ENCLAVE_INPUT': return 400;
+    case 'SERVE_BAD_REQUEST': case 'INPUT': case 'ENCLAVE_INPUT': case 'SESSION_FRAME': return 400;
     case 'SERVE_UNAUTHORIZED': return 401;
     case 'ENCLAVE_LICENSE': return 403;
     case 'SERVE_NOT_FOUND': return 404;

@@ -118,6 +118,19 @@ test('bad requests get the protocol error body and status, and never reach the e
     assert.deepEqual(Object.keys(r.json), ['error'], `${label}: the body is {"error": …}`);
     assert.match(r.json.error as string, re, label);
   }
+  // NaN in binary FP32 data (JSON cannot spell it): refused by the runtime's check, per request.
+  const nanHeader = utf8.encode(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 16], parameters: { binary_data_size: 64 } }] }));
+  const nanBody = new Uint8Array(nanHeader.byteLength + 64);
+  nanBody.set(nanHeader);
+  nanBody.set(new Uint8Array(Float32Array.from({ length: 16 }, (_, i) => (i === 3 ? NaN : 0)).buffer), nanHeader.byteLength);
+  // Sent together with good requests (they would share a batch): only the bad one is refused.
+  const [nan, ...good] = await Promise.all([
+    call('POST', '/v2/models/mlp/infer', nanBody, { ...auth, 'inference-header-content-length': String(nanHeader.byteLength) }),
+    call('POST', '/v2/models/mlp/infer', infer(x)), call('POST', '/v2/models/mlp/infer', infer(x)),
+  ]);
+  assert.deepEqual(good.map((r) => r.status), [200, 200], 'a bad request does not fail its batch');
+  assert.equal(nan.status, 400, JSON.stringify(nan.json));
+  assert.match(nan.json.error as string, /input 'x' has NaN at index \[0,3\]/);
   const g = await call('GET', '/v2/models/mlp/infer');
   assert.equal(g.status, 405);
   assert.equal(g.res.headers.allow, 'POST');
@@ -126,7 +139,7 @@ test('bad requests get the protocol error body and status, and never reach the e
   const extra = new Uint8Array(header.byteLength + 4);
   extra.set(header);
   assert.equal((await call('POST', '/v2/models/mlp/infer', extra, { ...auth, 'inference-header-content-length': String(header.byteLength) })).status, 400);
-  assert.equal(await forwards(), before, 'no refused request reached the enclave');
+  assert.equal(await forwards(), before + 1, 'no refused request reached the enclave (the one FORWARD is the two good requests)');
 });
 
 test('concurrent requests are batched into fewer FORWARDs; every sample counted once; outputs equal the unsplit model', async () => {
@@ -244,4 +257,14 @@ test('the enclave dies: a request in flight gets 503 with the error body, the ne
   const out = (again.json.outputs as { shape: number[]; data: number[] }[])[0]!;
   assert.ok(maxAbsDiff({ dtype: 'float32', dims: out.shape, data: Float32Array.from(out.data) }, await reference(fx.model, x)) <= 1e-5);
   assert.notEqual(session.enclaveProcess!.pid, first.pid);
+});
+
+test('the batcher: a chore for the second worker runs while the first is idle and the queue empty', async () => {
+  const idle = { run: async (f: Record<string, TensorData>) => ({ y: f.x! }) };
+  const b = new Batcher([idle, idle]);
+  let ran = false;
+  const chore = b.chore(1, async () => { ran = true; });
+  const late = new Promise((r) => setTimeout(() => r('still waiting'), 1000));
+  assert.equal(await Promise.race([chore.then(() => 'ran'), late]), 'ran');
+  assert.ok(ran);
 });

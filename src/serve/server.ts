@@ -13,7 +13,7 @@ import { EnclaveNnError, errorLine, isErrorCode } from '../errors.ts';
 import { checkIn, saveLicenseState } from '../license/client.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import type { KeySource } from '../enclave/key-provider.ts';
-import { Session, type SessionOptions } from '../runtime/session.ts';
+import { checkFeeds, Session, type SessionOptions } from '../runtime/session.ts';
 import { Batcher, type BatchRunner } from './batcher.ts';
 import { createRoutes, errorResponse, type ServeRequest, type ServeResponse } from './routes.ts';
 
@@ -100,7 +100,12 @@ export class InferenceServer {
     this.batcher = new Batcher(sessions.map((s, i) => this.#runner(s, i)), { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, queueTimeoutMs: o.queueTimeoutMs, concat });
     this.handle = createRoutes({
       version: VERSION, log, ...(o.token !== undefined ? { token: o.token } : {}),
-      model: { name, inputs: h.headInputs, outputs: h.outputs, ready: () => !this.#closed, infer: (feeds, samples) => this.batcher.submit(feeds, samples) },
+      model: { name, inputs: h.headInputs, outputs: h.outputs, ready: () => !this.#closed, infer: (feeds, samples) => {
+        // The runtime's own checks (NaN/Inf among them) per request, before batching: a bad request
+        // must not make the batch it would join fail.
+        checkFeeds(h.headInputs, feeds);
+        return this.batcher.submit(feeds, samples);
+      } },
     });
   }
 
@@ -122,7 +127,9 @@ export class InferenceServer {
     const server = new InferenceServer(o, name, sessions, log);
     if (o.license) {
       const every = o.license.checkinIntervalMs ?? 300_000;
-      server.#checkins = setInterval(() => { void server.checkInAll(); }, every);
+      // One round at a time: a slow license server must not pile up check-ins behind each other.
+      let round: Promise<void> | undefined;
+      server.#checkins = setInterval(() => { round ??= server.checkInAll().finally(() => { round = undefined; }); }, every);
       server.#checkins.unref();
     }
     return server;
