@@ -142,16 +142,18 @@ test('license-server, admin, run --server (quota), license request → admin ful
   assert.match(s.stderr, /license-server: stopped\n$/);
 });
 
-test('license-server, admin and license as real processes: the store kept across a restart, the measurement, a clean stop', async () => {
+let serverErr = '';
+let exited: Promise<number | null> | undefined;
+
+test('license-server, admin and license as real processes: the store kept across a restart, the measurement (the server then serves the tests below)', async () => {
   const realEnv = { ...process.env, ...env };
   server = spawn(process.execPath, [BIN, 'license-server', '--data', data, '--db', db, '--port', '0', '--insecure-trust-sim'], { env: realEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let serverErr = '';
   server.stderr!.on('data', (c: Buffer) => { serverErr += c.toString(); });
-  const exited = new Promise<number | null>((resolve) => server!.once('exit', resolve));
+  exited = new Promise<number | null>((resolve) => server!.once('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     server!.stdout!.on('data', (c: Buffer) => { out += c.toString(); const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
-    void exited.then((code) => reject(new Error(`license-server exited ${code}: ${serverErr}`)));
+    void exited!.then((code) => reject(new Error(`license-server exited ${code}: ${serverErr}`)));
   });
   assert.match(serverErr, /INSECURE: license-server trusts the simulated SGX root/);
   const r = runCli(['admin', 'licenses', 'list', '--server', url], { env });
@@ -160,9 +162,9 @@ test('license-server, admin and license as real processes: the store kept across
   const m = runCli(['license', 'measurement']);
   assert.equal(m.code, 0, m.stderr);
   assert.equal(m.stdout.trim(), Buffer.from(sha256(readFileSync(await trustedProgramPath()))).toString('hex'));
-  server.kill('SIGTERM');
-  assert.equal(await exited, 0, serverErr);
-  assert.match(serverErr, /license-server: stopped/);
+  // The in-process server of the first test has stopped; this one, on the same store, serves the rest.
+  assert.ok(shared, 'the first test set up the model');
+  shared = { ...shared, url };
 });
 
 test('a damaged license state file is refused with one line naming it and --reprovision; --reprovision spends new credits; a license-file state likewise', () => {
@@ -226,4 +228,11 @@ test('license-server --collateral names a directory: a missing one is one line a
   // One line naming what failed (then, as for every usage error, the command's usage line).
   assert.equal(r.stderr.split('\n')[0], `enclave-nn license-server: Cannot use collateral directory ${join(dir, 'no-such-dir')}: it is not a directory`);
   assert.match(r.stderr.split('\n')[1]!, /^usage: enclave-nn license-server /);
+});
+
+test('the real license-server stops cleanly on SIGTERM', async () => {
+  assert.ok(server && exited, 'the real-process test started it');
+  server.kill('SIGTERM');
+  assert.equal(await exited, 0, serverErr);
+  assert.match(serverErr, /license-server: stopped/);
 });
