@@ -11,3 +11,4 @@ export { SeparableConv1D, type SeparableConv1DArgs } from './separable-conv1d.ts
 export { exportOnnxIfAvailable, parseBuildArgs, repoRoot, runMain, type BuildOptions } from './build-cli.ts';
 export { datasetDir, datasetsBase } from '../../src/datasets/dataset-dir.ts';
 export { accuracy, cpuSeconds, progressCallbacks } from '../../src/tfjs/train-utils.ts';
+export { vggBase, VGG16_BLOCKS, VGG19_BLOCKS, type VggBlocks } from './vgg.ts';

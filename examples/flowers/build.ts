@@ -22,9 +22,7 @@ import { initTfWasm } from '../../src/tfjs/setup.ts';
 import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
 import { cpuSeconds } from '../../src/tfjs/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
-
-/** VGG19's blocks: [block number, conv layers, filters]. */
-const VGG19_BLOCKS: Array<[number, number, number]> = [[1, 2, 64], [2, 2, 128], [3, 4, 256], [4, 4, 512], [5, 4, 512]];
+import { vggBase, VGG19_BLOCKS } from '../common/vgg.ts';
 
 /** Number of flower classes (daisy, dandelion, rose, sunflower, tulip). */
 export const FLOWER_CLASSES = 5;
@@ -36,15 +34,9 @@ export const FLOWER_CLASSES = 5;
  * @param seed initializer seed
  */
 export function createFlowersModel(seed = 42): tf.Sequential {
-  const layers: tf.layers.Layer[] = [];
-  let k = 0;
-  for (const [b, convs, filters] of VGG19_BLOCKS) {
-    for (let c = 1; c <= convs; c++) {
-      layers.push(tf.layers.conv2d({ name: `block${b}_conv${c}`, filters, kernelSize: 3, padding: 'same', activation: 'relu',
-        kernelInitializer: tf.initializers.heUniform({ seed: seed + k++ }), ...(layers.length === 0 ? { inputShape: [224, 224, 3] } : {}) }));
-    }
-    layers.push(tf.layers.maxPooling2d({ name: `block${b}_pool`, poolSize: 2, strides: 2 }));
-  }
+  const base = vggBase(VGG19_BLOCKS, seed);
+  const layers = base.layers;
+  let k = base.next;
   const dense = (name: string, units: number, activation: 'relu' | 'softmax') =>
     tf.layers.dense({ name, units, activation, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + k++ }) });
   layers.push(
