@@ -53,3 +53,12 @@ test('uint8 .npy becomes float32 (value by value) for a float32 model, as the ru
   assert.equal(x.dtype, 'float32');
   assert.deepEqual([...x.data as Float32Array], [0, 1, 128, 255]);
 });
+
+test('describeOutputs: no argmax line under a top-k output (its scores are sorted; the classes are <name>_classes)', () => {
+  const text = describeOutputs({
+    probs: { dtype: 'float32', dims: [2, 2], data: Float32Array.from([0.7, 0.2, 0.5, 0.3]) },
+    probs_classes: { dtype: 'int64', dims: [2, 2], data: BigInt64Array.from([2n, 0n, 1n, 2n]) },
+  });
+  assert.doesNotMatch(text, /argmax/);
+  assert.match(text, /probs_classes int64\[2,2\]\n  2 0\n  1 2/);
+});

@@ -190,7 +190,11 @@ function csvOf(t: TensorData, name: string): string {
   return lines.join('\n') + '\n';
 }
 
-/** Lines describing outputs: name, dtype and shape, values (first rows), argmax per row for classifiers. */
+/**
+ * Lines describing outputs: name, dtype and shape, values (first rows), argmax per row for
+ * classifiers — not for a top-k output (`<name>` with a `<name>_classes` beside it: its scores are
+ * sorted, so their argmax is always 0; the classes are the other output).
+ */
 export function describeOutputs(outputs: Record<string, TensorData>): string {
   const lines: string[] = [];
   for (const [name, t] of Object.entries(outputs)) {
@@ -203,7 +207,7 @@ export function describeOutputs(outputs: Record<string, TensorData>): string {
       lines.push(`  ${row.join(' ')}${width > 16 ? ` … (${width} values)` : ''}`);
     }
     if (rows > shown) lines.push(`  … (${rows} rows)`);
-    if (t.dims.length === 2 && t.dims[1]! >= 2 && (t.dtype === 'float32' || t.dtype === 'float64')) {
+    if (t.dims.length === 2 && t.dims[1]! >= 2 && (t.dtype === 'float32' || t.dtype === 'float64') && !(`${name}_classes` in outputs)) {
       const arg: number[] = [];
       for (let r = 0; r < rows; r++) {
         let best = 0;
