@@ -19,7 +19,7 @@ import { checkFeeds } from '../runtime/session.ts';
 import { nowMs, summarize } from '../report/stats.ts';
 import { evaluateTargets } from './targets.ts';
 import { teeOf } from '../report/bench-report.ts';
-import type { BenchReport, SplitMeasurement } from '../report/types.ts';
+import type { BenchReport, SplitMeasurement, ThroughputRow } from '../report/types.ts';
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {
@@ -73,14 +73,6 @@ interface Prepared {
   throughput?: ThroughputRow[];
 }
 
-/** One batch size of the throughput sweep. */
-export interface ThroughputRow {
-  batch: number;
-  /** batch / median back-to-back native call, samples per second */
-  native_samples_per_s: number;
-  /** batch / median back-to-back enclave round trip; NaN when the batch does not fit a frame */
-  enclave_samples_per_s: number;
-}
 
 function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.versions.node };

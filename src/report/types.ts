@@ -1,5 +1,14 @@
 import type { Stat } from './stats.ts';
 
+/** One batch size of the throughput sweep. */
+export interface ThroughputRow {
+  batch: number;
+  /** batch / median back-to-back native call, samples per second */
+  native_samples_per_s: number;
+  /** batch / median back-to-back enclave round trip; NaN when the batch does not fit a frame */
+  enclave_samples_per_s: number;
+}
+
 /** Everything measured for one split k (k = layers in the enclave; 0 = all public). */
 export interface SplitMeasurement {
   k: number;
@@ -22,7 +31,7 @@ export interface SplitMeasurement {
   /** The enclave round trip, the first call after ≥ 10 ms idle. */
   t_enclave_cold?: Stat;
   /** The throughput sweep (`--batch 1,8,64`): samples per second, native and enclave, per batch size. */
-  throughput?: Array<{ batch: number; native_samples_per_s: number; enclave_samples_per_s: number }>;
+  throughput?: ThroughputRow[];
   /** Setup phases in milliseconds (one enclave start per split). */
   setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number };
   enclave_peak_rss_bytes: number;
