@@ -269,15 +269,15 @@ async function measureSplit(p: Prepared, feeds: Record<string, TensorData>, warm
   const head = () => (p.head ? p.head.run(feeds) : Promise.resolve({}));
   const native = () => p.native!.run(p.cutFeeds);
   const pub = () => p.tailPublic!.run(p.cutFeeds);
-  for (const f of [head, native, pub]) await stream(warmup, f);
-  await stream(warmup, () => p.enclave!.forward(p.cutFeeds));
+  const enclave = () => p.enclave!.forward(p.cutFeeds);
+  for (const f of [head, native, pub, enclave]) await stream(warmup, f);
   await stream(repeat, head, p.times.head);
   const tails: Array<[() => Promise<unknown>, number[]]> = [[native, p.times.native], [pub, p.times.public]];
   for (const [f, out] of p.k % 2 === 0 ? tails : tails.reverse()) await stream(repeat, f, out);
   for (let i = 0; i < repeat; i++) {
     if (aborted()) throw interrupted();
     const t0 = nowMs();
-    const res = await p.enclave!.forward(p.cutFeeds);
+    const res = await enclave();
     const t = nowMs() - t0;
     p.times.enclave.push(t);
     p.times.compute.push(res.computeMs);
@@ -290,7 +290,7 @@ async function measureSplit(p: Prepared, feeds: Record<string, TensorData>, warm
     await sleep(COLD_IDLE_MS);
     await stream(1, native, p.times.nativeCold);
     await sleep(COLD_IDLE_MS);
-    await stream(1, () => p.enclave!.forward(p.cutFeeds), p.times.enclaveCold);
+    await stream(1, enclave, p.times.enclaveCold);
   }
 }
 
