@@ -94,7 +94,8 @@ try {
   const key = testProviderKey(`load-model-${Date.now()}`);
   await admin.request('POST', '/v1/admin/models', {
     providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))),
-    policy: { mrEnclave: [TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 },
+    // A sim model (INSECURE): the servers trust the sim root for sim models only.
+    policy: { mrEnclave: [TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0, insecureSim: true },
   });
   const customerId = `load-${Date.now()}`;
   await admin.request('POST', '/v1/admin/customers', { id: customerId });

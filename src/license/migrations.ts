@@ -132,10 +132,34 @@ BEGIN
 END
 $$`;
 
+/**
+ * Several check-ins in one call (docs/license-protocol.md §7): one round trip and one commit for
+ * every report that arrived while the previous call was in flight. Item i is `enn_check_in` of
+ * the i-th elements, in order, so each keeps its exact semantics; a refusal of one changes
+ * nothing and does not affect the others. Deadlock freedom: before any item runs, all the
+ * enclave rows are locked in id order, then all their license rows in id order — the global
+ * order every ledger transaction follows (enclave rows before license rows; a single check-in
+ * and a provisioning take at most one of each), so two batches on two servers never wait on
+ * each other in a cycle.
+ */
+const V3_CHECK_IN_BATCH = `
+CREATE FUNCTION enn_check_in_batch(p_enclaves text[], p_licenses text[], p_seqs int8[], p_used int8[], p_allowances int8[], p_now int8, p_actor text)
+RETURNS TABLE (i int4, code text, granted int8, allowance int8, model_id text, last_value int8, reason text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM enclaves WHERE id = ANY(p_enclaves) ORDER BY id FOR UPDATE;
+  PERFORM 1 FROM licenses WHERE id IN (SELECT e.license_id FROM enclaves e WHERE e.id = ANY(p_enclaves)) ORDER BY id FOR NO KEY UPDATE;
+  FOR k IN 1 .. coalesce(array_length(p_enclaves, 1), 0) LOOP
+    RETURN QUERY SELECT k, c.* FROM enn_check_in(p_enclaves[k], p_licenses[k], p_seqs[k], p_used[k], p_allowances[k], p_now, p_actor) c;
+  END LOOP;
+END
+$$`;
+
 const statements = (sql: string): string[] => sql.split(';').map((s) => s.trim()).filter((s) => s.replace(/--[^\n]*/g, '').trim());
 
 /** Migrations in order, each a list of statements; entry i brings the schema to version i + 1. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
   statements(V1),
   [V2_CHECK_IN],
+  [V3_CHECK_IN_BATCH],
 ];

@@ -6,7 +6,8 @@
  * Every credit movement happens in one transaction whose license row update is a single
  * `UPDATE … WHERE revoked_at IS NULL … RETURNING`, so concurrent top-ups from any number of
  * server processes can neither double-spend nor pass a revocation. Nonces are single-use by
- * `DELETE … RETURNING`.
+ * `DELETE … RETURNING`. Check-ins that arrive while one is in flight travel together, in one
+ * call of `enn_check_in_batch` (§7).
  */
 import type { TcbStatus } from '../attest/types.ts';
 import { EnclaveNnError } from '../errors.ts';
@@ -14,8 +15,12 @@ import { MIGRATIONS } from './migrations.ts';
 
 /** The SQL engine a store runs on: a query and a transaction, nothing more. */
 export interface SqlDb {
-  /** Runs one statement with `$1…` parameters; resolves to its rows. */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * Runs one statement with `$1…` parameters; resolves to its rows. A `name` makes it a
+   * prepared statement, parsed and planned once per connection (PostgreSQL); an engine without
+   * a network round trip to save (PGlite) may ignore it. One name, one SQL text.
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], name?: string): Promise<R[]>;
   /** Runs `fn` in one transaction (BEGIN … COMMIT, ROLLBACK on throw). */
   transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T>;
   /** Closes the engine. */
@@ -94,6 +99,50 @@ export interface CreditResult {
 const num = (v: unknown): number => Number(v);
 const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Uint8Array);
 
+/** A usage report whose signature was verified, as {@link LicenseStore.checkIn} takes it. */
+export interface CheckIn { enclaveId: string; licenseId: string; seq: number; used: number; allowance: number; now: number }
+/** What a check-in did: its grant, the model to sign it for, or why the license granted nothing. */
+export type CheckInResult = CreditResult & { modelId: string; refused?: { code: string; detail: string } };
+interface PendingCheckIn { r: CheckIn; resolve: (v: CheckInResult) => void; reject: (e: unknown) => void }
+
+/** Calls of `enn_check_in_batch` one store keeps in flight: check-ins beyond wait and go together. */
+export const CHECK_IN_MAX_IN_FLIGHT = 2;
+/** Most check-ins in one call (bounds the transaction and its locks). */
+export const CHECK_IN_MAX_BATCH = 64;
+const CHECK_IN_BATCH_SQL = 'SELECT * FROM enn_check_in_batch($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6, $7)';
+
+/** The batch call's parameters: one array per report field; `now` is the latest report's clock. */
+function checkInParams(rs: readonly CheckIn[]): unknown[] {
+  const n = rs.length;
+  const enclaves = new Array<string>(n), licenses = new Array<string>(n), seqs = new Array<number>(n), used = new Array<number>(n), allowances = new Array<number>(n);
+  let now = 0;
+  for (let k = 0; k < n; k++) {
+    const r = rs[k]!;
+    enclaves[k] = r.enclaveId; licenses[k] = r.licenseId; seqs[k] = r.seq; used[k] = r.used; allowances[k] = r.allowance;
+    if (r.now > now) now = r.now;
+  }
+  return [enclaves, licenses, seqs, used, allowances, now, 'enclave'];
+}
+
+/** One row of `enn_check_in` as the outcome of check-in `r`: a result, or the refusal thrown. */
+function checkInOutcome(r: CheckIn, row: Record<string, unknown>): CheckInResult {
+  const code = row.code as string;
+  const last = num(row.last_value);
+  switch (code) {
+    case 'UNKNOWN': throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
+    case 'LICENSE_MISMATCH': throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${row.reason as string}`);
+    case 'ALLOWANCE_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${last} ever granted`);
+    case 'SEQ': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${last} (replay or rollback of sealed state)`);
+    case 'USED_DOWN': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${last} (rollback of sealed state)`);
+    case 'USED_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${last} credits ever granted`);
+  }
+  const out = { granted: num(row.granted), allowance: num(row.allowance), modelId: row.model_id as string };
+  if (code === 'REVOKED') return { ...out, refused: { code: 'LICENSE_REVOKED', detail: `it was revoked (${(row.reason as string | null) ?? 'no reason given'})` } };
+  if (code === 'EXPIRED') return { ...out, refused: { code: 'LICENSE_EXPIRED', detail: `it expired at ${new Date(last * 1000).toISOString()}` } };
+  if (code === 'NOT_YET_VALID') return { ...out, refused: { code: 'LICENSE_NOT_YET_VALID', detail: 'it is not valid yet' } };
+  return out;
+}
+
 function licenseRow(r: Record<string, unknown>): LicenseRecord {
   return {
     id: r.id as string, modelId: r.model_id as string, customerId: r.customer_id as string,
@@ -117,6 +166,10 @@ function licenseRow(r: Record<string, unknown>): LicenseRecord {
  */
 export class LicenseStore {
   readonly db: SqlDb;
+  /** Check-ins received and database calls that carried them (batching, §7). */
+  readonly stats = { checkIns: 0, batches: 0 };
+  private readonly queue: PendingCheckIn[] = [];
+  private inFlight = 0;
   constructor(db: SqlDb) { this.db = db; }
 
   /** Applies missing migrations under an advisory lock (safe when several servers start at once). */
@@ -308,29 +361,53 @@ export class LicenseStore {
 
   /**
    * Records a usage report whose signature the caller verified, and tops the enclave up
-   * (§5.3), atomically, in one statement (`enn_check_in`): refuses a report for another license
+   * (§5.3), atomically, in `enn_check_in`: refuses a report for another license
    * (`USAGE_INVALID`), claiming more allowance or usage than ever granted (`USAGE_INCONSISTENT`),
    * or whose sequence number or used count does not increase (`USAGE_ROLLBACK`); records the
    * usage; grants from the license unless it is revoked or outside its window (then `refused`
    * names why: nothing granted). A successful check-in's audit entry commits with it.
+   *
+   * Batched (§7): a check-in that finds {@link CHECK_IN_MAX_IN_FLIGHT} calls in flight waits
+   * for one to return and goes with every other check-in that arrived meanwhile, as one
+   * `enn_check_in_batch` call — one round trip and one commit for all, each item with the
+   * semantics of a call of its own. No check-in waits when a call slot is free.
    */
-  async checkIn(r: { enclaveId: string; licenseId: string; seq: number; used: number; allowance: number; now: number }): Promise<CreditResult & { modelId: string; refused?: { code: string; detail: string } }> {
-    const [row] = await this.db.query('SELECT * FROM enn_check_in($1, $2, $3, $4, $5, $6, $7)', [r.enclaveId, r.licenseId, r.seq, r.used, r.allowance, r.now, 'enclave']);
-    const code = row!.code as string;
-    const last = num(row!.last_value);
-    switch (code) {
-      case 'UNKNOWN': throw new EnclaveNnError('USAGE_UNKNOWN_ENCLAVE', 'Cannot accept usage report: the enclave was never provisioned');
-      case 'LICENSE_MISMATCH': throw new EnclaveNnError('USAGE_INVALID', `Cannot accept usage report: the enclave was provisioned under license ${row!.reason as string}`);
-      case 'ALLOWANCE_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: it claims an allowance of ${r.allowance}, above the ${last} ever granted`);
-      case 'SEQ': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: sequence number ${r.seq} is not above the last accepted ${last} (replay or rollback of sealed state)`);
-      case 'USED_DOWN': throw new EnclaveNnError('USAGE_ROLLBACK', `Cannot accept usage report: used count ${r.used} is below the last reported ${last} (rollback of sealed state)`);
-      case 'USED_OVER': throw new EnclaveNnError('USAGE_INCONSISTENT', `Cannot accept usage report: used count ${r.used} exceeds the ${last} credits ever granted`);
+  checkIn(r: CheckIn): Promise<CheckInResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ r, resolve, reject });
+      this.stats.checkIns++;
+      if (this.inFlight < CHECK_IN_MAX_IN_FLIGHT) this.flush();
+    });
+  }
+
+  /** Sends every queued check-in as one call, then the next queue when it returns. */
+  private flush(): void {
+    const batch = this.queue.splice(0, CHECK_IN_MAX_BATCH);
+    if (batch.length === 0) return;
+    this.inFlight++;
+    this.stats.batches++;
+    void this.runBatch(batch).finally(() => { this.inFlight--; this.flush(); });
+  }
+
+  private async runBatch(batch: PendingCheckIn[]): Promise<void> {
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await this.db.query(CHECK_IN_BATCH_SQL, checkInParams(batch.map((p) => p.r)), 'enn_check_in_batch');
+    } catch (e) {
+      // The call is one transaction: nothing of it committed. Alone, a check-in gets its own
+      // error; in company, each runs again alone, so one failing item cannot fail the others.
+      if (batch.length === 1) { batch[0]!.reject(e); return; }
+      await Promise.all(batch.map((p) => this.runBatch([p])));
+      return;
     }
-    const out = { granted: num(row!.granted), allowance: num(row!.allowance), modelId: row!.model_id as string };
-    if (code === 'REVOKED') return { ...out, refused: { code: 'LICENSE_REVOKED', detail: `it was revoked (${(row!.reason as string | null) ?? 'no reason given'})` } };
-    if (code === 'EXPIRED') return { ...out, refused: { code: 'LICENSE_EXPIRED', detail: `it expired at ${new Date(last * 1000).toISOString()}` } };
-    if (code === 'NOT_YET_VALID') return { ...out, refused: { code: 'LICENSE_NOT_YET_VALID', detail: 'it is not valid yet' } };
-    return out;
+    const byItem = new Array<Record<string, unknown> | undefined>(batch.length);
+    for (const row of rows) byItem[num(row.i) - 1] = row;
+    batch.forEach((p, k) => {
+      const row = byItem[k];
+      // Every item answers one row; one without an answer must fail, not hang its request.
+      if (!row) { p.reject(new EnclaveNnError('INTERNAL', 'Cannot check in: the database answered no row for this report')); return; }
+      try { p.resolve(checkInOutcome(p.r, row)); } catch (e) { p.reject(e); }
+    });
   }
 
   /** Usage per customer and model: credits bought, granted to enclaves, reported used. */
