@@ -8,7 +8,7 @@ import { ed25519Sign, concatBytes } from '../crypto/index.ts';
 import { ed25519Verifier, type Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { canonicalJson, parseCanonicalJson } from '../util/canonical-json.ts';
 import { EnclaveNnError } from '../errors.ts';
-import { fromBase64Url, toBase64Url, toHex } from '../util/encoding.ts';
+import { fromBase64Url, fromHex, toBase64Url, toHex } from '../util/encoding.ts';
 
 /** Signature label of a license token (§3). */
 export const LABEL_LICENSE = 'enclave-nn/v1/license';
@@ -37,8 +37,12 @@ export function fromB64u(s: string, what: string): Uint8Array {
 
 /** The bytes a signature covers: `label ‖ 0x00 ‖ body` (§2). */
 export function signedMessage(label: string, body: Uint8Array): Uint8Array {
-  return concatBytes(utf8.encode(label), new Uint8Array([0]), body);
+  let prefix = prefixes.get(label);
+  if (!prefix) { prefix = concatBytes(utf8.encode(label), new Uint8Array([0])); prefixes.set(label, prefix); }
+  return concatBytes(prefix, body);
 }
+// `label ‖ 0x00` per label: three labels, encoded once per process instead of once per signature.
+const prefixes = new Map<string, Uint8Array>();
 
 /**
  * Signs `value` (canonical JSON) under `label` with a 32-byte Ed25519 seed or a cached signer.
@@ -70,19 +74,22 @@ export function openSigned(token: string, label: string, publicKey: Uint8Array, 
 // Imported public keys, by hex: a server verifies the same enclaves' and providers' keys over
 // and over. Bounded: cleared when full (a cache, not a registry).
 const verifiers = new Map<string, (m: Uint8Array, s: Uint8Array) => boolean>();
-function verifierFor(publicKey: Uint8Array): (m: Uint8Array, s: Uint8Array) => boolean {
-  const k = toHex(publicKey);
+function verifierFor(publicKey: Uint8Array | string): (m: Uint8Array, s: Uint8Array) => boolean {
+  const k = typeof publicKey === 'string' ? publicKey : toHex(publicKey);
   let v = verifiers.get(k);
   if (!v) {
     if (verifiers.size >= 4096) verifiers.clear();
-    v = ed25519Verifier(publicKey);
+    v = ed25519Verifier(typeof publicKey === 'string' ? fromHex(publicKey) : publicKey);
     verifiers.set(k, v);
   }
   return v;
 }
 
-/** True when a decoded object's signature verifies under `label` with `publicKey`. */
-export function verifySigned(label: string, o: SignedObject, publicKey: Uint8Array): boolean {
+/**
+ * True when a decoded object's signature verifies under `label` with `publicKey` (bytes, or
+ * lowercase hex as an enclave id carries it: the key cache is keyed by hex, so no re-encoding).
+ */
+export function verifySigned(label: string, o: SignedObject, publicKey: Uint8Array | string): boolean {
   return verifierFor(publicKey)(signedMessage(label, o.body), o.signature);
 }
 

@@ -184,7 +184,7 @@ export function openSelfNamedUsageReport(token: string, onDecoded?: (r: Omit<Usa
   const o = decodeSigned(token, 'usage report', 'USAGE_INVALID');
   const r = usageFields(o.value);
   onDecoded?.(r);
-  if (!verifySigned(LABEL_USAGE_REPORT, o, new Uint8Array(Buffer.from(r.enclaveId, 'hex')))) {
+  if (!verifySigned(LABEL_USAGE_REPORT, o, r.enclaveId)) {
     throw new EnclaveNnError('USAGE_INVALID', 'Cannot accept usage report: its signature does not verify');
   }
   return { ...r, token };

@@ -1,13 +1,14 @@
 /**
  * The license server over real loopback sockets (docs/license-protocol.md §8.3): a client that
  * trickles its body is cut off at the configured request timeout (408, socket closed), and a
- * JSON body sent as text/plain is refused with 415.
+ * JSON body sent as text/plain is refused with 415, and a body over the limit with 413.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { freshPgliteDir } from './pglite.testkit.ts';
 import { openPgliteDb } from './store-pglite.ts';
+import { MAX_BODY_SIZE } from './server.ts';
 import { Fixture } from './support.testkit.ts';
 
 let fx: Fixture;
@@ -55,4 +56,13 @@ test('a JSON body sent as text/plain is refused with 415 over HTTP; the same bod
   assert.match(((await plain.json()) as { error: { message: string } }).error.message, /'text\/plain', not application\/json/);
   const json = await fetch(`${url}/v1/challenge`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   assert.equal(json.status, 404, 'read and answered: the license does not exist');
+});
+
+test('a body over MAX_BODY_SIZE is answered 413 over HTTP and the connection closes; the next request is served', async () => {
+  const big = await fetch(`${url}/v1/usage`, { method: 'POST', body: 'x'.repeat(MAX_BODY_SIZE + 1), headers: { 'content-type': 'application/json' } });
+  assert.equal(big.status, 413);
+  assert.equal(big.headers.get('connection'), 'close');
+  assert.match(((await big.json()) as { error: { message: string } }).error.message, /body exceeds/);
+  const ok = await fetch(`${url}/v1/usage`, { method: 'POST', body: '{"report":"x.y"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(ok.status, 403, 'read and answered: the report does not decode');
 });

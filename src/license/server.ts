@@ -51,6 +51,9 @@ export interface ListenLimits {
   keepAliveTimeoutMs?: number;
 }
 
+/** A path WHATWG URL parsing leaves as it is: non-empty segments of [a-z0-9-], no query. */
+const PLAIN_PATH = /^(?:\/[a-z0-9-]+)+$/;
+
 /** Largest `limit` of `GET /v1/admin/audit`. */
 export const MAX_AUDIT_LIMIT = 10000;
 
@@ -98,8 +101,10 @@ export class LicenseServer {
 
   /** Handles one request; never throws (internal errors become 500 without details). */
   async handle(req: HttpRequest): Promise<HttpResponse> {
-    const u = new URL(req.url, 'http://x');
-    const path = u.pathname;
+    // A plain path (the hot /v1/usage) is its own normal form; anything else goes through URL.
+    const plain = PLAIN_PATH.test(req.url);
+    const u = plain ? undefined : new URL(req.url, 'http://x');
+    const path = u ? u.pathname : req.url;
     try {
       // JSON only: a text/plain POST is what a web page can send cross-site without a preflight.
       if (req.method === 'POST' && req.body?.byteLength && req.contentType !== undefined && !/^application\/json\s*(;|$)/i.test(req.contentType)) {
@@ -114,7 +119,7 @@ export class LicenseServer {
           await this.service.refuse('anonymous', 'admin.auth', path, e);
           throw e;
         }
-        return { status: 200, body: await this.admin(req.method, path, u.searchParams, body) };
+        return { status: 200, body: await this.admin(req.method, path, u ? u.searchParams : new URLSearchParams(), body) };
       }
       const svc = this.service;
       const route = `${req.method} ${path}`;
@@ -206,24 +211,36 @@ export class LicenseServer {
   }
 
   private async serveOne(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The body by events, not an async iterator: one listener, no iterator state per request.
+    const body = await new Promise<Buffer | undefined>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (c: Buffer): void => {
+        size += c.byteLength;
+        if (size <= MAX_BODY_SIZE) { chunks.push(c); return; }
+        // Too big: stop keeping it, answer 413, and close the connection after the answer.
+        req.off('data', onData);
+        req.resume();
+        resolve(undefined);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      req.once('error', reject);
+      // A client that hangs up mid-body: no answer to give (the caller closes the socket).
+      req.once('close', () => { if (!req.complete) reject(new Error('the client closed the request before its end')); });
+    });
     let out: HttpResponse;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    for await (const c of req) {
-      size += (c as Buffer).byteLength;
-      if (size > MAX_BODY_SIZE) { tooBig = true; break; }
-      chunks.push(c as Buffer);
-    }
-    if (tooBig) out = { status: 413, body: { error: { code: 'BAD_REQUEST', message: `request body exceeds ${MAX_BODY_SIZE} bytes` } } };
-    else {
+    if (body === undefined) {
+      res.shouldKeepAlive = false;
+      out = { status: 413, body: { error: { code: 'BAD_REQUEST', message: `request body exceeds ${MAX_BODY_SIZE} bytes` } } };
+    } else {
       out = await this.handle({
         method: req.method ?? 'GET', url: req.url ?? '/', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-        body: Buffer.concat(chunks), contentType: req.headers['content-type'] ?? '',
+        body, contentType: req.headers['content-type'] ?? '',
       });
     }
     const json = JSON.stringify(out.body);
-    res.writeHead(out.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'cache-control': 'no-store' });
+    res.writeHead(out.status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(json)), 'cache-control', 'no-store']);
     res.end(json);
   }
 
