@@ -16,27 +16,12 @@
  * sets hold at most {@link MONITOR_POINTS} vectors in all (per class a share, the oldest
  * replaced first), the pool the latest {@link MONITOR_WINDOW} distances. State ≤ ~1.1 MiB.
  *
- * Trusted code: nothing here leaves the enclave but {@link MonitorVerdict} (in the signed usage
+ * Trusted code: nothing here leaves the enclave but its `MonitorVerdict` (in the signed usage
  * report) — the state is sealed with the license state, never written or logged in the clear.
  */
+import type { MonitorVerdict } from '../../license-format/types.ts';
 import type { TensorData } from '../../onnx/ort.ts';
 import { shapiroWilkW } from './monitor-shapiro-wilk.ts';
-
-/** The statistics a usage report carries (§5.2.1): integers, no input, no distance. */
-export interface MonitorVerdict {
-  /** 1 once W fell below δ (latched until the license state is discarded), else 0. */
-  alarm: 0 | 1;
-  /** Queries observed when the alarm first fired; 0 = never. */
-  alarmAt: number;
-  /** Queries (samples) observed since provisioning. */
-  queries: number;
-  /** Distances in the latest test; 0 = no test yet. */
-  n: number;
-  /** W of the latest test, in millionths (1000000 before the first test). */
-  w: number;
-  /** The lowest W of any test so far, in millionths. */
-  minW: number;
-}
 
 /** Parameters of the detector; the defaults are PRADA's, δ chosen on honest streams (docs/results/protection-monitor.md). */
 export interface MonitorOptions {
