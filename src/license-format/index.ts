@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-export type { Grant, License, LicenseTerms, OfflineGrace, UsageReport } from './types.ts';
+export type { Grant, License, LicenseTerms, MonitorVerdict, OfflineGrace, UsageReport } from './types.ts';
 export { LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT, decodeSigned, openSigned, signObject, verifySigned, type SignedObject } from './signed.ts';
 export {
   openGrant, openLicense, openUsageReport, peekLicenseId, signGrant, signLicense, signUsageReport, verifyLicense, type VerifyLicenseOptions,

@@ -6,7 +6,7 @@
 import type { Ed25519Signer } from '../crypto/ed25519-keys.ts';
 import { EnclaveNnError } from '../errors.ts';
 import { decodeSigned, openSigned, signObject, verifySigned, LABEL_GRANT, LABEL_LICENSE, LABEL_USAGE_REPORT } from './signed.ts';
-import type { Grant, License, LicenseTerms, UsageReport } from './types.ts';
+import type { Grant, License, LicenseTerms, MonitorVerdict, UsageReport } from './types.ts';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const HEX32_RE = /^[0-9a-f]{64}$/;
@@ -167,12 +167,30 @@ export function openGrant(token: string, providerKey: Uint8Array): Grant {
   }
 }
 
-/** Signs a usage report (§5) with the enclave's report key seed. */
+/**
+ * Signs a usage report (§5) with the enclave's report key seed: version 2 with the monitor's
+ * verdict (§5.2.1) when `r.monitor` is given, else version 1.
+ */
 export function signUsageReport(r: Omit<UsageReport, 'token'>, seed: Uint8Array | Ed25519Signer): UsageReport {
+  const monitor = r.monitor === undefined ? undefined : monitorFields(r.monitor);
   const token = signObject(LABEL_USAGE_REPORT, {
-    type: TYPE_USAGE, version: 1, licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, used: r.used, allowance: r.allowance, at: r.at,
+    type: TYPE_USAGE, version: monitor ? 2 : 1, licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, used: r.used, allowance: r.allowance, at: r.at,
+    ...(monitor ? { monitor: { ...monitor } } : {}),
   }, seed);
   return { ...r, token };
+}
+
+const MONITOR_KEYS = ['alarm', 'alarmAt', 'queries', 'n', 'w', 'minW'];
+
+/** Checks a verdict (§5.2.1): exact members, integers, W in millionths ≤ 1000000, minW ≤ w, the alarm flag agreeing with alarmAt ≤ queries. */
+function monitorFields(v: unknown): MonitorVerdict {
+  if (typeof v !== 'object' || v === null) throw new TypeError('monitor must be an object');
+  const o = v as Record<string, unknown>;
+  exactKeys(o, MONITOR_KEYS, 'monitor');
+  const m = { alarm: int(o.alarm, 'monitor.alarm'), alarmAt: int(o.alarmAt, 'monitor.alarmAt'), queries: int(o.queries, 'monitor.queries'), n: int(o.n, 'monitor.n'), w: int(o.w, 'monitor.w'), minW: int(o.minW, 'monitor.minW') };
+  if (m.alarm > 1 || (m.alarm === 1) !== (m.alarmAt > 0) || m.alarmAt > m.queries) throw new RangeError('monitor.alarm must be 0 or 1, and 1 exactly when 0 < alarmAt ≤ queries');
+  if (m.w > 1_000_000 || m.minW > m.w || m.n > m.queries) throw new RangeError('monitor.w must be at most 1000000, minW at most w, n at most queries');
+  return m as MonitorVerdict;
 }
 
 /**
@@ -198,12 +216,14 @@ export function openUsageReport(token: string, enclaveKey: Uint8Array): UsageRep
 
 function usageFields(v: Record<string, unknown>): Omit<UsageReport, 'token'> {
   try {
-    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'nonce', 'used', 'allowance', 'at'], 'usage report');
-    if (v.type !== TYPE_USAGE || v.version !== 1) throw new TypeError(`usage report type/version must be ${TYPE_USAGE}/1`);
+    // Version 1: no monitor; version 2: the monitor's verdict (§5.2.1). Nothing else is read.
+    if (v.type !== TYPE_USAGE || (v.version !== 1 && v.version !== 2)) throw new TypeError(`usage report type/version must be ${TYPE_USAGE}/1 or 2`);
+    exactKeys(v, ['type', 'version', 'licenseId', 'enclaveId', 'seq', 'nonce', 'used', 'allowance', 'at', ...(v.version === 2 ? ['monitor'] : [])], 'usage report');
     checkId(v.licenseId, 'licenseId');
     const r = {
       licenseId: v.licenseId as string, enclaveId: hex32(v.enclaveId, 'enclaveId'), seq: int(v.seq, 'seq'), nonce: hex32(v.nonce, 'nonce'),
       used: int(v.used, 'used'), allowance: int(v.allowance, 'allowance'), at: int(v.at, 'at'),
+      ...(v.version === 2 ? { monitor: monitorFields(v.monitor) } : {}),
     };
     if (r.seq < 1) throw new RangeError('seq must be at least 1');
     return r;

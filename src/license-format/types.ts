@@ -70,6 +70,28 @@ export interface UsageReport {
   allowance: number;
   /** Enclave (host) clock, Unix seconds: informational only. */
   at: number;
+  /** The extraction monitor's verdict (§5.2.1); present in version-2 reports, absent in version 1. */
+  monitor?: MonitorVerdict;
   /** The signed token. */
   token: string;
+}
+
+/**
+ * The extraction monitor's verdict in a usage report (§5.2.1): a few integers, never an input
+ * or a distance. Computed inside the enclave (src/enclave/trusted/monitor.ts), signed with the
+ * report.
+ */
+export interface MonitorVerdict {
+  /** 1 once the Shapiro–Wilk W of the minimum distances fell below δ (latched), else 0. */
+  alarm: 0 | 1;
+  /** Queries the monitor had seen when the alarm first fired; 0 = never. */
+  alarmAt: number;
+  /** Queries (samples) the monitor has seen since provisioning. */
+  queries: number;
+  /** Distances in the latest test; 0 = no test yet. */
+  n: number;
+  /** W of the latest test, in millionths (1000000 before the first test). */
+  w: number;
+  /** The lowest W of any test so far, in millionths. */
+  minW: number;
 }

@@ -376,6 +376,8 @@ export class LicenseService {
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
       // The grant echoes the report's nonce: the enclave takes it only as the answer to that report (§5.4).
       const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
+      // The extraction monitor's signed verdict (§5.2.1): an alarm is an audit row (the `report` action).
+      if (r.monitor?.alarm === 1) await this.store.audit({ at: this.now(), actor: 'enclave', action: 'monitor', subject: r.licenseId, outcome: 'ok', code: 'EXTRACTION_ALARM', reason: monitorText(r) });
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });
@@ -502,6 +504,12 @@ export class LicenseService {
 function nonNeg(v: unknown, what: string): number {
   if (!Number.isSafeInteger(v) || (v as number) < 0) throw new EnclaveNnError('BAD_REQUEST', `Cannot read request: ${what} must be a non-negative integer`);
   return v as number;
+}
+
+/** A report's monitor verdict in a few words, for the audit log (statistics only: no input ever reaches the server). */
+function monitorText(r: UsageReport): string {
+  const m = r.monitor!;
+  return `enclave ${r.enclaveId.slice(0, 16)} report ${r.seq}: extraction alarm since query ${m.alarmAt} of ${m.queries} (Shapiro–Wilk W ${(m.w / 1e6).toFixed(4)} over ${m.n} distances, lowest ${(m.minW / 1e6).toFixed(4)})`;
 }
 
 /** The policy in a few words, for the audit log. */

@@ -9,7 +9,9 @@ import { x25519PrivateKeyFromRaw, x25519PrivateKeyToRaw } from '../../crypto/x25
 import { EnclaveNnError } from '../../errors.ts';
 import { ProtocolError } from '../../enclave-protocol/errors.ts';
 import { PayloadReader, PayloadWriter } from '../../enclave-protocol/payload.ts';
+import type { TensorData } from '../../onnx/ort.ts';
 import { LicenseEnforcer, type EnforcerStatus } from './enforcer.ts';
+import { ExtractionMonitor } from './monitor.ts';
 
 /** Enclave message types of the license protocol (§6.3); responses are `type | 0x80`. */
 export const LICENSE_MSG = {
@@ -77,6 +79,8 @@ export function unsealPending(sealKey: Uint8Array, measurement: Uint8Array, blob
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+/** First byte of a sealed license state that carries the monitor's state (§6.1); 2 = the license state alone (read, never written). */
+const MONITORED_STATE = 3;
 
 function asProtocolError(e: unknown): unknown {
   if (!(e instanceof EnclaveNnError) || e instanceof ProtocolError) return e;
@@ -96,19 +100,31 @@ function asProtocolError(e: unknown): unknown {
  */
 export class EnclaveLicense {
   readonly #e: LicenseEnforcer;
-  private constructor(e: LicenseEnforcer) { this.#e = e; }
+  /** The extraction monitor of this license's enclave (§5.2.1): its state is sealed with the license state. */
+  readonly #m: ExtractionMonitor;
+  private constructor(e: LicenseEnforcer, m: ExtractionMonitor = new ExtractionMonitor()) { this.#e = e; this.#m = m; }
 
   /**
-   * Opens the license bytes a PROVISION or UNSEAL delivered (a license package or a sealed
-   * license state) against the verified bundle header. Empty bytes → undefined: no license,
-   * no metering (the development key path). Throws `LICENSE` when the license does not verify,
-   * names another model or is outside its window.
+   * Opens the license bytes a PROVISION or UNSEAL delivered (a license package, a sealed
+   * license state, or a sealed license state with the monitor's, §6.1) against the verified
+   * bundle header. Empty bytes → undefined: no license, no metering, no monitor (the
+   * development key path). Throws `LICENSE` when the license does not verify, names another
+   * model or is outside its window, or the monitor's state is malformed.
    */
   static open(bytes: Uint8Array, header: { modelId: string; providerKey: string }, now: number = nowSeconds()): EnclaveLicense | undefined {
     if (bytes.byteLength === 0) return undefined;
     const o = { modelId: header.modelId, providerKey: new Uint8Array(Buffer.from(header.providerKey, 'hex')), now };
     try {
-      return new EnclaveLicense(bytes[0] === 2 ? LicenseEnforcer.fromState(bytes, o) : LicenseEnforcer.fromPackage(bytes, o));
+      if (bytes[0] !== MONITORED_STATE) return new EnclaveLicense(bytes[0] === 2 ? LicenseEnforcer.fromState(bytes, o) : LicenseEnforcer.fromPackage(bytes, o));
+      const n = bytes.byteLength >= 5 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(1) : Infinity;
+      if (5 + n > bytes.byteLength) throw new EnclaveNnError('LICENSE_STATE', 'Cannot restore license state: truncated');
+      let monitor: ExtractionMonitor;
+      try {
+        monitor = ExtractionMonitor.fromState(bytes.subarray(5 + n));
+      } catch (cause) {
+        throw new EnclaveNnError('LICENSE_STATE', `Cannot restore license state: the monitor's state is malformed (${(cause as Error).message})`, { cause });
+      }
+      return new EnclaveLicense(LicenseEnforcer.fromState(bytes.subarray(5, 5 + n), o), monitor);
     } catch (e) {
       throw asProtocolError(e);
     }
@@ -126,15 +142,36 @@ export class EnclaveLicense {
   /** Gives back samples of a FORWARD that failed in the engine. */
   refund(samples: number): void { this.#e.refund(samples); }
 
-  /** The bytes SEAL stores in place of the license (the state, counters included). */
-  sealable(): Uint8Array { return this.#e.exportState(); }
+  /**
+   * Shows one FORWARD to the extraction monitor: the cut tensors and the tail's raw outputs
+   * (before the output policy). Nothing leaves the enclave but the verdict in usage reports.
+   */
+  observe(feeds: Record<string, TensorData>, outputs: Record<string, TensorData>): void { this.#m.observe(feeds, outputs); }
+
+  /**
+   * The bytes SEAL stores in place of the license (§6.1): `u8 3 ‖ u32 BE n ‖ license state (n
+   * bytes) ‖ monitor state` — counters, report key and the monitor's query sketches, which
+   * leave the enclave only inside the sealed blob.
+   */
+  sealable(): Uint8Array {
+    const e = this.#e.exportState();
+    const head = new Uint8Array(5);
+    head[0] = MONITORED_STATE;
+    new DataView(head.buffer).setUint32(1, e.byteLength);
+    const m = this.#m.exportState();
+    try {
+      return concatBytes(head, e, m);
+    } finally {
+      zeroize(e, m);
+    }
+  }
 
   /** Answers a license message (§6.3). */
   handle(type: number, r: PayloadReader): Uint8Array[] {
     try {
       if (type === LICENSE_MSG.USAGE_REPORT) {
         r.end();
-        return new PayloadWriter().str(this.#e.usageReport(nowSeconds())).finish();
+        return new PayloadWriter().str(this.#e.usageReport(nowSeconds(), this.#m.verdict())).finish();
       }
       const grant = r.str('grant');
       r.end();

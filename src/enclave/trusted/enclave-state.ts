@@ -291,6 +291,7 @@ export class TrustedEnclave {
       throw new ProtocolError('ENGINE', `Cannot run the tail: the ${this.#engine.name} engine failed`, { cause });
     }
     try {
+      this.#lic?.observe(feeds, outputs); // the extraction monitor (license-protocol.md §5.2.1) sees the cut tensors and the raw answer
       // The policy applies here, inside the enclave: the raw outputs never reach the host (§4.5).
       outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, outputs));
     } catch (cause) {

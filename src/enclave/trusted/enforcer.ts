@@ -10,7 +10,7 @@ import { canonicalJson, parseCanonicalJson } from '../../util/canonical-json.ts'
 import { EnclaveNnError } from '../../errors.ts';
 import { decodeLicensePackage, enclaveIdOf } from '../../license-format/provision.ts';
 import { checkWindow, openGrant, signUsageReport, verifyLicense } from '../../license-format/token.ts';
-import type { Grant, License } from '../../license-format/types.ts';
+import type { Grant, License, MonitorVerdict } from '../../license-format/types.ts';
 
 /** What {@link LicenseEnforcer.status} shows the host (no secrets). */
 export interface EnforcerStatus {
@@ -139,13 +139,14 @@ export class LicenseEnforcer {
   /**
    * Signs a usage report with the next sequence number and a fresh random nonce (§5.2); only
    * the grant echoing this nonce can be applied next (an earlier report's grant no longer can).
+   * With `monitor`, the extraction monitor's verdict is signed into it (version 2, §5.2.1).
    */
-  usageReport(now: number): string {
+  usageReport(now: number, monitor?: MonitorVerdict): string {
     this.c.seq += 1;
     // Fresh from the enclave's CSPRNG: a rolled-back enclave re-signs the same seq, used and
     // allowance, and the host sets `at`, so without it the report — and its grant — would repeat.
     this.pending = Buffer.from(randomBytes(REPORT_NONCE_SIZE)).toString('hex');
-    return signUsageReport({ licenseId: this.license.licenseId, enclaveId: this.enclaveId, seq: this.c.seq, nonce: this.pending, used: this.c.used, allowance: this.c.allowance, at: Math.max(0, Math.floor(now)) }, this.sign).token;
+    return signUsageReport({ licenseId: this.license.licenseId, enclaveId: this.enclaveId, seq: this.c.seq, nonce: this.pending, used: this.c.used, allowance: this.c.allowance, at: Math.max(0, Math.floor(now)), ...(monitor ? { monitor } : {}) }, this.sign).token;
   }
 
   /**
