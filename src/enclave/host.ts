@@ -4,6 +4,8 @@
  * ciphertext, public header bytes, cut tensors and outputs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { EnclaveNnError } from '../errors.ts';
 import type { TensorData } from '../onnx/ort.ts';
 import { announceSimPlatform } from '../platform/sim.ts';
@@ -29,6 +31,19 @@ export interface EnclaveStartOptions {
   onStderr?: (bytes: Uint8Array) => void;
   /** Sees every byte on the pipes (`'out'` = host → enclave). For audits and the leak test. */
   onTraffic?: (direction: 'in' | 'out', bytes: Uint8Array) => void;
+  /**
+   * After writing a FORWARD, read the pipe without blocking for up to this many ms before
+   * waiting in the event loop (docs/enclave-protocol.md §1 "Serving loop"): a short answer is
+   * then taken as soon as it is written, without an event-loop wake-up. The host's thread spins
+   * meanwhile, so it is off where that would take the enclave's only core.
+   * @defaultValue 1, or 0 when `os.availableParallelism()` is 1
+   */
+  pollMs?: number;
+  /**
+   * onnxruntime intra-op threads inside the enclave (`--ort-threads`, see
+   * `chooseIntraOpThreads` in engines/threads.ts); the manifest fixes them under Gramine. @defaultValue onnxruntime's own
+   */
+  ortThreads?: number;
   /** Send HELLO at start (protocol tests turn it off to send their own). @defaultValue true */
   hello?: boolean;
   /**
@@ -70,6 +85,17 @@ export interface EnclaveHandle {
   call(type: number, payload: Uint8Array[], timeoutMs?: number): Promise<Frame>;
 }
 
+/** How the answers to FORWARD arrived (see {@link EnclaveStartOptions.pollMs}). */
+export interface PollStats {
+  /** Answers read while polling. */
+  answered: number;
+  /** Polls that ran out of time (the answer then came through the event loop). */
+  fellBack: number;
+}
+
+/** Bytes read per poll: a pipe's buffer on Linux. */
+const POLL_READ_SIZE = 64 * 1024;
+
 interface Pending { type: number; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 const INSECURE_PREFIX = 'enclave-nn: INSECURE:';
@@ -97,13 +123,18 @@ export class EnclaveProcess implements EnclaveHandle {
   #dead: Error | undefined;
   readonly #closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #hello: HelloOk | undefined;
+  readonly #pollNs: bigint;
+  #pollBuf: Uint8Array | undefined;
   /** Timings of the start. */
   timings: StartTimings = { spawnMs: NaN, helloMs: NaN };
+  /** How FORWARD answers arrived. */
+  readonly polls: PollStats = { answered: 0, fellBack: 0 };
 
   private constructor(child: ChildProcessWithoutNullStreams, options: EnclaveStartOptions) {
     this.#child = child;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.#onTraffic = options.onTraffic;
+    this.#pollNs = BigInt(Math.round(pollMsOf(options.pollMs) * 1e6));
     child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
     const onStderr = options.onStderr ?? stderrForwarder();
     child.stderr.on('data', (chunk: Buffer) => onStderr(chunk));
@@ -130,7 +161,11 @@ export class EnclaveProcess implements EnclaveHandle {
     const program = await trustedProgramPath(platform as ProgramPlatform);
     const env = enclaveEnvironment(process.env);
     const t0 = performance.now();
-    const args = ['--platform', platform, '--engine', engine];
+    pollMsOf(options.pollMs); // bad values fail before anything is spawned
+    if (options.ortThreads !== undefined && !(Number.isInteger(options.ortThreads) && options.ortThreads >= 1 && options.ortThreads <= 999)) {
+      throw new RangeError(`Cannot start enclave: ortThreads must be an integer in 1..999, got ${options.ortThreads}`);
+    }
+    const args = ['--platform', platform, '--engine', engine, ...(options.ortThreads === undefined ? [] : ['--ort-threads', String(options.ortThreads)])];
     const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };
     const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
     const p = new EnclaveProcess(child, options);
@@ -196,7 +231,7 @@ export class EnclaveProcess implements EnclaveHandle {
   /** FORWARD (§4.5). */
   async forward(feeds: Record<string, TensorData>): Promise<ForwardResult> {
     const t0 = process.hrtime.bigint();
-    const f = await this.#request(MSG.FORWARD, encodeForward(feeds));
+    const f = await this.#request(MSG.FORWARD, encodeForward(feeds), this.#timeoutMs, true);
     const { computeNs, outputs } = decodeForwardOk(new PayloadReader(f.body));
     return { outputs, computeNs, roundTripNs: process.hrtime.bigint() - t0 };
   }
@@ -251,11 +286,11 @@ export class EnclaveProcess implements EnclaveHandle {
     return this.#closed;
   }
 
-  #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs): Promise<Frame> {
+  #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs, poll = false): Promise<Frame> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     const parts = encodeFrame(type, id, payload);
-    return new Promise<Frame>((resolve, reject) => {
+    const answer = new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new EnclaveNnError('ENCLAVE_TIMEOUT', `Cannot get an answer from the enclave: request 0x${type.toString(16)} timed out after ${timeoutMs} ms; the enclave was stopped`, { exitCode: 1 }));
@@ -270,9 +305,49 @@ export class EnclaveProcess implements EnclaveHandle {
       }
       stdin.uncork();
     });
+    if (poll && this.#pollNs > 0n) this.#poll(id);
+    return answer;
   }
 
-  #onData(chunk: Buffer): void {
+  /**
+   * Reads the answer to request `id` straight from the pipe, without blocking, for at most
+   * `pollMs` (§1 "Serving loop"). The bytes go through the same reader as the stream's, so order
+   * holds: it polls only when the stream has nothing buffered. Stops early at end of input (the
+   * enclave exited: its 'close' then reports ENCLAVE_DIED) or on any read error.
+   */
+  #poll(id: number): void {
+    const stdout = this.#child.stdout;
+    // libuv's descriptor of our end of the pipe (non-blocking). Node keeps it on the stream's
+    // handle; without one (another platform or Node), no polling: the event loop delivers as before.
+    const fd = (stdout as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0 || stdout.readableLength > 0) return;
+    this.#pollBuf ??= new Uint8Array(POLL_READ_SIZE);
+    const buf = this.#pollBuf;
+    const deadline = process.hrtime.bigint() + this.#pollNs;
+    // Each empty read throws EAGAIN: without stack traces that costs ~1 µs, not ~10.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      while (this.#pending.has(id)) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, buf.byteLength, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EAGAIN' && process.hrtime.bigint() < deadline) continue;
+          break;
+        }
+        if (n === 0) break;
+        // A copy only for a traffic tap (it may keep the bytes); the reader copies into its frame.
+        this.#onData(this.#onTraffic ? buf.slice(0, n) : buf.subarray(0, n));
+      }
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    if (this.#pending.has(id)) this.polls.fellBack++;
+    else this.polls.answered++;
+  }
+
+  #onData(chunk: Uint8Array): void {
     this.#onTraffic?.('in', new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     let frames: Frame[];
     try {
@@ -311,6 +386,13 @@ export class EnclaveProcess implements EnclaveHandle {
       this.#pending.delete(id);
     }
   }
+}
+
+/** `pollMs` checked, or its default: 1 ms, 0 on a single core (polling would take the enclave's core). */
+function pollMsOf(pollMs: number | undefined): number {
+  if (pollMs === undefined) return availableParallelism() > 1 ? 1 : 0;
+  if (!Number.isFinite(pollMs) || pollMs < 0 || pollMs > 1000) throw new RangeError(`Cannot start enclave: pollMs must be a number of ms in 0..1000, got ${pollMs}`);
+  return pollMs;
 }
 
 /** Forwards the enclave's stderr to ours, dropping its INSECURE banner lines (the host prints its own once). */

@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { createPlatform } from '../platform/registry.ts';
 import { SEAL_POLICIES, type SealPolicy } from '../platform/types.ts';
 import { getEngine } from './engines/index.ts';
-import { FrameReader, ProtocolError, type Frame } from '../enclave-protocol/index.ts';
-import { TrustedEnclave, badFrameResponse } from './trusted/enclave-state.ts';
+import { TrustedEnclave } from './trusted/enclave-state.ts';
+import { serve } from './trusted/serve-loop.ts';
 
 console.log = console.info = console.debug = console.warn = console.error;
 
@@ -49,52 +49,9 @@ const enclave = new TrustedEnclave({
   engineOptions: threads === undefined ? {} : { intraOpThreads: Number(threads) },
 });
 
-const reader = new FrameReader();
-const queue: Frame[] = [];
-let busy = false;
-let ended = false;
-
-/** One write per frame: the host then wakes up once per answer, not once per part. */
-function write(parts: Uint8Array[]): void {
-  process.stdout.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-}
-
-async function finish(code: number): Promise<never> {
-  await enclave.shutdown();
-  // stdout to a pipe is synchronous on Linux; wait for the stream anyway (other platforms).
-  process.stdout.write('', () => process.exit(code));
-  return new Promise<never>(() => undefined);
-}
-
-async function drain(): Promise<void> {
-  if (busy) return;
-  busy = true;
-  while (queue.length > 0) {
-    const { response, exit } = await enclave.handle(queue.shift()!);
-    write(response);
-    if (exit) await finish(0);
-  }
-  busy = false;
-  if (ended) await finish(0); // end of input (§4.8), after answering what arrived before it
-}
-
-process.stdin.on('data', (chunk: Buffer) => {
-  let frames: Frame[];
-  try {
-    frames = reader.push(chunk);
-  } catch (e) {
-    // §6 BAD_FRAME: the stream cannot be resynchronised; answer (id 0) and leave.
-    queue.length = 0;
-    write(badFrameResponse(e instanceof ProtocolError ? e : new ProtocolError('BAD_FRAME', 'Cannot read frame')));
-    process.stdin.pause();
-    void finish(0);
-    return;
-  }
-  queue.push(...frames);
-  void drain();
-});
-process.stdin.on('end', () => {
-  // A truncated frame (reader.pending) or a clean end: both end the enclave (§6).
-  ended = true;
-  void drain();
-});
+// The hot loop (§1 "Serving loop"): blocking reads of fd 0, no event loop between a request's
+// arrival and its answer. Engines that answer synchronously (ort's native session) keep the
+// whole FORWARD on this stack; an asynchronous one (wasm, the ort fallback) is awaited, which
+// lets the event loop run only while that engine works.
+// The host gone (EPIPE on an answer) ends the process like the end of its input does (§4.8).
+serve(enclave).then(() => process.exit(0), (e: unknown) => ((e as NodeJS.ErrnoException).code === 'EPIPE' ? process.exit(0) : die(e)));

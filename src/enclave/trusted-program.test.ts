@@ -25,8 +25,10 @@ test('the trusted code base holds no host, session, CLI, ONNX codec or onnxrunti
   const forbidden = inputs.filter((f) => /^src\/(cli|runtime|bench|attack|import|split)\/|^src\/enclave\/host\.ts$|^src\/onnx\/(ort|codec|graph)\.ts$|node_modules\//.test(f));
   assert.deepEqual(forbidden, []);
   const code = readFileSync(await trustedProgramPath(), 'utf8');
-  assert.doesNotMatch(code, /require\(["']onnxruntime-(node|web)["']\)|from\s+["']onnxruntime-(node|web)["']/, 'engines are imported lazily (only the chosen one loads)');
-  assert.match(code, /import\(["']onnxruntime-node["']\)/);
+  assert.doesNotMatch(code, /require\(["']onnxruntime-(node|web)["']\)|from\s+["']onnxruntime-(node|web)["']/, 'engines are loaded lazily (only the chosen one loads)');
+  // With require, not import(): a dynamic import would start Node's ES module loader at boot (issue 14).
+  assert.match(code, /requireEngine\("onnxruntime-node"\)/);
+  assert.doesNotMatch(code, /import\(["']onnxruntime-(node|web)/);
 });
 
 test('the fallback build outside node_modules (read-only installs) runs both engines', async () => {
@@ -39,7 +41,7 @@ test('the fallback build outside node_modules (read-only installs) runs both eng
   const { bundleOfSplit, everySplit } = await import('../runtime/support.testkit.ts');
   const { mlpModel } = await import('../onnx/models.testkit.ts');
   const path = await programIn(mkdtempSync(join(tmpdir(), 'enn-ro-')), true);
-  assert.match(readFileSync(path, 'utf8'), /import\("\/[^"]*onnxruntime-node[^"]*"\)/, 'engines by absolute path');
+  assert.match(readFileSync(path, 'utf8'), /const base = true \? "\/[^"]*\/package\.json"/, 'engines resolved from the installed package.json');
   const { splits } = await everySplit(mlpModel());
   const { bytes, providerKey } = bundleOfSplit(splits[0]!);
   const bundle = readBundle(bytes);

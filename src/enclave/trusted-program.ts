@@ -17,7 +17,6 @@
  * (`programIn(dir, true)` is the fallback for read-only installs.)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,12 +130,16 @@ export async function bundleTrustedProgram(platform: ProgramPlatform, absoluteEx
     throw new EnclaveNnError('ENCLAVE_BUILD', 'Cannot build the trusted program: esbuild is not installed', { cause, exitCode: 1 });
   }
   const engines = ['onnxruntime-node', 'onnxruntime-web'];
-  const require = createRequire(join(REPO, 'package.json'));
   const r = await esbuild.build({
     // CommonJS: Node starts a CommonJS main module faster than an ES module (no ESM loader);
     // import.meta.url is rebuilt from __filename.
     entryPoints: [join(REPO, ENTRY)], absWorkingDir: REPO, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    define: { 'import.meta.url': '__enclaveNnImportMetaUrl', 'process.env.ENCLAVE_NN_BUILD_PLATFORM': JSON.stringify(platform) },
+    // The engines load with require (engines/require-engine.ts), resolved from this file's place
+    // in node_modules; outside it (absoluteExternals) from the repository's package.json.
+    define: {
+      'import.meta.url': '__enclaveNnImportMetaUrl', 'process.env.ENCLAVE_NN_BUILD_PLATFORM': JSON.stringify(platform),
+      __ENCLAVE_NN_ENGINE_BASE__: absoluteExternals ? JSON.stringify(join(REPO, 'package.json')) : 'undefined',
+    },
     banner: { js: 'const __enclaveNnImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     external: [...engines, 'esbuild'], write: false, metafile: true, legalComments: 'none', logLevel: 'silent',
     plugins: [
@@ -145,11 +148,6 @@ export async function bundleTrustedProgram(platform: ProgramPlatform, absoluteEx
       // every module this program does not call — the X.509 builder, used only by the sim PCK
       // chain, stays out of the gramine-sgx program although crypto/index.ts re-exports it.
       { name: 'pure-modules', setup(b) { b.onResolve({ filter: /^\.{1,2}\/.*\.ts$/ }, (a) => (resolve(a.resolveDir, a.path).startsWith(SRC_DIR) ? { path: resolve(a.resolveDir, a.path), sideEffects: false } : undefined)); } },
-      // Outside node_modules the bare names would not resolve: point them at the installed files.
-      ...(absoluteExternals ? [{
-        name: 'absolute-engines',
-        setup(b: import('esbuild').PluginBuild) { b.onResolve({ filter: /^onnxruntime-(node|web)$/ }, (a) => ({ path: require.resolve(a.path), external: true })); },
-      }] : []),
     ],
   });
   const code = r.outputFiles[0]!.contents;

@@ -13,6 +13,8 @@ import type { Engine } from './types.ts';
 import { wasmEngine } from './wasm-engine.ts';
 
 export type { Engine, EngineOptions, EngineSession } from './types.ts';
+export { chooseIntraOpThreads, ORT_THREADS_CROSSOVER_FLOPS, type ThreadChoice } from './threads.ts';
+export { ortSessionOptions } from './ort-engine.ts';
 
 /** Every engine by name. */
 export const ENGINES: Record<string, Engine> = { ort: ortEngine, wasm: wasmEngine };

@@ -1,17 +1,18 @@
 import type { Engine } from './types.ts';
 import { ENGINE_LOG_OPTIONS, wrapSession, type OrtLikeSession } from './ort-engine.ts';
+import { requireEngine } from './require-engine.ts';
 
 /**
  * onnxruntime-web's WebAssembly backend, run in Node: a smaller trusted code base (no native
  * library), slower on convolutions. Single-threaded (no worker threads inside the enclave);
  * the .wasm file is loaded from the installed package, never from the network: onnxruntime-web's
- * Node build (`dist/ort.node.min.js`, the package's `node` export) reads the
+ * Node build (`dist/ort.node.min.js`, the package's `node`/`require` export) reads the
  * `ort-wasm-simd-threaded.wasm` beside it, so `env.wasm.wasmPaths` stays unset.
  */
 export const wasmEngine: Engine = {
   name: 'wasm',
   async create(modelBytes) {
-    const ortWeb = await import('onnxruntime-web');
+    const ortWeb = requireEngine<typeof import('onnxruntime-web')>('onnxruntime-web');
     ortWeb.env.wasm.numThreads = 1;
     ortWeb.env.wasm.proxy = false;
     ortWeb.env.logLevel = 'fatal'; // see ENGINE_LOG_OPTIONS: engine logs name tail nodes

@@ -1,0 +1,43 @@
+/**
+ * onnxruntime intra-op threads by the work of one call (issue 14, item 1): below the crossover a
+ * second thread costs more (waking it, splitting the work, joining) than it saves, so a small
+ * tail runs on the calling thread alone; above it, one thread per core.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+
+/**
+ * FLOPs per call (per-sample estimate × batch, as `enclave-nn inspect` counts them) from which
+ * onnxruntime-node 1.30 runs faster with one intra-op thread per core than with one thread.
+ * Measured with `bench/ort-threads.ts` (docs/bench.md "Threads"): synthetic MLP and CNN tails
+ * of growing size, both settings back to back on 2 cores. Provisional until the quiet-machine
+ * rerun that docs/bench.md names.
+ */
+export const ORT_THREADS_CROSSOVER_FLOPS = 4_000_000;
+
+/** Input of {@link chooseIntraOpThreads}. */
+export interface ThreadChoice {
+  /** Estimated FLOPs of one sample through the tail. */
+  flops: number;
+  /** Samples per call. @defaultValue 1 */
+  batch?: number;
+  /** Cores to use above the crossover. @defaultValue os.availableParallelism() */
+  cores?: number;
+}
+
+/**
+ * Intra-op threads for a tail: 1 below {@link ORT_THREADS_CROSSOVER_FLOPS} FLOPs per call, else
+ * one per core. An explicit `--ort-threads` overrides it.
+ *
+ * @example
+ * ```ts
+ * chooseIntraOpThreads({ flops: 120_000 });            // 1
+ * chooseIntraOpThreads({ flops: 3e8, cores: 2 });      // 2
+ * ```
+ */
+export function chooseIntraOpThreads({ flops, batch = 1, cores = availableParallelism() }: ThreadChoice): number {
+  if (!Number.isFinite(flops) || flops < 0) throw new RangeError(`Cannot choose onnxruntime threads: FLOPs must be a finite number ≥ 0, got ${flops}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Cannot choose onnxruntime threads: batch must be an integer ≥ 1, got ${batch}`);
+  if (!Number.isInteger(cores) || cores < 1) throw new RangeError(`Cannot choose onnxruntime threads: cores must be an integer ≥ 1, got ${cores}`);
+  return flops * batch < ORT_THREADS_CROSSOVER_FLOPS ? 1 : cores;
+}

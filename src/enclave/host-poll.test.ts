@@ -1,0 +1,74 @@
+/**
+ * The host's bounded polling after FORWARD (docs/enclave-protocol.md §1 "Serving loop"): the
+ * answers it reads are the event loop's answers, and an enclave that dies while the host polls
+ * is the usual clean ENCLAVE_DIED.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readBundle } from '../bundle/read.ts';
+import { isErrorCode } from '../errors.ts';
+import { mlpModel } from '../onnx/models.testkit.ts';
+import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
+import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
+import { EnclaveProcess, type EnclaveStartOptions } from './host.ts';
+import type { TensorData } from '../onnx/ort.ts';
+
+useTempEnclaveHome();
+
+async function readyEnclave(options: EnclaveStartOptions): Promise<EnclaveProcess> {
+  const { splits } = await everySplit(mlpModel());
+  const { bytes, providerKey } = bundleOfSplit(splits[0]!);
+  const bundle = readBundle(bytes);
+  const e = await EnclaveProcess.start({ onStderr: () => undefined, ...options });
+  await insecureDevKeyProvider(providerKey).provision(e, bundle);
+  await e.load(bundle.headerBytes, bundle.signature, bundle.sealedTail.chunks);
+  return e;
+}
+
+const feed = (v: number): Record<string, TensorData> => ({ h2: { dtype: 'float32', dims: [2, 32], data: new Float32Array(64).map((_, i) => v + i / 64) } });
+
+test('answers read by polling equal the event loop\'s, and polling catches them', async () => {
+  // 200 ms: far longer than an MLP's answer takes even on a loaded machine, so the poll sees it.
+  const polled = await readyEnclave({ pollMs: 200 });
+  const plain = await readyEnclave({ pollMs: 0 });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const a = await polled.forward(feed(i));
+      const b = await plain.forward(feed(i));
+      assert.deepEqual(a.outputs, b.outputs, `call ${i}`);
+    }
+    assert.ok(polled.polls.answered >= 4, `polled answers: ${JSON.stringify(polled.polls)}`);
+    assert.deepEqual(plain.polls, { answered: 0, fellBack: 0 }, 'pollMs 0: no polling');
+    // Other requests interleave with polled FORWARDs in order (STATUS goes through the event loop).
+    const [s, f] = await Promise.all([polled.status(), polled.forward(feed(9))]);
+    assert.equal(s.state, 'ready');
+    assert.deepEqual(f.outputs, (await plain.forward(feed(9))).outputs);
+  } finally {
+    await polled.close();
+    await plain.close();
+  }
+});
+
+test('an enclave killed while the host polls is a clean ENCLAVE_DIED', async () => {
+  const e = await readyEnclave({ pollMs: 1000 });
+  const pid = e.pid!;
+  // Stopped, the enclave cannot answer: the host keeps polling until the kill closes the pipe.
+  process.kill(pid, 'SIGSTOP');
+  const killer = spawn('/bin/sh', ['-c', `sleep 0.15; kill -9 ${pid}`], { stdio: 'ignore' });
+  const killed = new Promise((resolve) => killer.on('close', resolve));
+  const t0 = performance.now();
+  await assert.rejects(e.forward(feed(1)), (err) => isErrorCode(err, 'ENCLAVE_DIED') && /signal SIGKILL/.test((err as Error).message));
+  const waited = performance.now() - t0;
+  await killed;
+  assert.equal(e.alive, false);
+  assert.equal(e.polls.answered, 0);
+  assert.ok(waited >= 100, `the poll ran while the enclave was stopped (${waited.toFixed(0)} ms)`);
+  await assert.rejects(e.forward(feed(2)), (err) => isErrorCode(err, 'ENCLAVE_DIED'), 'later calls fail at once');
+});
+
+test('pollMs and ortThreads are checked before anything is spawned', async () => {
+  await assert.rejects(EnclaveProcess.start({ pollMs: -1 }), RangeError);
+  await assert.rejects(EnclaveProcess.start({ pollMs: Number.NaN }), RangeError);
+  await assert.rejects(EnclaveProcess.start({ ortThreads: 0 }), RangeError);
+});
