@@ -9,9 +9,10 @@ import { availableParallelism } from 'node:os';
 /**
  * FLOPs per call (per-sample estimate × batch, as `enclave-nn inspect` counts them) from which
  * onnxruntime-node 1.30 runs faster with one intra-op thread per core than with one thread.
- * Measured with `bench/ort-threads.ts` (docs/bench.md "Threads"): synthetic MLP and CNN tails
- * of growing size, both settings back to back on 2 cores. Provisional until the quiet-machine
- * rerun that docs/bench.md names.
+ * NOT yet measured: a provisional value, and the choice is not yet wired into the engines or
+ * the bench's native baseline (today only `--ort-threads` / `ortThreads` set the threads).
+ * Measuring the crossover (synthetic tails of growing size, both settings back to back on a
+ * quiet machine) and wiring it into both sides is open work (issue 14, item 1).
  */
 export const ORT_THREADS_CROSSOVER_FLOPS = 4_000_000;
 
