@@ -26,7 +26,8 @@
  *
  * @module
  */
-export { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions, type ForwardResult, type StartTimings } from './host.ts';
+export { EnclaveProcess, type EnclaveHandle, type EnclaveStartOptions, type ForwardResult, type PollStats, type StartTimings } from './host.ts';
+export { EnclavePool, type EnclavePoolOptions } from './pool.ts';
 export { provisionTranscript, encodeProvisionPayload, decodeProvisionPayload, type ProvisionContext, type ProvisionPayload } from '../enclave-protocol/provision-transcript.ts';
 export { trustedProgramPath, localSimMeasurement } from './trusted-program.ts';
 export { ENGINES, DEFAULT_ENGINE, getEngine, type Engine, type EngineSession } from './engines/index.ts';

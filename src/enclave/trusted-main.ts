@@ -16,7 +16,7 @@ import { createPlatform } from '../platform/registry.ts';
 import { SEAL_POLICIES, type SealPolicy } from '../platform/types.ts';
 import { getEngine } from './engines/index.ts';
 import { TrustedEnclave } from './trusted/enclave-state.ts';
-import { serve } from './trusted/serve-loop.ts';
+import { serve, stdio } from './trusted/serve-loop.ts';
 
 console.log = console.info = console.debug = console.warn = console.error;
 
@@ -54,4 +54,6 @@ const enclave = new TrustedEnclave({
 // whole FORWARD on this stack; an asynchronous one (wasm, the ort fallback) is awaited, which
 // lets the event loop run only while that engine works.
 // The host gone (EPIPE on an answer) ends the process like the end of its input does (§4.8).
-serve(enclave).then(() => process.exit(0), (e: unknown) => ((e as NodeJS.ErrnoException).code === 'EPIPE' ? process.exit(0) : die(e)));
+// After HELLO, the engine package loads (a pre-spawned enclave has it before its bundle, §1).
+const engine = getEngine(values.engine!);
+serve(enclave, stdio(), { afterHello: () => engine.warm?.() }).then(() => process.exit(0), (e: unknown) => ((e as NodeJS.ErrnoException).code === 'EPIPE' ? process.exit(0) : die(e)));

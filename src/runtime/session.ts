@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { readBundle } from '../bundle/read.ts';
 import type { Bundle } from '../bundle/types.ts';
 import { EnclaveProcess, type EnclaveStartOptions } from '../enclave/host.ts';
+import { EnclavePool, type EnclavePoolOptions } from '../enclave/pool.ts';
 import { EnclaveNnError, isErrorCode } from '../errors.ts';
 import { fromOrtResults, ORT_SESSION_OPTIONS, toOrtFeeds, type TensorData } from '../onnx/ort.ts';
 import { formatShape, type TensorSpec } from '../onnx/tensor-spec.ts';
@@ -39,6 +40,13 @@ export interface SessionOptions {
    * @defaultValue a new enclave per session
    */
   enclaveProcess?: EnclaveProcess;
+  /**
+   * Take the enclave from this pool of pre-spawned ones ({@link Session.prewarm}) when it runs
+   * the bundle's platform and this engine (else the session starts its own); restarts after a
+   * crash take from it while it is open. The session closes the enclaves it took; the pool's owner closes it.
+   * @defaultValue none: the session spawns its enclave while it loads the head
+   */
+  pool?: EnclavePool;
   /**
    * Send NaN and ±Inf input values to the model. By default a float input holding one is
    * refused (`INPUT`, naming the tensor and the first bad index) before anything runs: such a
@@ -83,6 +91,9 @@ export class Session {
   readonly #keys: KeyProvider;
   readonly #start: EnclaveStartOptions;
   readonly #shared: EnclaveProcess | undefined;
+  readonly #pool: EnclavePool | undefined;
+  /** The first enclave, spawned while the head loads; taken by the first start. */
+  #early: Promise<EnclaveProcess> | undefined;
   #enclave: EnclaveProcess | undefined;
   #starting: Promise<EnclaveProcess> | undefined;
   #sealed: Uint8Array | undefined;
@@ -95,8 +106,9 @@ export class Session {
   /** How many times the enclave was (re)started. */
   starts = 0;
 
-  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared: EnclaveProcess | undefined, allowNonfinite: boolean) {
+  private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared: EnclaveProcess | undefined, allowNonfinite: boolean, pool: EnclavePool | undefined) {
     this.bundle = bundle;
+    this.#pool = pool?.fits(start) ? pool : undefined;
     this.#allowNonfinite = allowNonfinite;
     this.#shared = shared;
     this.#head = head;
@@ -110,11 +122,20 @@ export class Session {
       ? readBundle(new Uint8Array(readFileSync(options.bundle)), { path: options.bundle })
       : options.bundle instanceof Uint8Array ? readBundle(options.bundle) : options.bundle;
     const keys = 'provision' in options.keySource ? options.keySource : insecureDevKeyProvider(options.keySource.providerKey);
-    const head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head, ORT_SESSION_OPTIONS) : null;
-    // The platform the bundle's policy names; on gramine-sgx the enclave runs under gramine-sgx.
-    const platform = options.platform ?? platformForPolicy(bundle.header.policy.platforms.map((p) => p.kind));
-    const launcher = options.enclave?.launcher ?? (platform === 'gramine-sgx' ? gramineLauncher() : undefined);
-    const s = new Session(bundle, head, keys, { ...options.enclave, engine: options.engine, platform, launcher }, options.enclaveProcess, options.allowNonfinite ?? false);
+    const start = startOptions(bundle, options);
+    const pool = options.pool?.fits(start) ? options.pool : undefined;
+    // The enclave boots (and loads its engine) while the head loads here: the two overlap.
+    const early = options.enclaveProcess?.alive ? undefined : pool ? pool.take() : EnclaveProcess.prewarm(start);
+    early?.catch(() => undefined); // awaited by the first start (or closed below)
+    let head: ort.InferenceSession | null;
+    try {
+      head = bundle.head.byteLength > 0 ? await ort.InferenceSession.create(bundle.head, ORT_SESSION_OPTIONS) : null;
+    } catch (e) {
+      await early?.then((x) => x.close(), () => undefined);
+      throw e;
+    }
+    const s = new Session(bundle, head, keys, start, options.enclaveProcess, options.allowNonfinite ?? false, options.pool);
+    s.#early = early;
     try {
       await s.#ensureEnclave();
     } catch (e) {
@@ -122,6 +143,37 @@ export class Session {
       throw e;
     }
     return s;
+  }
+
+  /**
+   * Pre-spawns enclaves before any bundle is at hand: each boots, says HELLO and loads its engine
+   * in the background, so that what a later {@link Session.create} with `{ pool }` waits for is
+   * attestation, provisioning and LOAD. Close the pool when done (it stops the enclaves never
+   * taken; they also exit when this process does).
+   *
+   * @param options the enclaves' platform (default `'sim'`; a bundle for another platform starts
+   *   its own), engine, pool size (default 1), refill (servers) and start options
+   * @example
+   * ```ts
+   * const pool = Session.prewarm({ platform: 'sim' });
+   * const bundle = await readBundleFile('model.enn');          // overlaps the enclave's boot
+   * const s = await Session.create({ bundle, keySource, pool });
+   * // …
+   * await s.close();
+   * await pool.close();
+   * ```
+   */
+  static prewarm(options: EnclavePoolOptions = {}): EnclavePool {
+    return new EnclavePool(options);
+  }
+
+  /**
+   * As {@link Session.prewarm}, for enclaves that sessions on `bundle` with these options will
+   * take (same platform, launcher and engine): `enclave-nn run` and `serve` start them while
+   * they check inputs, ask for keys and load heads.
+   */
+  static prewarmFor(bundle: Bundle, options: Pick<SessionOptions, 'engine' | 'platform' | 'enclave'> = {}, size = 1): EnclavePool {
+    return new EnclavePool({ ...startOptions(bundle, options), size });
   }
 
   /** The model's inputs (names, dtypes, shapes). */
@@ -227,6 +279,9 @@ export class Session {
   /** Closes the enclave (it zeroes its secrets) and the head. */
   async close(): Promise<void> {
     this.#closed = true;
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) await early.then((x) => x.close(), () => undefined);
     const e = this.#enclave ?? (this.#starting ? await this.#starting.catch(() => undefined) : undefined);
     this.#enclave = undefined;
     if (e !== this.#shared) await e?.close();
@@ -243,7 +298,9 @@ export class Session {
   async #startEnclave(): Promise<EnclaveProcess> {
     const t0 = performance.now();
     const shared = this.starts === 0 && this.#shared?.alive ? this.#shared : undefined;
-    const e = shared ?? await EnclaveProcess.start(this.#start);
+    const early = this.#early;
+    this.#early = undefined;
+    const e = shared ?? await (early ?? (this.#pool && !this.#pool.closed ? this.#pool.take() : EnclaveProcess.start(this.#start)));
     try {
       let via: StartupTimings['via'] = 'provisioned';
       // Offline restart: the sealed blob (opaque to us) re-provisions without the key holder.
@@ -277,6 +334,13 @@ export class Session {
       throw err;
     }
   }
+}
+
+/** How sessions on `bundle` start their enclave: the platform its policy names (on gramine-sgx under gramine-sgx). */
+function startOptions(bundle: Bundle, options: Pick<SessionOptions, 'engine' | 'platform' | 'enclave'>): EnclaveStartOptions {
+  const platform = options.platform ?? platformForPolicy(bundle.header.policy.platforms.map((p) => p.kind));
+  const launcher = options.enclave?.launcher ?? (platform === 'gramine-sgx' ? gramineLauncher() : undefined);
+  return { ...options.enclave, engine: options.engine, platform, launcher };
 }
 
 function pick(feeds: Record<string, TensorData>, names: readonly string[]): Record<string, TensorData> {

@@ -117,12 +117,16 @@ export class InferenceServer {
     const name = o.name ?? (typeof o.bundle === 'string' ? o.bundle.replace(/^.*\//, '').replace(/\.enn$/, '') : bundle.header.modelId);
     const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
     const sessions: Session[] = [];
+    // Every enclave boots at once, while the first ones are provisioned (issue 14, item 3).
+    const pool = Session.prewarmFor(bundle, o.session ?? {}, n);
     try {
       // One after the other: each provisioning is its own attestation and license round.
-      for (let i = 0; i < n; i++) sessions.push(await Session.create({ ...o.session, bundle, keySource: o.keySource(i) }));
+      for (let i = 0; i < n; i++) sessions.push(await Session.create({ ...o.session, bundle, keySource: o.keySource(i), pool }));
     } catch (e) {
       for (const s of sessions) await s.close();
       throw e;
+    } finally {
+      await pool.close();
     }
     const server = new InferenceServer(o, name, sessions, log);
     if (o.license) {

@@ -53,12 +53,15 @@ const command: Command = {
     if (values.output) encodeOutputs(values.output, {});
     // Read and check the first row before starting an enclave: a bad input costs nothing.
     const source = openInputs(inputs, bundle.header.headInputs);
+    let pool: import('../../enclave/pool.ts').EnclavePool | undefined;
     try {
       const { checkFeeds } = await import('../../runtime/session.ts');
       checkFeeds(bundle.header.headInputs, source.read(0, Math.min(1, source.rows)), { allowNonfinite });
       // NaN/Inf anywhere is refused before an enclave starts: no credit is spent on earlier chunks.
       const SCAN_ROWS = 4096;
       if (!allowNonfinite) for (let start = 1; start < source.rows; start += SCAN_ROWS) checkFeeds(bundle.header.headInputs, source.read(start, Math.min(SCAN_ROWS, source.rows - start)), { firstRow: start });
+      // The enclave boots while the rest of the input is scanned and the key source is set up.
+      pool = Session.prewarmFor(bundle, { engine: values.engine, platform: values.platform });
       let keySource;
       let licensed: { server?: string; stateFile: string } | undefined;
       if (devKey !== undefined) {
@@ -77,7 +80,7 @@ const command: Command = {
         licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${licenseId}.license` };
         keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId, reprovision });
       }
-      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite });
+      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite, pool });
       const parts = [];
       try {
         const runChunk = licensed
@@ -102,6 +105,7 @@ const command: Command = {
       }
       io.stdout(values.json ? outputsJson(outputs) + '\n' : describeOutputs(outputs));
     } finally {
+      await pool?.close();
       source.close();
     }
     return 0;

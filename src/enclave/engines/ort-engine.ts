@@ -18,10 +18,12 @@ type OrtNode = typeof import('onnxruntime-node');
  */
 export const ortEngine: Engine = {
   name: 'ort',
+  warm() {
+    loadOrt();
+    nativeBinding()?.initOrt(); // the native library and its environment, ahead of the first session
+  },
   async create(modelBytes, options = {}) {
-    const ort = requireEngine<OrtNode>('onnxruntime-node');
-    // The process-wide logger too (read when the first session is made): it logs load warnings.
-    ort.env.logLevel = 'fatal';
+    const ort = loadOrt();
     const sessionOptions = ortSessionOptions(options);
     const native = nativeBinding();
     if (native) {
@@ -37,6 +39,13 @@ export const ortEngine: Engine = {
     return wrapSession(session, ort.Tensor);
   },
 };
+
+/** The package, with its process-wide logger quiet (read when ORT starts): it logs load warnings. */
+function loadOrt(): OrtNode {
+  const ort = requireEngine<OrtNode>('onnxruntime-node');
+  ort.env.logLevel = 'fatal';
+  return ort;
+}
 
 /**
  * The session options of every engine session, and of the bench's native baseline (so the

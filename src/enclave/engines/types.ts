@@ -10,6 +10,11 @@ export interface Engine {
   readonly name: string;
   /** Builds a session from the tail ONNX bytes. */
   create(modelBytes: Uint8Array, options?: EngineOptions): Promise<EngineSession>;
+  /**
+   * Loads the engine's package ahead of `create` (the enclave calls it right after HELLO, so a
+   * pre-spawned enclave has it loaded before its bundle arrives). Throws if it cannot be loaded.
+   */
+  warm?(): void;
 }
 
 /** How an engine may use the machine. */

@@ -11,12 +11,19 @@ import { requireEngine } from './require-engine.ts';
  */
 export const wasmEngine: Engine = {
   name: 'wasm',
+  warm() { loadOrtWeb(); },
   async create(modelBytes) {
-    const ortWeb = requireEngine<typeof import('onnxruntime-web')>('onnxruntime-web');
-    ortWeb.env.wasm.numThreads = 1;
-    ortWeb.env.wasm.proxy = false;
-    ortWeb.env.logLevel = 'fatal'; // see ENGINE_LOG_OPTIONS: engine logs name tail nodes
+    const ortWeb = loadOrtWeb();
     const session = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], ...ENGINE_LOG_OPTIONS });
     return wrapSession(session as unknown as OrtLikeSession, ortWeb.Tensor as never);
   },
 };
+
+/** The package, single-threaded, in-process and quiet. */
+function loadOrtWeb(): typeof import('onnxruntime-web') {
+  const ortWeb = requireEngine<typeof import('onnxruntime-web')>('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = 1;
+  ortWeb.env.wasm.proxy = false;
+  ortWeb.env.logLevel = 'fatal'; // see ENGINE_LOG_OPTIONS: engine logs name tail nodes
+  return ortWeb;
+}

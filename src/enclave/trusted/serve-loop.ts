@@ -20,11 +20,22 @@ export interface FrameIo {
 /** Bytes read per system call: the size of a pipe's buffer on Linux. */
 const READ_SIZE = 64 * 1024;
 
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /**
+   * Called once, after the HELLO answer is written: work the enclave does before it needs it
+   * (loading the engine), while the host attests and provisions. Its errors are ignored here:
+   * they recur, reported, where the work is needed.
+   */
+  afterHello?: () => void;
+}
+
 /**
  * Serves `enclave` until CLOSE, end of input or an unreadable frame (§4.8, §6 BAD_FRAME), then
  * shuts it down (secrets zeroed). Resolves when done; the caller exits.
  */
-export async function serve(enclave: TrustedEnclave, io: FrameIo = stdio()): Promise<void> {
+export async function serve(enclave: TrustedEnclave, io: FrameIo = stdio(), options: ServeOptions = {}): Promise<void> {
+  let afterHello = options.afterHello;
   const reader = new FrameReader();
   const chunk = new Uint8Array(READ_SIZE);
   const out = new OutputBuffer();
@@ -44,6 +55,11 @@ export async function serve(enclave: TrustedEnclave, io: FrameIo = stdio()): Pro
       const { response, exit } = await enclave.handle(f);
       io.write(out.join(response));
       if (exit) { await enclave.shutdown(); return; }
+      if (afterHello && enclave.state !== 'new') {
+        const f = afterHello;
+        afterHello = undefined;
+        try { f(); } catch { /* see ServeOptions.afterHello */ }
+      }
     }
   }
   await enclave.shutdown();
