@@ -108,7 +108,7 @@ export class Session {
 
   private constructor(bundle: Bundle, head: ort.InferenceSession | null, keys: KeyProvider, start: EnclaveStartOptions, shared: EnclaveProcess | undefined, allowNonfinite: boolean, pool: EnclavePool | undefined) {
     this.bundle = bundle;
-    this.#pool = pool?.fits(start) ? pool : undefined;
+    this.#pool = pool; // create() passes it only when it fits `start`
     this.#allowNonfinite = allowNonfinite;
     this.#shared = shared;
     this.#head = head;
@@ -134,7 +134,7 @@ export class Session {
       await early?.then((x) => x.close(), () => undefined);
       throw e;
     }
-    const s = new Session(bundle, head, keys, start, options.enclaveProcess, options.allowNonfinite ?? false, options.pool);
+    const s = new Session(bundle, head, keys, start, options.enclaveProcess, options.allowNonfinite ?? false, pool);
     s.#early = early;
     try {
       await s.#ensureEnclave();
