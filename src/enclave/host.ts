@@ -130,11 +130,11 @@ export class EnclaveProcess implements EnclaveHandle {
   /** How FORWARD answers arrived. */
   readonly polls: PollStats = { answered: 0, fellBack: 0 };
 
-  private constructor(child: ChildProcessWithoutNullStreams, options: EnclaveStartOptions) {
+  private constructor(child: ChildProcessWithoutNullStreams, options: EnclaveStartOptions, pollMs: number) {
     this.#child = child;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.#onTraffic = options.onTraffic;
-    this.#pollNs = BigInt(Math.round(pollMsOf(options.pollMs) * 1e6));
+    this.#pollNs = BigInt(Math.round(pollMs * 1e6));
     child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
     const onStderr = options.onStderr ?? stderrForwarder();
     child.stderr.on('data', (chunk: Buffer) => onStderr(chunk));
@@ -161,14 +161,14 @@ export class EnclaveProcess implements EnclaveHandle {
     const program = await trustedProgramPath(platform as ProgramPlatform);
     const env = enclaveEnvironment(process.env);
     const t0 = performance.now();
-    pollMsOf(options.pollMs); // bad values fail before anything is spawned
+    const pollMs = pollMsOf(options.pollMs); // bad values fail before anything is spawned
     if (options.ortThreads !== undefined && !(Number.isInteger(options.ortThreads) && options.ortThreads >= 1 && options.ortThreads <= 999)) {
       throw new RangeError(`Cannot start enclave: ortThreads must be an integer in 1..999, got ${options.ortThreads}`);
     }
     const args = ['--platform', platform, '--engine', engine, ...(options.ortThreads === undefined ? [] : ['--ort-threads', String(options.ortThreads)])];
     const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };
     const child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'], env, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
-    const p = new EnclaveProcess(child, options);
+    const p = new EnclaveProcess(child, options, pollMs);
     child.once('spawn', () => { p.timings.spawnMs = performance.now() - t0; });
     if (platform === 'sim') announceSimPlatform();
     if (options.hello === false) return p;
