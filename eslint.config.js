@@ -6,7 +6,8 @@
 //    (dynamic imports) by failing on any cycle between the folders;
 // 3. only tests (*.test.ts) and test helpers (*.testkit.ts) import test helpers or node:test, so
 //    nothing the package ships (src/index.ts and what it reaches) pulls in test code. bench/ and
-//    scripts/ are development tools outside the package and may use test helpers.
+//    scripts/ are development tools outside the package and may use test helpers;
+// 4. nothing calls node:crypto's generateKeyPair(Sync) (a Node 20 deadlock, below).
 import { readdirSync } from 'node:fs';
 import tseslint from 'typescript-eslint';
 
@@ -105,6 +106,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', { paths: [...CRYPTO, ...TEST_ONLY.paths], patterns: TEST_ONLY.patterns }],
+      // 4. no node:crypto key generation jobs: on Node 20 a key that generateKeyPair(Sync) made can
+      //    deadlock the process for ever when the job is garbage-collected while the key is being
+      //    exported (docs/decisions.md 43; scripts/keygen-deadlock.mjs shows it).
+      'no-restricted-syntax': ['error', {
+        selector: 'Identifier[name=/^generateKeyPair(Sync)?$/]',
+        message: 'Node 20 can deadlock on a key from generateKeyPair(Sync) (docs/decisions.md 43): build keys from random bytes (rfc8410.ts) or createECDH (ecdsa.ts).',
+      }],
     },
   },
   // Later entries replace the rule's options for the files they match, so each keeps the half that applies.

@@ -6,7 +6,7 @@
  * encoding of `sgx_quote_3.h`; X.509 and CRL signatures are DER and handled in x509.ts.
  * Public keys cross it as raw `X ‖ Y` (64 bytes), the quote's attestation key encoding.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 /** An opaque P-256 private key. Never serialised except by {@link exportP256PrivateKeyPem}. */
 export interface P256PrivateKey {
@@ -30,9 +30,22 @@ export interface P256KeyPair {
  * ```
  */
 export function generateP256KeyPair(): P256KeyPair {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const priv: P256PrivateKey = { kind: 'p256-private', key: privateKey };
-  return { privateKey: priv, publicKey: p256PublicKeyOf(priv) };
+  // Not generateKeyPairSync: on Node 20 a key it made can deadlock the process for ever when its
+  // key-generation job is garbage-collected while the key is exported (docs/decisions.md 43).
+  // ECDH makes the same kind of key (a random scalar, its point) without such a job.
+  const ecdh = createECDH('prime256v1');
+  const point = ecdh.generateKeys(); // 0x04 ‖ X ‖ Y, each 32 bytes
+  const d = Buffer.alloc(32);
+  const scalar = ecdh.getPrivateKey();
+  scalar.copy(d, 32 - scalar.byteLength); // big-endian, leading zero bytes dropped
+  try {
+    const key = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }, format: 'jwk' });
+    const priv: P256PrivateKey = { kind: 'p256-private', key };
+    return { privateKey: priv, publicKey: new Uint8Array(point.subarray(1)) };
+  } finally {
+    d.fill(0);
+    scalar.fill(0);
+  }
 }
 
 /** The raw public key `X ‖ Y` (64 bytes) of a private key. */

@@ -1,9 +1,11 @@
-import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { EnclaveNnError } from '../errors.ts';
 import { aeadOpen, aeadSeal, AEAD_NONCE_SIZE, AEAD_TAG_SIZE } from './aead-stream.ts';
 import { sha256 } from './hash.ts';
 import { hkdfSha256, LABEL_KEY_WRAP } from './hkdf.ts';
 import { randomBytes } from './random.ts';
+import { zeroize } from './zeroize.ts';
+import { importRawPrivateKey } from './rfc8410.ts';
 
 /** Size of a raw X25519 public key. */
 export const X25519_PUBLIC_KEY_SIZE = 32;
@@ -33,8 +35,23 @@ export type X25519PrivateKey = KeyObject;
  * ```
  */
 export function generateX25519KeyPair(): X25519KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  return { publicKey: rawX25519Public(publicKey), privateKey };
+  const privateKey = newX25519PrivateKey();
+  return { publicKey: rawX25519Public(createPublicKey(privateKey)), privateKey };
+}
+
+/**
+ * A fresh X25519 private key: 32 bytes from the CSPRNG (RFC 7748 §5: any 32 bytes are a key; the
+ * function clamps them). Not generateKeyPairSync: on Node 20 a key it made can deadlock the
+ * process for ever when its key-generation job is garbage-collected while the key is being
+ * exported (docs/decisions.md 43, scripts/keygen-deadlock.mjs).
+ */
+function newX25519PrivateKey(): KeyObject {
+  const raw = randomBytes(32);
+  try {
+    return importRawPrivateKey('x25519', raw);
+  } finally {
+    zeroize(raw);
+  }
 }
 
 /** The raw 32-byte public key of an X25519 private key handle. */
@@ -88,9 +105,9 @@ function wrapKey(shared: Uint8Array, transcript: Uint8Array, senderPublic: Uint8
  */
 export function wrapToX25519(recipientPublic: Uint8Array, plaintext: Uint8Array, transcript: Uint8Array): Uint8Array {
   // A fresh ephemeral key per wrap: the wrapping key is single-use and the sender keeps no secret.
-  const eph = generateKeyPairSync('x25519');
-  const ephPublic = rawX25519Public(eph.publicKey);
-  const shared = sharedSecret(eph.privateKey, recipientPublic);
+  const eph = newX25519PrivateKey();
+  const ephPublic = rawX25519Public(createPublicKey(eph));
+  const shared = sharedSecret(eph, recipientPublic);
   const key = wrapKey(shared, transcript, ephPublic, recipientPublic);
   // The key is single-use, so any nonce is safe; a random one costs nothing and guards against
   // a broken ephemeral-key source.
