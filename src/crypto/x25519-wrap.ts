@@ -36,7 +36,7 @@ export type X25519PrivateKey = KeyObject;
  */
 export function generateX25519KeyPair(): X25519KeyPair {
   const privateKey = newX25519PrivateKey();
-  return { publicKey: rawX25519Public(createPublicKey(privateKey)), privateKey };
+  return { publicKey: x25519PublicKeyOf(privateKey), privateKey };
 }
 
 /**
@@ -106,7 +106,7 @@ function wrapKey(shared: Uint8Array, transcript: Uint8Array, senderPublic: Uint8
 export function wrapToX25519(recipientPublic: Uint8Array, plaintext: Uint8Array, transcript: Uint8Array): Uint8Array {
   // A fresh ephemeral key per wrap: the wrapping key is single-use and the sender keeps no secret.
   const eph = newX25519PrivateKey();
-  const ephPublic = rawX25519Public(createPublicKey(eph));
+  const ephPublic = x25519PublicKeyOf(eph);
   const shared = sharedSecret(eph, recipientPublic);
   const key = wrapKey(shared, transcript, ephPublic, recipientPublic);
   // The key is single-use, so any nonce is safe; a random one costs nothing and guards against
