@@ -58,6 +58,8 @@ test('a sweep over every split measures each through the enclave, correctly, and
   }
   assert.equal(report.options.method, 'steady');
   assert.ok(report.targets.some((t) => t.name.startsWith('Correctness') && t.met));
+  const warm = report.targets.find((t) => t.name.startsWith('Setup waited when prewarmed'));
+  assert.deepEqual(warm?.rows.map((r) => [r.k, r.limit, r.value === report.splits[r.k]!.setup.prewarmed]), [[1, 40, true], [2, 40, true], [3, 40, true]], 'the prewarmed target, evaluated per split');
   assert.deepEqual(childNodeProcesses(), [], 'every enclave shut down');
 
   const out = join(dir, 'report');
@@ -83,7 +85,7 @@ function checkCsv(text: string, tFull: number): void {
   assert.equal(lines[0], 'k,first_private_layer,cut_tensors,t_full_ms,t_head_ms,t_native_ms,t_tail_public_ms,t_enclave_ms,t_enclave_compute_ms,'
     + 't_boundary_ms,t_native_p10_ms,t_native_p90_ms,t_enclave_p10_ms,t_enclave_p90_ms,t_native_cold_ms,t_enclave_cold_ms,t_enclave_cold_p10_ms,'
     + 't_enclave_cold_p90_ms,cpu_impact,tee_impact,end_to_end,setup_spawn_ms,setup_attest_provision_ms,setup_load_decrypt_ms,'
-    + 'setup_session_create_ms,setup_ready_total_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal,'
+    + 'setup_session_create_ms,setup_ready_total_ms,setup_prewarmed_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal,'
     + 'private_params,private_flops');
   const names = lines[0]!.split(',');
   const rows = lines.slice(1).map((l) => {
@@ -112,6 +114,8 @@ function checkCsv(text: string, tFull: number): void {
     assert.ok(num(r, 't_native_cold_ms') > 0, `k=${r.k} cold native`);
     assert.ok(num(r, 't_enclave_compute_ms') < num(r, 't_enclave_ms'), `k=${r.k} compute inside the round trip`);
     assert.ok(num(r, 'setup_spawn_ms') > 0 && num(r, 'setup_ready_total_ms') >= num(r, 'setup_spawn_ms') + num(r, 'setup_attest_provision_ms'), `k=${r.k} setup`);
+    // A second, prewarmed enclave per split: attest → ready only (no spawn, no boot, no engine load).
+    assert.ok(num(r, 'setup_prewarmed_ms') > 0, `k=${r.k} prewarmed setup`);
     assert.ok(num(r, 'teardown_ms') > 0 && num(r, 'enclave_peak_rss_bytes') > 1e6, `k=${r.k} teardown, memory`);
     assert.ok(num(r, 'sealed_tail_bytes') >= 64 * 1024 && num(r, 'max_abs_diff') <= 1e-5 && r.labels_equal === 'true', `k=${r.k} sizes, correctness`);
   }

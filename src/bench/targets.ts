@@ -28,6 +28,9 @@ export function evaluateTargets(splits: SplitMeasurement[], t_full: number, batc
       })]
       : []),
     check('Enclave setup (spawn → ready)', '≤ 150 ms', (s) => ({ value: s.setup.ready_total, limit: 150 })),
+    ...(priv.some((s) => s.setup.prewarmed !== undefined)
+      ? [check('Setup waited when prewarmed (attest → ready)', '≤ 40 ms', (s) => ({ value: s.setup.prewarmed ?? NaN, limit: 40 }))]
+      : []),
     check('Correctness: max abs diff', '≤ 1e-5', (s) => ({ value: s.max_abs_diff, limit: 1e-5 })),
     check('Correctness: labels equal', 'all equal', (s) => ({ value: s.labels_equal ? 0 : 1, limit: 0 })),
   ];

@@ -32,8 +32,11 @@ export interface SplitMeasurement {
   t_enclave_cold?: Stat;
   /** The throughput sweep (`--batch 1,8,64`): samples per second, native and enclave, per batch size. */
   throughput?: ThroughputRow[];
-  /** Setup phases in milliseconds (one enclave start per split). */
-  setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number };
+  /**
+   * Setup phases in milliseconds (one enclave start per split). `prewarmed`: what is left to wait
+   * for when the enclave was booted ahead (attest, provision, LOAD), from a second, prewarmed start.
+   */
+  setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number; prewarmed?: number };
   enclave_peak_rss_bytes: number;
   tail_weight_bytes: number;
   largest_activation_bytes: number;
