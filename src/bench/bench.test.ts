@@ -86,7 +86,7 @@ function checkCsv(text: string, tFull: number): void {
     + 't_boundary_ms,t_native_p10_ms,t_native_p90_ms,t_enclave_p10_ms,t_enclave_p90_ms,t_native_cold_ms,t_enclave_cold_ms,t_enclave_cold_p10_ms,'
     + 't_enclave_cold_p90_ms,cpu_impact,tee_impact,end_to_end,setup_spawn_ms,setup_attest_provision_ms,setup_load_decrypt_ms,'
     + 'setup_session_create_ms,setup_ready_total_ms,setup_prewarmed_ms,teardown_ms,enclave_peak_rss_bytes,tail_weight_bytes,largest_activation_bytes,sealed_tail_bytes,max_abs_diff,labels_equal,'
-    + 'private_params,private_flops');
+    + 'private_params,private_flops,ort_threads');
   const names = lines[0]!.split(',');
   const rows = lines.slice(1).map((l) => {
     assert.ok(!l.includes('"'), `no quoted cell expected: ${l}`);
@@ -125,11 +125,14 @@ function checkCsv(text: string, tFull: number): void {
   assert.deepEqual(split.map((r) => num(r, 'private_params')), [dense3, dense3 + dense2, dense3 + dense2 + dense1]);
   // Gemm FLOPs per sample: 2 · in · out.
   assert.deepEqual(split.map((r) => num(r, 'private_flops')), [2 * 32 * 4, 2 * 32 * 4 + 2 * 32 * 32, 2 * 32 * 4 + 2 * 32 * 32 + 2 * 16 * 32]);
-  assert.deepEqual([all!.private_params, all!.private_flops], ['0', '0']);
+  assert.deepEqual([all!.private_params, all!.private_flops, all!.ort_threads], ['0', '0', '']);
+  // The MLP's tails are far under the crossover: one thread for the enclave and both baselines.
+  assert.deepEqual(split.map((r) => r.ort_threads), ['1', '1', '1']);
 }
 
 test('bad input: splits out of range, wrong input shape, unwritable output, interruption — clear errors, no report', async () => {
   await assert.rejects(runBench(mlpModel(), { splits: [7], repeat: 1 }), (e) => isErrorCode(e, 'BENCH_SPLITS') && /valid: 0\.\.3/.test((e as Error).message));
+  await assert.rejects(runBench(mlpModel(), { ortThreads: 0, repeat: 1 }), (e) => isErrorCode(e, 'USAGE') && /--ort-threads must be 'auto' or an integer in 1\.\.999, got 0/.test((e as Error).message));
   const wrong = { x: { dtype: 'float32' as const, dims: [1, 15], data: new Float32Array(15) } };
   await assert.rejects(runBench(mlpModel(), { feeds: wrong, repeat: 1 }), (e) => isErrorCode(e, 'INPUT') && /has shape \[1,15\]/.test((e as Error).message));
   const file = join(dir, 'a-file');
@@ -163,8 +166,9 @@ test('--batch 1,4: a throughput sweep per split (samples/s, native and enclave) 
   const { mkdtempSync, readFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const report = await runBench(mlpModel(), { repeat: 4, warmup: 1, cold: 2, splits: [1], throughputBatches: [1, 4], modelName: 'mlp', command: 'test', progress: () => undefined });
+  const report = await runBench(mlpModel(), { repeat: 4, warmup: 1, cold: 2, splits: [1], throughputBatches: [1, 4], ortThreads: 2, modelName: 'mlp', command: 'test', progress: () => undefined });
   const s = report.splits.find((x) => x.k === 1)!;
+  assert.equal(s.ort_threads, 2, 'an explicit --ort-threads overrides the FLOPs choice');
   assert.deepEqual(s.throughput?.map((t) => t.batch), [1, 4]);
   for (const t of s.throughput!) {
     assert.ok(t.native_samples_per_s > 0 && Number.isFinite(t.native_samples_per_s), `native samples/s at batch ${t.batch}`);

@@ -11,6 +11,7 @@ import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
 import { seededRandom } from '../util/seeded-prng.ts';
+import { chooseIntraOpThreads } from '../enclave/engines/threads.ts';
 import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
@@ -40,6 +41,13 @@ export interface BenchOptions {
   cold?: number;
   /** The enclave's engine. @defaultValue 'ort' */
   engine?: string;
+  /**
+   * onnxruntime intra-op threads of each split's enclave and of both in-process baselines (the
+   * same for all three, so the comparison stays fair): a number, or `'auto'` — by the tail's
+   * FLOPs per call ({@link chooseIntraOpThreads}, the crossover in docs/results/ort-threads.md).
+   * @defaultValue 'auto'
+   */
+  ortThreads?: number | 'auto';
   /** Fixed inputs (e.g. from --input x.npy); default: seeded random inputs at `batch`. */
   feeds?: Record<string, TensorData>;
   /** The exact command line, for the report. */
@@ -68,6 +76,8 @@ interface Prepared {
   enclave: BenchEnclave | null;
   cutFeeds: Record<string, TensorData>;
   times: SplitTimes;
+  /** onnxruntime intra-op threads of its enclave and baselines (0 for k = 0). */
+  threads: number;
   tailWeightBytes: number;
   activationBytes: number;
   throughput?: ThroughputRow[];
@@ -115,6 +125,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
   const ks = checkedSplits(list, options.splits, 'BENCH_SPLITS', 'run bench');
   const feeds = options.feeds ?? randomFeeds(view.inputs, batch, seededRandom(1234));
   checkFeeds(view.inputs, feeds);
+  ortThreadsOf(options.ortThreads, 0, batch); // a bad value fails here, before anything starts
   const aborted = () => options.signal?.aborted === true;
   const full = await PublicModel.create(model);
   const prepared: Prepared[] = [];
@@ -127,7 +138,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       if (aborted()) throw interrupted();
       bar.update(step++, `preparing k=${k}`);
       if (k === 0) {
-        prepared.push({ k, split: null, head: null, tailPublic: null, native: null, enclave: null, cutFeeds: {}, times: emptyTimes(), tailWeightBytes: 0, activationBytes: 0 });
+        prepared.push({ k, split: null, head: null, tailPublic: null, native: null, enclave: null, cutFeeds: {}, times: emptyTimes(), threads: 0, tailWeightBytes: 0, activationBytes: 0 });
         continue;
       }
       const cut = list.cuts.find((c) => c.privateLayers === k)!;
@@ -136,18 +147,19 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
       const headOut = head ? await head.run(feeds) : {};
       const cutFeeds = Object.fromEntries(split.cutTensors.map((t) => [t.name, headOut[t.name] ?? feeds[t.name]!]));
       const tailBytes = encodeModel(split.tail);
+      const threads = ortThreadsOf(options.ortThreads, privateSum(k, (r) => r.flops), batch);
       const p: Prepared = {
-        k, split, head, cutFeeds, times: emptyTimes(),
+        k, split, head, cutFeeds, times: emptyTimes(), threads,
         // The public runtime is onnxruntime-node, through the same wrapper as the engines, so
-        // with --engine ort the CPU impact compares like with like.
-        tailPublic: await getEngine('ort').create(tailBytes),
-        native: await engine.create(tailBytes),
+        // with --engine ort the CPU impact compares like with like; the same threads as the enclave.
+        tailPublic: await getEngine('ort').create(tailBytes, { intraOpThreads: threads }),
+        native: await engine.create(tailBytes, { intraOpThreads: threads }),
         enclave: null,
         tailWeightBytes: weightBytes(split.tail),
         activationBytes: largestActivationBytes(view, cut.boundary, view.order.length, batch),
       };
       prepared.push(p);
-      p.enclave = await startBenchEnclave(split, engineName);
+      p.enclave = await startBenchEnclave(split, engineName, { ortThreads: threads });
     }
     // The all-public reference, back to back after its warm-up: it is also the k = 0 row.
     bar.update(step++, 'measuring the unsplit model');
@@ -192,7 +204,7 @@ export async function runBench(model: ModelProto, options: BenchOptions = {}): P
         k: p.k, firstPrivateLayer: p.split!.cut.firstPrivateLayer, cutTensors: p.split!.cut.tensors,
         ...splitTimes(p.head ? p.times : { ...p.times, head: p.times.head.map(() => 0) }, t_full.median),
         ...(p.throughput ? { throughput: p.throughput } : {}),
-        setup: { ...setup, teardown },
+        setup: { ...setup, teardown }, ort_threads: p.threads,
         enclave_peak_rss_bytes: status.peakRssBytes, tail_weight_bytes: p.tailWeightBytes, largest_activation_bytes: p.activationBytes,
         sealed_tail_bytes: sealedTailBytes, private_params: privateSum(p.k, (r) => r.paramCount), private_flops: privateSum(p.k, (r) => r.flops),
         max_abs_diff: cmp.maxAbsDiff, labels_equal: cmp.labelsEqual,
@@ -242,6 +254,16 @@ export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMe
     tee_impact: s.t_enclave.median / s.t_native.median,
     end_to_end: (s.t_head.median + s.t_enclave.median) / tFullMedian,
   };
+}
+
+/**
+ * The intra-op threads for one split: as given, or by the tail's FLOPs per call. Validated here,
+ * so a bad value fails before any enclave starts.
+ */
+export function ortThreadsOf(given: number | 'auto' | undefined, flopsPerSample: number, batch: number): number {
+  if (given === undefined || given === 'auto') return chooseIntraOpThreads({ flops: flopsPerSample, batch });
+  if (!Number.isInteger(given) || given < 1 || given > 999) throw new EnclaveNnError('USAGE', `Cannot run bench: --ort-threads must be 'auto' or an integer in 1..999, got ${given}`);
+  return given;
 }
 
 function emptyTimes(): SplitTimes {

@@ -18,7 +18,7 @@ export const CSV_COLUMNS = [
   't_native_cold_ms', 't_enclave_cold_ms', 't_enclave_cold_p10_ms', 't_enclave_cold_p90_ms', 'cpu_impact', 'tee_impact', 'end_to_end',
   'setup_spawn_ms', 'setup_attest_provision_ms', 'setup_load_decrypt_ms', 'setup_session_create_ms', 'setup_ready_total_ms', 'setup_prewarmed_ms', 'teardown_ms',
   'enclave_peak_rss_bytes', 'tail_weight_bytes', 'largest_activation_bytes', 'sealed_tail_bytes', 'max_abs_diff', 'labels_equal',
-  'private_params', 'private_flops',
+  'private_params', 'private_flops', 'ort_threads',
 ] as const;
 
 function csvCell(v: unknown): string {
@@ -34,7 +34,7 @@ export function toCsv(r: BenchReport): string {
     s.t_native_cold?.median, s.t_enclave_cold?.median, s.t_enclave_cold?.p10, s.t_enclave_cold?.p90, s.cpu_impact, s.tee_impact, s.end_to_end,
     s.setup.spawn, s.setup.attest_provision, s.setup.load_decrypt, s.setup.session_create, s.setup.ready_total, s.setup.prewarmed, s.setup.teardown,
     s.enclave_peak_rss_bytes, s.tail_weight_bytes, s.largest_activation_bytes, s.sealed_tail_bytes, s.max_abs_diff, s.labels_equal,
-    s.private_params, s.private_flops,
+    s.private_params, s.private_flops, s.ort_threads,
   ].map(csvCell).join(','));
   return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
 }

@@ -37,6 +37,8 @@ export interface SplitMeasurement {
    * for when the enclave was booted ahead (attest, provision, LOAD), from a second, prewarmed start.
    */
   setup: { spawn: number; attest_provision: number; load_decrypt: number; session_create: number; ready_total: number; teardown: number; license_provision?: number; prewarmed?: number };
+  /** onnxruntime intra-op threads of the enclave and both in-process baselines (absent for k = 0 and older reports). */
+  ort_threads?: number;
   enclave_peak_rss_bytes: number;
   tail_weight_bytes: number;
   largest_activation_bytes: number;

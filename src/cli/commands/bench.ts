@@ -9,16 +9,19 @@ import { intOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn bench <model> [--splits all|K,K,…] [--repeat N] [--warmup N] [--cold N]
-                  [--batch B[,B,…]] [--engine ort|wasm] [--input x.npy|x.json] [--out DIR]
+                  [--batch B[,B,…]] [--engine ort|wasm] [--ort-threads auto|N]
+                  [--input x.npy|x.json] [--out DIR]
 
 For every split k (k = layers in the enclave; 0 = all public): seals the tail, starts an enclave
 (INSECURE sim platform, dev key), and measures the head, the tail natively, the tail in the public
 runtime and the tail through the enclave — steady: medians of --repeat back-to-back calls after
 --warmup; cold: --cold single calls each after 12 ms idle. --batch 1,8,64 measures the first batch
 size as above and adds a throughput sweep (samples/s, native and enclave) over all of them.
+--ort-threads: onnxruntime intra-op threads of each enclave and of both in-process baselines alike;
+auto = 1 for a tail under the measured crossover FLOPs per call, else one per core.
 Prints a table; writes report.html, report.json, splits.csv (throughput.csv) and the plots
 (SVG, PNG) to --out (default out/bench/<model>), atomically.
-defaults: --repeat 30, --warmup 5, --cold min(repeat, 10), --batch 1, --engine ort.`;
+defaults: --repeat 30, --warmup 5, --cold min(repeat, 10), --batch 1, --engine ort, --ort-threads auto.`;
 
 /** Parses `--batch 1` or `--batch 1,8,64` (each ≥ 1). */
 export function parseBatches(value: string | undefined): number[] {
@@ -42,13 +45,14 @@ const command: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('bench', argv, {
       splits: { type: 'string' }, repeat: { type: 'string' }, warmup: { type: 'string' }, batch: { type: 'string' }, cold: { type: 'string' },
-      engine: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
+      engine: { type: 'string' }, 'ort-threads': { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
     });
     const path = required('bench', 'the model file', positionals[0]);
     const repeat = intOption('bench', '--repeat', values.repeat, 30, 1);
     const warmup = intOption('bench', '--warmup', values.warmup, 5, 0);
     const batches = parseBatches(values.batch);
     const batch = batches[0]!;
+    const ortThreads = values['ort-threads'] === undefined || values['ort-threads'] === 'auto' ? 'auto' as const : intOption('bench', '--ort-threads', values['ort-threads'], 1, 1);
     const cold = values.cold === undefined ? undefined : intOption('bench', '--cold', values.cold, 10, 0);
     const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
     const model = await loadModel(path);
@@ -61,7 +65,7 @@ const command: Command = {
     process.once('SIGINT', onSigint);
     try {
       const report = await runBench(model, {
-        splits: parseSplits(values.splits), repeat, warmup, batch, cold, throughputBatches: batches.length > 1 ? batches : [], engine: values.engine ?? 'ort', feeds,
+        splits: parseSplits(values.splits), repeat, warmup, batch, cold, throughputBatches: batches.length > 1 ? batches : [], engine: values.engine ?? 'ort', ortThreads, feeds,
         command: ['enclave-nn', 'bench', ...argv].join(' '), modelName: path, signal: controller.signal,
       });
       io.stdout(toTable(report));

@@ -9,12 +9,12 @@ import { availableParallelism } from 'node:os';
 /**
  * FLOPs per call (per-sample estimate × batch, as `enclave-nn inspect` counts them) from which
  * onnxruntime-node 1.30 runs faster with one intra-op thread per core than with one thread.
- * NOT yet measured: a provisional value, and the choice is not yet wired into the engines or
- * the bench's native baseline (today only `--ort-threads` / `ortThreads` set the threads).
- * Measuring the crossover (synthetic tails of growing size, both settings back to back on a
- * quiet machine) and wiring it into both sides is open work (issue 14, item 1).
+ * Measured by bench/ort-threads.ts (docs/results/ort-threads.md, 2 cores): a second thread costs
+ * 1.4–1.8× up to 2.4 M FLOPs, ties at 4–9 M (1.02–1.04×), wins from 17 M on (0.40–0.71×); the
+ * crossover sits between the last tie and the first win. `bench` uses it for the enclave and its
+ * baselines alike; `--ort-threads` overrides it.
  */
-export const ORT_THREADS_CROSSOVER_FLOPS = 4_000_000;
+export const ORT_THREADS_CROSSOVER_FLOPS = 10_000_000;
 
 /** Input of {@link chooseIntraOpThreads}. */
 export interface ThreadChoice {
