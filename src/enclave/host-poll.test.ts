@@ -72,3 +72,24 @@ test('pollMs and ortThreads are checked before anything is spawned', async () =>
   await assert.rejects(EnclaveProcess.start({ pollMs: Number.NaN }), RangeError);
   await assert.rejects(EnclaveProcess.start({ ortThreads: 0 }), RangeError);
 });
+
+test('FORWARD fast path: one write per frame, layouts may change between calls, answers unchanged', async () => {
+  const writes: number[] = [];
+  const e = await readyEnclave({ pollMs: 0, onTraffic: (dir) => { if (dir === 'out') writes.push(1); } });
+  try {
+    const one = (v: number): Record<string, TensorData> => ({ h2: { dtype: 'float32', dims: [1, 32], data: feed(v).h2!.data.slice(0, 32) } });
+    const results: Record<string, TensorData>[] = [];
+    for (const f of [feed(1), feed(2), one(1), feed(1), one(2)]) {
+      writes.length = 0;
+      results.push((await e.forward(f)).outputs);
+      assert.equal(writes.length, 1, 'the whole FORWARD frame in one write');
+    }
+    // Batch 2 then batch 1 then batch 2 again: each layout's answers agree with the others'.
+    assert.deepEqual(results[3], results[0], 'same feeds after a layout change, same answer');
+    const row0 = (r: Record<string, TensorData>) => Array.from(r.y!.data as Float32Array).slice(0, 4);
+    assert.deepEqual(Array.from(results[2]!.y!.data as Float32Array), row0(results[0]!), 'batch 1 = row 0 of batch 2');
+    assert.deepEqual(Array.from(results[4]!.y!.data as Float32Array), row0(results[1]!));
+  } finally {
+    await e.close();
+  }
+});

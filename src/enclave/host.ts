@@ -17,6 +17,7 @@ import {
   decodeForwardOk, decodeHelloOk, decodeStr, decodeU32, decodeU8, encodeAttest, encodeBytes, encodeForward, encodeFrame, encodeHello,
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
 } from '../enclave-protocol/index.ts';
+import { ForwardFrameEncoder } from '../enclave-protocol/forward-frame.ts';
 import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
@@ -125,6 +126,8 @@ export class EnclaveProcess implements EnclaveHandle {
   #hello: HelloOk | undefined;
   readonly #pollNs: bigint;
   #pollBuf: Uint8Array | undefined;
+  /** FORWARD frames for the layout last sent (a session sends one layout over and over). */
+  #forwardEncoder: ForwardFrameEncoder | undefined;
   /** Timings of the start. */
   timings: StartTimings = { spawnMs: NaN, helloMs: NaN };
   /** How FORWARD answers arrived. */
@@ -247,7 +250,7 @@ export class EnclaveProcess implements EnclaveHandle {
   /** FORWARD (§4.5). */
   async forward(feeds: Record<string, TensorData>): Promise<ForwardResult> {
     const t0 = process.hrtime.bigint();
-    const f = await this.#request(MSG.FORWARD, encodeForward(feeds), this.#timeoutMs, true);
+    const f = await this.#request(MSG.FORWARD, [], this.#timeoutMs, true, (id) => this.#forwardFrame(feeds, id));
     const { computeNs, outputs } = decodeForwardOk(new PayloadReader(f.body));
     return { outputs, computeNs, roundTripNs: process.hrtime.bigint() - t0 };
   }
@@ -302,10 +305,32 @@ export class EnclaveProcess implements EnclaveHandle {
     return this.#closed;
   }
 
-  #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs, poll = false): Promise<Frame> {
+  /**
+   * The FORWARD frame for `feeds` as request `id`: through the layout's prebuilt encoder when the
+   * layout is the last one's (or can be made one), else the general encoder (which also throws
+   * the clear error for tensors the wire cannot carry).
+   */
+  #forwardFrame(feeds: Record<string, TensorData>, id: number): Uint8Array[] {
+    const fast = this.#forwardEncoder?.encode(feeds, id);
+    if (fast) return fast;
+    try {
+      this.#forwardEncoder = ForwardFrameEncoder.for(feeds);
+    } catch {
+      this.#forwardEncoder = undefined;
+      return encodeFrame(MSG.FORWARD, id, encodeForward(feeds));
+    }
+    return this.#forwardEncoder.encode(feeds, id)!;
+  }
+
+  #request(type: number, payload: Uint8Array[], timeoutMs = this.#timeoutMs, poll = false, frame?: (id: number) => Uint8Array[]): Promise<Frame> {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
-    const parts = encodeFrame(type, id, payload);
+    let parts: Uint8Array[];
+    try {
+      parts = frame ? frame(id) : encodeFrame(type, id, payload);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const answer = new Promise<Frame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -314,12 +339,17 @@ export class EnclaveProcess implements EnclaveHandle {
       }, timeoutMs);
       this.#pending.set(id, { type, resolve, reject, timer });
       const stdin = this.#child.stdin;
-      stdin.cork();
-      for (const p of parts) {
-        this.#onTraffic?.('out', p);
-        stdin.write(p);
+      if (parts.length === 1) { // one write per frame: the FORWARD fast path
+        this.#onTraffic?.('out', parts[0]!);
+        stdin.write(parts[0]!);
+      } else {
+        stdin.cork();
+        for (const p of parts) {
+          this.#onTraffic?.('out', p);
+          stdin.write(p);
+        }
+        stdin.uncork();
       }
-      stdin.uncork();
     });
     if (poll && this.#pollNs > 0n) this.#poll(id);
     return answer;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_FRAME_SIZE, MSG } from '../enclave-protocol/frame.ts';
+import { FrameReader, MAX_FRAME_SIZE, MSG } from '../enclave-protocol/frame.ts';
 import { maxAbsDiff, runOnnx } from '../onnx/ort.ts';
 import { randomFloats, seededRandom, wideCutModel } from '../onnx/models.testkit.ts';
 import { splitModel } from '../split/extract.ts';
@@ -18,10 +18,12 @@ test('300 rows of a 256 KiB-per-row cut (75 MiB) run in two FORWARDs and equal t
   const split = await splitModel(model, { privateLayers: 1 });
   assert.deepEqual(split.cutTensors.map((t) => t.shape), [['N', 65536]]);
   const { bytes, providerKey } = bundleOfSplit(split, { chunkSize: 1 << 20 });
+  // The host's writes, parsed as the enclave parses them: the length L of every FORWARD frame.
   const forwards: number[] = [];
+  const wire = new FrameReader();
   const session = await Session.create({
     bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey },
-    enclave: { onStderr: () => undefined, onTraffic: (dir, b) => { if (dir === 'out' && b.byteLength === 9 && b[4] === MSG.FORWARD) forwards.push(new DataView(b.buffer, b.byteOffset).getUint32(0, true)); } },
+    enclave: { onStderr: () => undefined, onTraffic: (dir, b) => { if (dir === 'out') for (const f of wire.push(b)) if (f.type === MSG.FORWARD) forwards.push(f.body.byteLength); } },
   });
   try {
     const rows = 300;
