@@ -110,6 +110,10 @@ export const CHECK_IN_MAX_IN_FLIGHT = 2;
 /** Most check-ins in one call (bounds the transaction and its locks). */
 export const CHECK_IN_MAX_BATCH = 64;
 const CHECK_IN_BATCH_SQL = 'SELECT * FROM enn_check_in_batch($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6, $7)';
+// A batch of one (every check-in when none queue: a server below saturation) calls enn_check_in
+// itself: the same transaction and lock order (enclave row, then license row) without the batch
+// wrapper's PL/pgSQL loop and array parameters (≈ 0.1 ms of PostgreSQL CPU per top-up).
+const CHECK_IN_ONE_SQL = 'SELECT 1 AS i, c.* FROM enn_check_in($1, $2, $3, $4, $5, $6, $7) c';
 
 /** The batch call's parameters: one array per report field; `now` is the latest report's clock. */
 function checkInParams(rs: readonly CheckIn[]): unknown[] {
@@ -392,7 +396,12 @@ export class LicenseStore {
   private async runBatch(batch: PendingCheckIn[]): Promise<void> {
     let rows: Record<string, unknown>[];
     try {
-      rows = await this.db.query(CHECK_IN_BATCH_SQL, checkInParams(batch.map((p) => p.r)), 'enn_check_in_batch');
+      if (batch.length === 1) {
+        const r = batch[0]!.r;
+        rows = await this.db.query(CHECK_IN_ONE_SQL, [r.enclaveId, r.licenseId, r.seq, r.used, r.allowance, r.now, 'enclave'], 'enn_check_in_one');
+      } else {
+        rows = await this.db.query(CHECK_IN_BATCH_SQL, checkInParams(batch.map((p) => p.r)), 'enn_check_in_batch');
+      }
     } catch (e) {
       // The call is one transaction: nothing of it committed. Alone, a check-in gets its own
       // error; in company, each runs again alone, so one failing item cannot fail the others.
