@@ -17,9 +17,9 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, postgresCpuSeconds } from './proc-cpu.ts';
 import { generateEd25519KeyPair, randomBytes } from '../src/crypto/index.ts';
 import { ed25519Signer, ed25519Verifier } from '../src/crypto/ed25519-keys.ts';
 import { openPgDb } from '../src/license/store-pg.ts';
@@ -29,19 +29,6 @@ const N = Number(values.n);
 const db = process.env.ENCLAVE_NN_TEST_PG;
 if (!db) { console.error('license-floor: needs ENCLAVE_NN_TEST_PG (scripts/with-postgres.sh starts one)'); process.exit(2); }
 
-/** CPU seconds (user + system) of a process, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-function postgresCpuSeconds(): number {
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try { if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') sum += cpuSeconds(Number(d)); } catch { /* exited */ }
-  }
-  return sum;
-}
 const selfCpuMs = (since: NodeJS.CpuUsage) => { const u = process.cpuUsage(since); return (u.user + u.system) / 1000; };
 
 // --- HTTP: a bare server in its own process (plain Node, the environment it needs).

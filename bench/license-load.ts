@@ -12,10 +12,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, postgresCpuSeconds } from './proc-cpu.ts';
 import { loadOrCreateInsecureSimChain } from '../src/attest/sim.ts';
 import { encodeProviderKeyFile } from '../src/bundle/provider-key.ts';
 import { LicenseClient } from '../src/license/client.ts';
@@ -55,22 +56,6 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
-/** CPU seconds (user + system) of a process, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch { return 0; }
-}
-/** CPU seconds of every postgres process (the database's share of the work). */
-function postgresCpuSeconds(): number {
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try { if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') sum += cpuSeconds(Number(d)); } catch { /* exited */ }
-  }
-  return sum;
-}
 
 // node:http with a keep-alive agent: a lighter load generator than fetch, so more of the
 // shared CPU goes to the servers under test.
