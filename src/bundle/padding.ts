@@ -1,3 +1,4 @@
+import { isAllZero } from '../crypto/index.ts';
 import { LENGTH_PREFIX_SIZE, MAX_PADDED_SIZE, MIN_PADDED_SIZE } from './format.ts';
 import { decodePolicyRecord, type OutputPolicy } from './output-policy.ts';
 
@@ -47,8 +48,6 @@ export function unpadTail(padded: Uint8Array): { tail: Uint8Array; policy: Outpu
   if (len > BigInt(padded.byteLength - LENGTH_PREFIX_SIZE)) return null;
   const end = LENGTH_PREFIX_SIZE + Number(len);
   const record = decodePolicyRecord(padded.subarray(end));
-  let acc = 0;
-  for (let i = end + (record?.size ?? 0); i < padded.byteLength; i++) acc |= padded[i]!;
-  if (acc !== 0 && record) return null;
+  if (record && !isAllZero(padded.subarray(end + record.size))) return null;
   return { tail: padded.subarray(LENGTH_PREFIX_SIZE, end), policy: record?.policy ?? null };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { concatBytes, sha256, sha512, timingSafeEqual } from './hash.ts';
 import { randomBytes } from './random.ts';
-import { zeroize } from './zeroize.ts';
+import { isAllZero, zeroize } from './zeroize.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -33,4 +33,16 @@ test('randomBytes gives n fresh bytes; zeroize wipes in place; concatBytes joins
   assert.ok(view.every((x) => x === 0));
   assert.deepEqual(s.subarray(0, 8), r.subarray(0, 8));
   assert.deepEqual(concatBytes(enc('ab'), enc(''), enc('c')), enc('abc'));
+});
+
+test('isAllZero: true for zeros (and nothing), false for one non-zero byte anywhere, across its 64 KiB blocks', () => {
+  assert.equal(isAllZero(new Uint8Array(0)), true);
+  const n = 3 * 65536 + 17;
+  assert.equal(isAllZero(new Uint8Array(n)), true);
+  for (const at of [0, 1, 65535, 65536, 2 * 65536 + 5, n - 1]) {
+    const b = new Uint8Array(n);
+    b[at] = 0x80;
+    assert.equal(isAllZero(b), false, `non-zero byte at ${at}`);
+    assert.equal(isAllZero(b.subarray(at + 1)), true, `a view after it, at ${at + 1}`);
+  }
 });

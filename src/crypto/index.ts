@@ -15,7 +15,7 @@
  */
 export { randomBytes } from './random.ts';
 export { sha256, sha512, timingSafeEqual, concatBytes } from './hash.ts';
-export { zeroize } from './zeroize.ts';
+export { isAllZero, zeroize } from './zeroize.ts';
 export {
   hkdfSha256,
   LABEL_TAIL_CHUNK, LABEL_KEY_COMMITMENT, LABEL_KEY_WRAP, LABEL_SEAL, LABEL_BUNDLE_HEADER_SIGNATURE, LABEL_REPORT_SEED,
