@@ -20,15 +20,16 @@ const model = (tail: Uint8Array, extra: Partial<CreateBundleOptions> = {}): Crea
 });
 const code = (c: string) => (e: unknown) => isErrorCode(e, c);
 
-test('createBundle → readBundle → openSealedTail round-trips with the defaults (64 KiB bucket and chunks)', () => {
-  const tail = randomBytes(100_000);
+test('createBundle → readBundle → openSealedTail round-trips with the defaults (64 KiB smallest bucket, 1 MiB chunks)', () => {
+  const tail = randomBytes(1_100_000);
   const { bytes, providerKey } = createBundle(model(tail, { modelId: 'mnist-1', licenseServer: 'https://lic.example' }));
   const b = readBundle(bytes, { path: 'm.enn' });
   assert.equal(b.header.modelId, 'mnist-1');
   assert.equal(b.header.licenseServer, 'https://lic.example');
   assert.deepEqual(b.header.inputs, [spec('h', ['batch', 128])]);
   assert.deepEqual(b.header.policy, { platforms: [{ kind: 'sim', measurements: [] }] });
-  assert.equal(b.header.tail.paddedSize, 131072);
+  assert.equal(b.header.tail.paddedSize, 2 * 1024 * 1024);
+  assert.equal(b.header.tail.chunkSize, 1024 * 1024);
   assert.equal(b.header.tail.chunkCount, 2);
   assert.equal(b.sealedTail.chunks.length, 2);
   assert.deepEqual(b.headerHash, sha256(b.headerBytes));

@@ -83,11 +83,11 @@ test('truncating a bundle at any length fails as truncated', () => {
   }
 });
 
-test('a default-size bundle (64 KiB chunks): sampled byte flips in every region and at every boundary fail by region', async () => {
+test('a bundle of 64 KiB chunks (the default until 1 MiB): sampled byte flips in every region and at every boundary fail by region', async () => {
   const { createBundle } = await import('./create.ts');
   const spec = [{ name: 'x', dtype: 'float32' as const, shape: [1] }];
   const tail = new Uint8Array(150_000).map((_, i) => i * 7);
-  const { bytes, providerKey } = createBundle({ head: new Uint8Array(3000).fill(5), tail, inputs: spec, outputs: spec, headInputs: spec });
+  const { bytes, providerKey } = createBundle({ head: new Uint8Array(3000).fill(5), tail, inputs: spec, outputs: spec, headInputs: spec, chunkSize: 64 * 1024 });
   const b = readBundle(bytes);
   const sigEnd = PREFIX_SIZE + b.headerBytes.byteLength + SIGNATURE_SIZE;
   const headEnd = sigEnd + b.head.byteLength;
