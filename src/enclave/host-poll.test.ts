@@ -11,7 +11,8 @@ import { isErrorCode } from '../errors.ts';
 import { mlpModel } from '../onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../runtime/insecure-dev-key.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
-import { EnclaveProcess, type EnclaveStartOptions } from './host.ts';
+import { availableParallelism } from 'node:os';
+import { EnclaveProcess, pollMsOf, type EnclaveStartOptions } from './host.ts';
 import type { TensorData } from '../onnx/ort.ts';
 
 useTempEnclaveHome();
@@ -71,6 +72,14 @@ test('pollMs and ortThreads are checked before anything is spawned', async () =>
   await assert.rejects(EnclaveProcess.start({ pollMs: -1 }), RangeError);
   await assert.rejects(EnclaveProcess.start({ pollMs: Number.NaN }), RangeError);
   await assert.rejects(EnclaveProcess.start({ ortThreads: 0 }), RangeError);
+});
+
+test('the host polls by default only when the enclave\'s threads leave a core free', () => {
+  const cores = availableParallelism();
+  assert.equal(pollMsOf(undefined, 1), cores > 1 ? 1 : 0, 'one enclave thread: poll on a second core');
+  assert.equal(pollMsOf(undefined, cores), 0, 'as many enclave threads as cores: the host must not spin on one of them');
+  assert.equal(pollMsOf(undefined), 0, "unset = onnxruntime's default, one thread per core");
+  assert.equal(pollMsOf(0.5, cores), 0.5, 'an explicit pollMs is kept');
 });
 
 test('FORWARD fast path: one write per frame, layouts may change between calls, answers unchanged', async () => {

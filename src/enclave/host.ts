@@ -36,8 +36,10 @@ export interface EnclaveStartOptions {
    * After writing a FORWARD, read the pipe without blocking for up to this many ms before
    * waiting in the event loop (docs/enclave-protocol.md §1 "Serving loop"): a short answer is
    * then taken as soon as it is written, without an event-loop wake-up. The host's thread spins
-   * meanwhile, so it is off where that would take the enclave's only core.
-   * @defaultValue 1, or 0 when `os.availableParallelism()` is 1
+   * meanwhile, so it is off where that would take a core the enclave computes on: on a single
+   * core, and wherever the enclave's intra-op threads (`ortThreads`; unset = onnxruntime's own,
+   * one per core) reach the number of cores.
+   * @defaultValue 1 when `ortThreads` < `os.availableParallelism()`, else 0
    */
   pollMs?: number;
   /**
@@ -164,7 +166,7 @@ export class EnclaveProcess implements EnclaveHandle {
     const program = await trustedProgramPath(platform as ProgramPlatform);
     const env = enclaveEnvironment(process.env);
     const t0 = performance.now();
-    const pollMs = pollMsOf(options.pollMs); // bad values fail before anything is spawned
+    const pollMs = pollMsOf(options.pollMs, options.ortThreads); // bad values fail before anything is spawned
     if (options.ortThreads !== undefined && !(Number.isInteger(options.ortThreads) && options.ortThreads >= 1 && options.ortThreads <= 999)) {
       throw new RangeError(`Cannot start enclave: ortThreads must be an integer in 1..999, got ${options.ortThreads}`);
     }
@@ -434,9 +436,14 @@ export class EnclaveProcess implements EnclaveHandle {
   }
 }
 
-/** `pollMs` checked, or its default: 1 ms, 0 on a single core (polling would take the enclave's core). */
-function pollMsOf(pollMs: number | undefined): number {
-  if (pollMs === undefined) return availableParallelism() > 1 ? 1 : 0;
+/**
+ * `pollMs` checked, or its default: 1 ms when the enclave leaves a core free, else 0 — a host
+ * spinning on a core the enclave's second onnxruntime thread needs made a 2-thread tail's round
+ * trip 0.7–1.2 ms instead of ≈ 0.15 (MNIST k = 6–8 on 2 cores; decisions 49).
+ */
+export function pollMsOf(pollMs: number | undefined, ortThreads?: number): number {
+  const cores = availableParallelism();
+  if (pollMs === undefined) return cores > 1 && (ortThreads ?? cores) < cores ? 1 : 0;
   if (!Number.isFinite(pollMs) || pollMs < 0 || pollMs > 1000) throw new RangeError(`Cannot start enclave: pollMs must be a number of ms in 0..1000, got ${pollMs}`);
   return pollMs;
 }
