@@ -61,3 +61,10 @@ export function intOption(command: string, flag: string, value: string | undefin
   if (!Number.isInteger(n) || (min !== undefined && n < min)) throw new EnclaveNnError('USAGE', `Cannot run '${command}': ${flag} must be ${range}, got '${value}'`);
   return n;
 }
+
+/** `--ort-threads N`: onnxruntime intra-op threads in the enclave, an integer in 1..999 (host.ts checks the same range). */
+export function ortThreadsOption(command: string, value: string): number {
+  const n = intOption(command, '--ort-threads', value, 1, 1);
+  if (n > 999) throw new EnclaveNnError('USAGE', `Cannot run '${command}': --ort-threads must be an integer in 1..999, got '${value}'`);
+  return n;
+}

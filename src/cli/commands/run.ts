@@ -1,11 +1,11 @@
 import { EnclaveNnError } from '../../errors.ts';
 import { writeFilesAtomic } from '../../util/atomic-write.ts';
-import { parseCommandArgs, required } from '../args.ts';
+import { ortThreadsOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 import { RowProgress } from '../progress.ts';
 
 const usage = `usage: enclave-nn run <model.enn> --input x.npy|x.json [--input NAME=FILE …] [--output y.npy|y.json|y.csv] [--json]
-                [--engine ort|wasm] [--platform sim]
+                [--engine ort|wasm] [--platform sim] [--ort-threads N]
                 (--insecure-dev-key provider.key | [--server URL] --license ID | --license-file license.json)
                 [--license-state FILE] [--reprovision] [--allow-nonfinite]
 
@@ -25,7 +25,10 @@ from it; on an exhausted quota, run checks in with the server once and retries. 
 that does not open (damaged, or sealed elsewhere) is refused; --reprovision provisions again
 instead, which spends new credits (or starts again from license.json).
 A NaN or Inf in a float input is refused before anything runs (naming the tensor and the first
-index) unless --allow-nonfinite is given.`;
+index) unless --allow-nonfinite is given.
+--ort-threads N: onnxruntime intra-op threads in the enclave (default: onnxruntime's, one per
+core). 1 is faster for small tails (under ~10 M FLOPs per call, docs/results/ort-threads.md) and
+leaves a core for the host to wait on the answer; the Gramine manifest fixes its own.`;
 
 const command: Command = {
   name: 'run',
@@ -35,8 +38,9 @@ const command: Command = {
       input: { type: 'string', multiple: true, short: 'i' }, output: { type: 'string', short: 'o' }, json: { type: 'boolean' },
       engine: { type: 'string' }, platform: { type: 'string' }, 'insecure-dev-key': { type: 'string' },
       server: { type: 'string' }, license: { type: 'string' }, 'license-state': { type: 'string' }, 'license-file': { type: 'string' },
-      reprovision: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' },
+      reprovision: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' }, 'ort-threads': { type: 'string' },
     });
+    const enclave = values['ort-threads'] === undefined ? undefined : { ortThreads: ortThreadsOption('run', values['ort-threads']) };
     const reprovision = values.reprovision === true;
     const allowNonfinite = values['allow-nonfinite'] ?? false;
     const bundlePath = required('run', 'the bundle file', positionals[0]);
@@ -61,7 +65,7 @@ const command: Command = {
       const SCAN_ROWS = 4096;
       if (!allowNonfinite) for (let start = 1; start < source.rows; start += SCAN_ROWS) checkFeeds(bundle.header.headInputs, source.read(start, Math.min(SCAN_ROWS, source.rows - start)), { firstRow: start });
       // The enclave boots while the rest of the input is scanned and the key source is set up.
-      pool = Session.prewarmFor(bundle, { engine: values.engine, platform: values.platform });
+      pool = Session.prewarmFor(bundle, { engine: values.engine, platform: values.platform, ...(enclave ? { enclave } : {}) });
       let keySource;
       let licensed: { server?: string; stateFile: string } | undefined;
       if (devKey !== undefined) {
@@ -80,7 +84,7 @@ const command: Command = {
         licensed = { server, stateFile: values['license-state'] ?? `${bundlePath}.${licenseId}.license` };
         keySource = licenseServerKeyProvider({ server, stateFile: licensed.stateFile, licenseId, reprovision });
       }
-      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, allowNonfinite, pool });
+      const session = await Session.create({ bundle, keySource, engine: values.engine, platform: values.platform, ...(enclave ? { enclave } : {}), allowNonfinite, pool });
       const parts = [];
       try {
         const runChunk = licensed

@@ -1,12 +1,12 @@
 import { EnclaveNnError } from '../../errors.ts';
-import { intOption, parseCommandArgs, required } from '../args.ts';
+import { intOption, ortThreadsOption, parseCommandArgs, required } from '../args.ts';
 import { untilStopped, type Command } from '../command.ts';
 
 const usage = `usage: enclave-nn serve <model.enn>
                 (--insecure-dev-key provider.key | --server URL --license ID | --license-file license.json)
                 [--host 127.0.0.1] [--port 8000] [--name NAME] [--enclaves N] [--max-batch B] [--max-wait-ms W]
                 [--token T] [--max-body-size BYTES] [--queue-timeout-ms MS] [--checkin-interval-s S]
-                [--license-state FILE] [--reprovision] [--engine ort|wasm] [--platform sim]
+                [--license-state FILE] [--reprovision] [--engine ort|wasm] [--platform sim] [--ort-threads N]
 
 Serves the model on the Open Inference Protocol v2 REST API (KServe v2; docs/serve.md):
 GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME, /v2/models/NAME/ready and
@@ -29,6 +29,8 @@ of up to B samples, waiting at most W ms (--max-batch 1: no batching). Runs unti
   --reprovision         a state file that does not open is refused unless this is given: then the
                         enclave provisions again, spending new credits (or restarts from the license file)
   --insecure-dev-key K  the provider's key on this machine: INSECURE, for development only
+  --ort-threads N       onnxruntime intra-op threads in each enclave. Default onnxruntime's (one per
+                        core); 1 is faster for small tails (docs/results/ort-threads.md)
 
 Quota exhausted: HTTP 429 with {"error": "..."}; other license refusals: 403.`;
 
@@ -41,7 +43,7 @@ const command: Command = {
       'max-batch': { type: 'string' }, 'max-wait-ms': { type: 'string' }, token: { type: 'string' },
       'max-body-size': { type: 'string' }, 'queue-timeout-ms': { type: 'string' }, 'checkin-interval-s': { type: 'string' },
       'insecure-dev-key': { type: 'string' }, server: { type: 'string' }, license: { type: 'string' },
-      'license-file': { type: 'string' }, 'license-state': { type: 'string' }, reprovision: { type: 'boolean' }, engine: { type: 'string' }, platform: { type: 'string' },
+      'license-file': { type: 'string' }, 'license-state': { type: 'string' }, reprovision: { type: 'boolean' }, engine: { type: 'string' }, platform: { type: 'string' }, 'ort-threads': { type: 'string' },
     });
     const bundlePath = required('serve', 'the bundle file', positionals[0]);
     const devKey = values['insecure-dev-key'];
@@ -88,7 +90,7 @@ const command: Command = {
     const server = await InferenceServer.create({
       bundle, name, keySource, enclaves, maxBatch, maxWaitMs, maxBodySize, queueTimeoutMs,
       ...(license ? { license } : {}), ...(values.token !== undefined ? { token: values.token } : {}),
-      session: { engine: values.engine, platform: values.platform },
+      session: { engine: values.engine, platform: values.platform, ...(values['ort-threads'] === undefined ? {} : { enclave: { ortThreads: ortThreadsOption('serve', values['ort-threads']) } }) },
       log: (l) => io.stderr(l + '\n'),
     });
     let url: string;
