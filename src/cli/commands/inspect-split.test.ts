@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, decodeModel } from '../../onnx/codec.ts';
 import { mlpModel, cnnModel } from '../../onnx/models.testkit.ts';
-import { runCli, runMain } from '../cli.testkit.ts';
+import { runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-cli-'));
 const mlp = join(dir, 'mlp.onnx');
@@ -13,8 +13,9 @@ writeFileSync(mlp, encodeModel(mlpModel()));
 const cnn = join(dir, 'cnn.onnx');
 writeFileSync(cnn, encodeModel(cnnModel()));
 
-test('inspect (a real process) prints one row per layer with shapes, params, flops and cuts; --json', async () => {
-  const r = runCli(['inspect', cnn]);
+// In-process; inspect's and split's real-process test is in src/cli/conventions.test.ts (onnxruntime's own logs).
+test('inspect prints one row per layer with shapes, params, flops and cuts; --json', async () => {
+  const r = await runMain(['inspect', cnn]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /conv1\s+Conv\+Relu\s+\[N,4,12,12\]\s+40\s+160\s+10\.4k\s+r1 \(k=4\)/);
   assert.match(r.stdout, /fc\s+Gemm\s+\[N,10\]\s+1\.4k\s+5\.8k\s+2\.9k\s+logits \(k=1\)/);
