@@ -21,6 +21,7 @@ process.env.ENCLAVE_NN_HOME = join(dir, 'home');
 const mlp = join(dir, 'mlp.onnx');
 writeFileSync(mlp, encodeModel(mlpModel()));
 
+// A real process: the bin as shipped starting with no command (tsx registration, main's import).
 test('--version prints the package version (a real process)', () => {
   const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   const r = runCli(['--version']);
@@ -38,10 +39,10 @@ test('enclave-nn help <cmd> prints what <cmd> --help prints; no usage text leaks
   }
 });
 
-test('piped into a reader that stops early (head), the CLI exits quietly: no EPIPE stack', () => {
+test('piped into a reader that stops early (head), the CLI exits quietly: no EPIPE stack', async () => {
   const enn = join(dir, 'cnn.enn');
   writeFileSync(join(dir, 'cnn.onnx'), encodeModel(cnnModel()));
-  assert.equal(runCli(['split', join(dir, 'cnn.onnx'), '--private', '1', '-o', enn, '--no-verify'], { env: { ENCLAVE_NN_HOME: process.env.ENCLAVE_NN_HOME } }).code, 0);
+  assert.equal((await runMain(['split', join(dir, 'cnn.onnx'), '--private', '1', '-o', enn, '--no-verify'])).code, 0);
   const rows = 3000; // --json prints ~300 KB: more than a pipe holds, so the write meets the closed pipe
   writeFileSync(join(dir, 'x.npy'), writeNpy({ dtype: 'float32', dims: [rows, 1, 12, 12], data: new Float32Array(rows * 144) }));
   const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" run "${enn}" --input "${join(dir, 'x.npy')}" --insecure-dev-key "${enn}.key" --json | head -c 20 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', env: { ...process.env }, timeout: 120_000 });
@@ -78,6 +79,7 @@ test('long lists in errors are cut to the nearest names plus a count', async () 
   assert.match(r.stderr, /no layer or tensor named 'dense'; layers you can cut after: dense1, dense2/);
 });
 
+// Real processes (inspect's and split's only ones): onnxruntime writes its logs to fd 2 itself, past main()'s io.
 test('onnxruntime warnings (an unused initializer) never reach the terminal on inspect and split (real processes)', () => {
   const m = mlpModel();
   m.graph!.initializer.push(tensor('unused/W', 'float32', [2, 2], [1, 2, 3, 4]));
@@ -91,13 +93,13 @@ test('onnxruntime warnings (an unused initializer) never reach the terminal on i
 });
 
 const H5 = join(REPO_ROOT, '../shared/models/keras_h5/tensorspace_mnist.h5');
-test('a truncated .h5 is one line: truncated HDF5 file: N of M bytes', { skip: !existsSync(H5) && '../shared/models/keras_h5 is absent' }, () => {
+test('a truncated .h5 is one line: truncated HDF5 file: N of M bytes', { skip: !existsSync(H5) && '../shared/models/keras_h5 is absent' }, async () => {
   const src = H5;
   const size = statSync(src).size;
   const p = join(dir, 'cut.h5');
   copyFileSync(src, p);
   truncateSync(p, 100_000);
-  const r = runCli(['inspect', p]);
+  const r = await runMain(['inspect', p]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr, `enclave-nn inspect: Cannot import ${p}: truncated HDF5 file: 100000 of ${size} bytes\n`);
 });

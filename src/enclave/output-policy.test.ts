@@ -18,7 +18,7 @@ import { makeModel, node, tensor } from '../onnx/build.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { randomFeeds, runOnnx, type TensorData } from '../onnx/ort.ts';
 import { mlpModel, randomFloats, seededRandom } from '../onnx/models.testkit.ts';
-import { runCli } from '../cli/cli.testkit.ts';
+import { runMain } from '../cli/cli.testkit.ts';
 import { Session } from '../runtime/session.ts';
 import { everySplit, useTempEnclaveHome } from '../runtime/support.testkit.ts';
 import { EnclaveProcess } from './host.ts';
@@ -180,13 +180,14 @@ test('policy strings: unknown or out-of-range ones are refused; regression outpu
   assert.throws(() => policyOutputSpecs(parseOutputPolicy('top-k:5'), [{ name: 'y', dtype: 'float32', shape: ['batch', 4] }]), /exceeds the 4 classes/);
 });
 
-test('CLI: split --output-policy label writes a label bundle; an unknown policy or a regression model exits 2 with one line', () => {
+// In-process through main(); split's real-process test is in src/cli/conventions.test.ts.
+test('CLI: split --output-policy label writes a label bundle; an unknown policy or a regression model exits 2 with one line', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'enn-policy-'));
   const mlp = join(dir, 'mlp.onnx');
   writeFileSync(mlp, encodeModel(model));
-  const ok = runCli(['split', mlp, '--private', '1', '-o', join(dir, 'a.enn'), '--output-policy', 'label']);
+  const ok = await runMain(['split', mlp, '--private', '1', '-o', join(dir, 'a.enn'), '--output-policy', 'label']);
   assert.equal(ok.code, 0, ok.stderr);
-  const bad = runCli(['split', mlp, '--private', '1', '-o', join(dir, 'b.enn'), '--output-policy', 'top-k:banana']);
+  const bad = await runMain(['split', mlp, '--private', '1', '-o', join(dir, 'b.enn'), '--output-policy', 'top-k:banana']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, /output policy 'top-k:banana'.*K is not an integer/);
@@ -198,19 +199,19 @@ test('CLI: split --output-policy label writes a label bundle; an unknown policy 
   });
   const reg = join(dir, 'reg.onnx');
   writeFileSync(reg, encodeModel(regression));
-  const refused = runCli(['split', reg, '--private', '1', '-o', join(dir, 'c.enn'), '--output-policy', 'label']);
+  const refused = await runMain(['split', reg, '--private', '1', '-o', join(dir, 'c.enn'), '--output-policy', 'label']);
   assert.equal(refused.code, 2, refused.stderr);
   assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
   assert.match(refused.stderr, /regression output\): only round:D applies/);
-  assert.equal(runCli(['split', reg, '--private', '1', '-o', join(dir, 'd.enn'), '--output-policy', 'round:2']).code, 0);
+  assert.equal((await runMain(['split', reg, '--private', '1', '-o', join(dir, 'd.enn'), '--output-policy', 'round:2'])).code, 0);
   // Two columns of logits, not probabilities: the reverse sigmoid is refused.
   const logits = makeModel({ ...regressionSpec(r), name: 'logits' });
   const lg = join(dir, 'logits.onnx');
   writeFileSync(lg, encodeModel(logits));
-  const noProbs = runCli(['split', lg, '--private', '1', '-o', join(dir, 'e.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5']);
+  const noProbs = await runMain(['split', lg, '--private', '1', '-o', join(dir, 'e.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5']);
   assert.equal(noProbs.code, 2, noProbs.stderr);
   assert.match(noProbs.stderr, /is not a probability vector/);
-  assert.equal(runCli(['split', mlp, '--private', '1', '-o', join(dir, 'f.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5']).code, 0, 'a softmax model takes it');
+  assert.equal((await runMain(['split', mlp, '--private', '1', '-o', join(dir, 'f.enn'), '--output-policy', 'perturb:reverse-sigmoid:0.5'])).code, 0, 'a softmax model takes it');
 });
 
 test('reverse sigmoid: the formula of Lee et al. 2019 on one row; a β that would flip the top-1 label is clamped to keep it', () => {

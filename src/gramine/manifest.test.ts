@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { runCli } from '../cli/cli.testkit.ts';
+import { runCli, runMain } from '../cli/cli.testkit.ts';
 import { GRAMINE_VERSIONS, defaultEnclaveSize, deriveMaxThreads, renderManifest, type ManifestOptions } from './manifest.ts';
 import { checkSchema, gramineSchema, parseTomlSubset, type TomlTable } from './toml.testkit.ts';
 
@@ -97,12 +97,14 @@ test('enclave size: 2G by default, grown for a large tail, a power of two; threa
   assert.throws(() => renderManifest({ ...base, isvSvn: 70000 }), /ISVSVN must be an integer in 0\.\.65535/);
 });
 
-test('enclave-nn gramine manifest: the same manifest in two folders; every packaged file listed relative to it; the entry is the CommonJS .cjs', () => {
+test('enclave-nn gramine manifest: the same manifest in two folders; every packaged file listed relative to it; the entry is the CommonJS .cjs', async () => {
   const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
   const texts: string[] = [];
   for (const name of ['first', 'second-folder']) {
     const out = join(mkdtempSync(join(tmpdir(), `enn-gramine-${name}-`)), 'sgx');
-    const r = runCli(['gramine', 'manifest', '-o', out, '--isvsvn', '3']);
+    // The first folder by the real binary (gramine's real-process test), the second in-process.
+    const args = ['gramine', 'manifest', '-o', out, '--isvsvn', '3'];
+    const r = name === 'first' ? runCli(args) : await runMain(args);
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(out, 'enclave-nn.manifest.template'), 'utf8');
     assert.ok(!text.includes(out), 'the build folder is not in the manifest');
@@ -119,16 +121,16 @@ test('enclave-nn gramine manifest: the same manifest in two folders; every packa
     assert.match(readFileSync(join(out, 'enclave-nn', 'trusted-main.cjs'), 'utf8'), /require\(/, 'CommonJS, hence .cjs');
   }
   assert.equal(texts[0], texts[1], 'byte-identical manifests');
-  const bad = runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--enclave-size', '3G']);
+  const bad = await runMain(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--enclave-size', '3G']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /power of two/);
   const big = join(mkdtempSync(join(tmpdir(), 'enn-gramine-big-')), 'sgx');
-  const sized = runCli(['gramine', 'manifest', '-o', big, '--tail-size', String(400 * 2 ** 20), '--edmm', '--seal', 'mrenclave']);
+  const sized = await runMain(['gramine', 'manifest', '-o', big, '--tail-size', String(400 * 2 ** 20), '--edmm', '--seal', 'mrenclave']);
   assert.equal(sized.code, 0, sized.stderr);
   const bigSgx = parseTomlSubset(readFileSync(join(big, 'enclave-nn.manifest.template'), 'utf8')).sgx as TomlTable;
   assert.deepEqual([bigSgx.enclave_size, bigSgx.edmm_enable], ['4G', true], 'sized for a 400 MiB tail');
-  assert.match(runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--seal', 'mrsomething']).stderr, /--seal must be mrsigner or mrenclave/);
-  const old = runCli(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--gramine-version', '1.6']);
+  assert.match((await runMain(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--seal', 'mrsomething'])).stderr, /--seal must be mrsigner or mrenclave/);
+  const old = await runMain(['gramine', 'manifest', '-o', join(tmpdir(), 'enn-never'), '--gramine-version', '1.6']);
   assert.equal(old.code, 2);
   assert.match(old.stderr, /Gramine 1\.6 is not supported/);
 });

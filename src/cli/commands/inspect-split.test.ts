@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, decodeModel } from '../../onnx/codec.ts';
 import { mlpModel, cnnModel } from '../../onnx/models.testkit.ts';
-import { runCli, runMain } from '../cli.testkit.ts';
+import { runMain } from '../cli.testkit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enn-cli-'));
 const mlp = join(dir, 'mlp.onnx');
@@ -13,8 +13,9 @@ writeFileSync(mlp, encodeModel(mlpModel()));
 const cnn = join(dir, 'cnn.onnx');
 writeFileSync(cnn, encodeModel(cnnModel()));
 
-test('inspect (a real process) prints one row per layer with shapes, params, flops and cuts; --json', async () => {
-  const r = runCli(['inspect', cnn]);
+// In-process; inspect's and split's real-process test is in src/cli/conventions.test.ts (onnxruntime's own logs).
+test('inspect prints one row per layer with shapes, params, flops and cuts; --json', async () => {
+  const r = await runMain(['inspect', cnn]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /conv1\s+Conv\+Relu\s+\[N,4,12,12\]\s+40\s+160\s+10\.4k\s+r1 \(k=4\)/);
   assert.match(r.stdout, /fc\s+Gemm\s+\[N,10\]\s+1\.4k\s+5\.8k\s+2\.9k\s+logits \(k=1\)/);
@@ -84,29 +85,29 @@ test('split --platform gramine-sgx writes the measurement words into the signed 
   const { readBundleFile } = await import('../../bundle/index.ts');
   const [a, b, s] = ['aa', 'bb', 'cc'].map((x) => x.repeat(32));
   const out = join(dir, 'sgx.enn');
-  const r = runCli(['split', mlp, '--private', '1', '-o', out, '--platform', 'gramine-sgx', '--mrenclave', a, '--mrenclave', `${b.toUpperCase()},${a}`, '--mrsigner', s, '--min-svn', '2']);
+  const r = await runMain(['split', mlp, '--private', '1', '-o', out, '--platform', 'gramine-sgx', '--mrenclave', a, '--mrenclave', `${b.toUpperCase()},${a}`, '--mrsigner', s, '--min-svn', '2']);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /INSECURE/);
   assert.deepEqual((await readBundleFile(out)).header.policy, { platforms: [{ kind: 'gramine-sgx', measurements: [a, b], mrSigners: [s], minIsvSvn: 2 }] });
-  assert.match(runCli(['bundle', 'info', out]).stdout, new RegExp(`gramine-sgx \\(${a}, ${b}; signed by ${s}; ISVSVN >= 2\\)`));
+  assert.match((await runMain(['bundle', 'info', out])).stdout, new RegExp(`gramine-sgx \\(${a}, ${b}; signed by ${s}; ISVSVN >= 2\\)`));
   const dev = join(dir, 'dev.enn');
-  const d = runCli(['split', mlp, '--private', '1', '-o', dev]);
+  const d = await runMain(['split', mlp, '--private', '1', '-o', dev]);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stderr, /INSECURE: --platform sim \(the default\)/);
   assert.deepEqual((await readBundleFile(dev)).header.policy, { platforms: [{ kind: 'sim', measurements: [] }] });
   const o = join(dir, 'never.enn');
-  assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx'], /--platform gramine-sgx needs --mrenclave or --mrsigner/, [o, `${o}.key`]);
-  assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx', '--mrenclave', 'abc'], /--mrenclave must be 32 bytes of hex, got 'abc'/, [o, `${o}.key`]);
-  assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx', '--mrsigner', s, '--min-svn', '70000'], /--min-svn must be an integer in 0\.\.65535/, [o, `${o}.key`]);
-  assertBadInput(['split', mlp, '--private', '1', '-o', o, '--mrenclave', a], /are for --platform gramine-sgx/, [o, `${o}.key`]);
-  assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'tdx'], /--platform must be sim or gramine-sgx/, [o, `${o}.key`]);
+  await assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx'], /--platform gramine-sgx needs --mrenclave or --mrsigner/, [o, `${o}.key`]);
+  await assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx', '--mrenclave', 'abc'], /--mrenclave must be 32 bytes of hex, got 'abc'/, [o, `${o}.key`]);
+  await assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'gramine-sgx', '--mrsigner', s, '--min-svn', '70000'], /--min-svn must be an integer in 0\.\.65535/, [o, `${o}.key`]);
+  await assertBadInput(['split', mlp, '--private', '1', '-o', o, '--mrenclave', a], /are for --platform gramine-sgx/, [o, `${o}.key`]);
+  await assertBadInput(['split', mlp, '--private', '1', '-o', o, '--platform', 'tdx'], /--platform must be sim or gramine-sgx/, [o, `${o}.key`]);
 });
 
-test('admin models add takes the same measurement words (checked before any request)', () => {
+test('admin models add takes the same measurement words (checked before any request)', async () => {
   const key = join(dir, 'sgx.enn.key');
-  const r = runCli(['admin', 'models', 'add', key, '--platform', 'gramine-sgx', '--mrsigner', 'zz', '--token', 't', '--server', 'http://127.0.0.1:9']);
+  const r = await runMain(['admin', 'models', 'add', key, '--platform', 'gramine-sgx', '--mrsigner', 'zz', '--token', 't', '--server', 'http://127.0.0.1:9']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /Cannot run 'admin models add': --mrsigner must be 32 bytes of hex, got 'zz'/);
-  const svn = runCli(['admin', 'models', 'add', key, '--mrsigner', 'cc'.repeat(32), '--min-svn', 'x', '--token', 't', '--server', 'http://127.0.0.1:9']);
+  const svn = await runMain(['admin', 'models', 'add', key, '--mrsigner', 'cc'.repeat(32), '--min-svn', 'x', '--token', 't', '--server', 'http://127.0.0.1:9']);
   assert.match(svn.stderr, /--min-svn must be an integer/);
 });

@@ -1,8 +1,9 @@
 /**
  * The licensing commands: license-server, admin, run with --server and --license-file, license
  * request/checkin, on the embedded store and the INSECURE sim platform. The whole flow runs
- * in-process through the CLI's main() (STYLE.md 15: in-process first); the last test runs
- * license-server, admin and license once each as real processes.
+ * in-process through the CLI's main() (STYLE.md 15: in-process first); the second test runs
+ * license-server, admin and license once each as real processes, and that real server serves the
+ * in-process runs of the tests after it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,8 +33,6 @@ let shared: { url: string; model: string; modelId: string } | undefined;
 after(() => { stopServer.abort(); server?.kill('SIGTERM'); });
 
 const cli = (...args: string[]) => runMain(args, { env });
-/** The same as a real process, for the tests that need answers synchronously. */
-const cliProcess = (...args: string[]) => runCli(args, { env });
 
 /** Starts `enclave-nn license-server` in-process; resolves to its URL and its run (ends when stopped). */
 async function startServer(): Promise<{ url: string; done: ReturnType<typeof runMain> }> {
@@ -167,44 +166,44 @@ test('license-server, admin and license as real processes: the store kept across
   shared = { ...shared, url };
 });
 
-test('a damaged license state file is refused with one line naming it and --reprovision; --reprovision spends new credits; a license-file state likewise', () => {
+test('a damaged license state file is refused with one line naming it and --reprovision; --reprovision spends new credits; a license-file state likewise', async () => {
   assert.ok(shared, 'the first test started the server');
   const { url, model, modelId } = shared;
-  const admin = (...a: string[]) => cliProcess('admin', ...a, '--server', url);
-  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '100', '--offline-inferences', '40', '--id', 'lic-damaged').code, 0);
+  const admin = (...a: string[]) => cli('admin', ...a, '--server', url);
+  assert.equal((await admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '100', '--offline-inferences', '40', '--id', 'lic-damaged')).code, 0);
   const state = join(dir, 'damaged.state');
-  const run = (...more: string[]) => cliProcess('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-damaged', '--license-state', state, ...more);
-  let r = run();
+  const run = (...more: string[]) => cli('run', model, '--input', join(dir, 'x.json'), '--server', url, '--license', 'lic-damaged', '--license-state', state, ...more);
+  let r = await run();
   assert.equal(r.code, 0, r.stderr);
-  const granted = () => (JSON.parse(admin('licenses', 'list', '--json').stdout) as { licenses: { licenseId: string; creditsGranted: number }[] }).licenses.find((l) => l.licenseId === 'lic-damaged')!.creditsGranted;
-  assert.equal(granted(), 40);
+  const granted = async () => (JSON.parse((await admin('licenses', 'list', '--json')).stdout) as { licenses: { licenseId: string; creditsGranted: number }[] }).licenses.find((l) => l.licenseId === 'lic-damaged')!.creditsGranted;
+  assert.equal(await granted(), 40);
   // One flipped byte in the sealed state: refused, nothing re-provisioned, no credits taken.
   const bytes = readFileSync(state);
   bytes[bytes.length - 5]! ^= 1;
   writeFileSync(state, bytes);
-  r = run();
+  r = await run();
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE')).length, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`enclave-nn run: Cannot use license state ${state.replace(/[.]/g, '\\.')}: it does not open in this enclave \\(damaged, or sealed by another program or installation\\); restore it from a backup, or run with --reprovision to provision again and spend new credits of license lic-damaged`));
-  assert.equal(granted(), 40, 'the refusal took no credits');
+  assert.equal(await granted(), 40, 'the refusal took no credits');
   // The user's choice: --reprovision provisions again (40 more credits off the license).
-  r = run('--reprovision');
+  r = await run('--reprovision');
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(granted(), 80);
-  assert.equal(run().code, 0, 'the new state opens');
+  assert.equal(await granted(), 80);
+  assert.equal((await run()).code, 0, 'the new state opens');
 
   // Air-gapped: a damaged state of a license file is refused too; --reprovision starts again from the file.
-  assert.equal(admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '10', '--id', 'lic-damaged-file').code, 0);
-  assert.equal(cliProcess('license', 'request', model, '--license', 'lic-damaged-file', '-o', join(dir, 'request2.json')).code, 0);
-  assert.equal(admin('licenses', 'fulfill', join(dir, 'request2.json'), '-o', join(dir, 'license2.json')).code, 0);
+  assert.equal((await admin('licenses', 'grant', '--customer', 'acme', '--model', modelId, '--credits', '10', '--id', 'lic-damaged-file')).code, 0);
+  assert.equal((await cli('license', 'request', model, '--license', 'lic-damaged-file', '-o', join(dir, 'request2.json'))).code, 0);
+  assert.equal((await admin('licenses', 'fulfill', join(dir, 'request2.json'), '-o', join(dir, 'license2.json'))).code, 0);
   const fileState = join(dir, 'license2.state');
-  const runFile = (...more: string[]) => cliProcess('run', model, '--input', join(dir, 'x.json'), '--license-file', join(dir, 'license2.json'), '--license-state', fileState, ...more);
-  assert.equal(runFile().code, 0);
+  const runFile = (...more: string[]) => cli('run', model, '--input', join(dir, 'x.json'), '--license-file', join(dir, 'license2.json'), '--license-state', fileState, ...more);
+  assert.equal((await runFile()).code, 0);
   writeFileSync(fileState, Buffer.from('not a sealed state'));
-  r = runFile();
+  r = await runFile();
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Cannot use license state .*license2\.state: it does not open in this enclave .*--reprovision to start again from .*license2\.json/);
-  assert.equal(runFile('--reprovision').code, 0);
+  assert.equal((await runFile('--reprovision')).code, 0);
 });
 
 test('admin models add --accept-tcb: unknown statuses are refused before any request; accepted ones are stored with UpToDate', async () => {
@@ -212,13 +211,13 @@ test('admin models add --accept-tcb: unknown statuses are refused before any req
   const key = join(dir, 'tcb-model.key');
   const pk = testProviderKey('tcb-model');
   await writeProviderKeyFile(key, pk);
-  let r = cliProcess('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'Revoked');
+  let r = await cli('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'Revoked');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--accept-tcb 'Revoked' is not one of UpToDate, SWHardeningNeeded/);
-  r = cliProcess('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'SWHardeningNeeded');
+  r = await cli('admin', 'models', 'add', key, '--server', shared.url, '--mrenclave', 'ab'.repeat(32), '--accept-tcb', 'SWHardeningNeeded');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /TCB status SWHardeningNeeded .* will receive this model's key/);
-  const models = JSON.parse(cliProcess('admin', 'models', 'list', '--server', shared.url, '--json').stdout) as { models: { id: string; policy: { acceptedTcbStatuses?: string[] } }[] };
+  const models = JSON.parse((await cli('admin', 'models', 'list', '--server', shared.url, '--json')).stdout) as { models: { id: string; policy: { acceptedTcbStatuses?: string[] } }[] };
   assert.deepEqual(models.models.find((m) => m.id === 'tcb-model')!.policy.acceptedTcbStatuses, ['UpToDate', 'SWHardeningNeeded']);
 });
 

@@ -16,8 +16,8 @@ const image = { dtype: 'float32' as const, dims: [3, 1, 12, 12], data: Float32Ar
 writeFileSync(join(dir, 'cnn.onnx'), encodeModel(cnnModel()));
 writeFileSync(join(dir, 'x.npy'), writeNpy(image));
 // The bundle every test below runs; a failed split fails them all (it must not skip them).
-before(() => {
-  const split = runCli(['split', join(dir, 'cnn.onnx'), '--private', '2', '-o', join(dir, 'cnn.enn')], { env });
+before(async () => {
+  const split = await runMain(['split', join(dir, 'cnn.onnx'), '--private', '2', '-o', join(dir, 'cnn.enn')]);
   assert.equal(split.code, 0, `split failed: ${split.stderr}`);
 });
 
@@ -72,18 +72,18 @@ test('several outputs are written as y.<name>.npy', async () => {
   assert.deepEqual(readNpy(readFileSync(join(dir, 'y.main_out.npy'))).dims, [2, 5]);
 });
 
-test('a NaN or Inf input is refused by default (one line: the tensor and the first index, exit 2); --allow-nonfinite runs it', () => {
+test('a NaN or Inf input is refused by default (one line: the tensor and the first index, exit 2); --allow-nonfinite runs it', async () => {
   const data = Float32Array.from(image.data);
   data[150] = NaN; // sample 1, row 0, column 6
   writeFileSync(join(dir, 'nan.npy'), writeNpy({ ...image, data }));
   const args = ['run', join(dir, 'cnn.enn'), '--input', join(dir, 'nan.npy'), '--output', join(dir, 'nan-out.npy'), '--insecure-dev-key', join(dir, 'cnn.enn.key')];
-  const r = runCli(args, { env });
+  const r = await runMain(args);
   assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /input 'image' has NaN at index \[1,0,0,6\]/);
   assert.equal(existsSync(join(dir, 'nan-out.npy')), false);
-  const ok = runCli([...args, '--allow-nonfinite'], { env });
+  const ok = await runMain([...args, '--allow-nonfinite']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(existsSync(join(dir, 'nan-out.npy')));
 });
@@ -118,12 +118,12 @@ test('run streams a .npy whose cut exceeds the 64 MiB frame (300 rows × 256 KiB
   assert.match(bad.stderr, /unknown format '\.txt'; known: \.npy, \.json, \.csv/);
 });
 
-test('a 100,000-deep JSON input is one line and exit 2, not a stack overflow (as a bare array and under its input name)', () => {
+test('a 100,000-deep JSON input is one line and exit 2, not a stack overflow (as a bare array and under its input name)', async () => {
   const deep = '['.repeat(100_000) + '1' + ']'.repeat(100_000);
   writeFileSync(join(dir, 'deep.json'), deep);
   writeFileSync(join(dir, 'deep-named.json'), `{"image":${deep}}`);
   for (const file of ['deep.json', 'deep-named.json']) {
-    const r = runCli(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--insecure-dev-key', join(dir, 'cnn.enn.key')], { env });
+    const r = await runMain(['run', join(dir, 'cnn.enn'), '--input', join(dir, file), '--insecure-dev-key', join(dir, 'cnn.enn.key')]);
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE'));
     assert.deepEqual(lines, [`enclave-nn run: Cannot read input ${join(dir, file)}: 'image' nests arrays deeper than its rank 4`]);
