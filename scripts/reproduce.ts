@@ -42,6 +42,7 @@ const repeat = Number(values.repeat ?? 30);
 const warmup = Number(values.warmup ?? 5);
 const batch = Number(values.batch ?? 1);
 const command = ['node --import tsx scripts/reproduce.ts', ...process.argv.slice(2)].join(' ');
+const load = (l: number[] | undefined) => (l ? l.map((x) => x.toFixed(2)).join(' ') : '?');
 const report = await runBench(await loadModel(onnx), { repeat, warmup, batch, splits: parseSplits(values.splits), modelName: `${model} (out/examples/${model}/model.onnx)`, command });
 process.stdout.write(toTable(report));
 const resultsDir = join(root, 'docs', 'results', model);
@@ -49,7 +50,7 @@ await writeReport(report, resultsDir);
 const md = `# ${PAPER[model]!.title}: the eNNclave evaluation, reproduced
 
 Command: \`${command}\` (${new Date(report.startedAt).toISOString().slice(0, 16)}Z, ${(report.durationMs / 1000).toFixed(0)} s).
-Machine: ${report.machine.cpus} × ${report.machine.cores}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${report.machine.node}, onnxruntime-node ${report.versions['onnxruntime-node'] ?? '?'}; a shared, noisy machine: read medians and ratios.
+Machine: ${report.machine.cpus} × ${report.machine.cores}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${report.machine.node}, onnxruntime-node ${report.versions['onnxruntime-node'] ?? '?'}; load average (1, 5, 15 min) ${load(report.machine.loadAverage?.start)} at the start, ${load(report.machine.loadAverage?.end)} at the end; a shared, noisy machine: read medians and ratios.
 Model: \`out/examples/${model}/model.onnx\`, built by \`examples/${model}/build.ts\` (accuracy and training cost: [training.md](training.md)).
 Enclave: the INSECURE \`sim\` platform (a separate process; no SGX hardware here), model key through the development key path.
 
