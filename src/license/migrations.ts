@@ -216,7 +216,8 @@ BEGIN
     UPDATE licenses SET monitor_alarm_at = p_now WHERE id = l.id;
     l.monitor_alarm_at := p_now;
   END IF;
-  cap := enn_monitor_cap(l.id, l.model_id, l.monitor_alarm_at, p_now);
+  -- Only after an alarm: the check-in of a license without one pays no more than before.
+  IF l.monitor_alarm_at IS NOT NULL THEN cap := enn_monitor_cap(l.id, l.model_id, l.monitor_alarm_at, p_now); END IF;
   IF l.revoked_at IS NOT NULL THEN c := 'REVOKED';
   ELSIF p_now > l.not_after THEN c := 'EXPIRED';
   ELSIF p_now < l.not_before THEN c := 'NOT_YET_VALID';

@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
+import { randomBytes } from '../crypto/index.ts';
 import { runMain } from '../cli/cli.testkit.ts';
 import type { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import { isErrorCode } from '../errors.ts';
@@ -169,7 +170,42 @@ function suite(name: string, openDb: () => Promise<SqlDb>, skip: string | false)
 
 suite('monitor actions on PGlite (embedded)', async () => openPgliteDb(await freshPgliteDir()), false);
 const url = process.env.ENCLAVE_NN_TEST_PG;
-suite('monitor actions on PostgreSQL', () => openPgDb(url!), url ? false : 'needs ENCLAVE_NN_TEST_PG=postgres://… (scripts/with-postgres.sh starts one)');
+const PG_SKIP = url ? false : 'needs ENCLAVE_NN_TEST_PG=postgres://… (scripts/with-postgres.sh starts one)';
+suite('monitor actions on PostgreSQL', () => openPgDb(url!), PG_SKIP);
+
+test('throttle:N/h with two servers (two connection pools) on one PostgreSQL: concurrent check-ins of twelve enclaves get exactly N in all', { skip: PG_SKIP }, async () => {
+  const masterKey = randomBytes(32);
+  const a = await Fixture.create(await openPgDb(url!), { masterKey });
+  const b = await Fixture.create(await openPgDb(url!), { masterKey, chain: a.chain });
+  try {
+    const N = 37;
+    const s = await a.licensed(`two-servers-throttle-${process.pid}-${Date.now()}`, { credits: 100_000, maxInferences: 7, monitor: `throttle:${N}/h` });
+    const servers = [a, b];
+    const es = await Promise.all(Array.from({ length: 12 }, (_, i) => servers[i % 2]!.provision(s)));
+    a.clock = b.clock = a.clock + 5;
+    // The alarm latches with a report that wants nothing (nothing used yet).
+    const r0 = await a.call('POST', '/v1/usage', { report: es[0]!.usageReport(a.clock, ALARM) });
+    assert.equal(r0.body.granted, 0);
+    es[0]!.applyGrant(r0.body.grant as string);
+    let granted = 0;
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all(es.map((e, i) => {
+        const left = e.status().remaining;
+        if (left) e.admit(left, a.clock);
+        return servers[(i + round) % 2]!.call('POST', '/v1/usage', { report: e.usageReport(a.clock, QUIET) });
+      }));
+      rs.forEach((r, i) => { assert.equal(r.status, 200, JSON.stringify(r.body)); granted += r.body.granted as number; es[i]!.applyGrant(r.body.grant as string); });
+    }
+    // 12 × 7 = 84 wanted per round, N = 37 allowed in the hour: exactly N, over both servers.
+    assert.equal(granted, N);
+    const l = (await b.store.getLicense(s.licenseId))!;
+    assert.equal(await a.store.ledgerTotal(s.licenseId), l.creditsAllocated);
+    assert.equal(l.creditsAllocated, 12 * 7 + N);
+  } finally {
+    await a.store.close();
+    await b.store.close();
+  }
+});
 
 test('admin models add --monitor: the policy reaches the server; a malformed value is one error line naming it (then the usage hint), exit 2, nothing registered', async () => {
   const fx = await Fixture.create(await openPgliteDb(await freshPgliteDir()));
