@@ -229,6 +229,12 @@ test('admin models add --monitor: the policy reaches the server; a malformed val
     assert.equal((await admin('models', 'update', 'm-throttle', '--monitor', 'stop')).code, 0);
     assert.equal((await fx.store.getModel('m-throttle'))!.policy.monitor, 'stop');
     assert.match((await admin('models', 'list')).stdout, /m-throttle .*on extraction alarm: stop/);
+    // A latched alarm shows in the license list (set here in the table; the check-ins that set it are tested above).
+    await fx.call('POST', '/v1/admin/customers', { id: 'c-alarm' });
+    const lic = await fx.call('POST', '/v1/admin/licenses', { customerId: 'c-alarm', modelId: 'm-throttle', credits: 10 });
+    assert.doesNotMatch((await admin('licenses', 'list')).stdout, /EXTRACTION ALARM/);
+    await fx.store.db.query('UPDATE licenses SET monitor_alarm_at = 1800000000 WHERE id = $1', [lic.body.licenseId]);
+    assert.match((await admin('licenses', 'list')).stdout, new RegExp(`${lic.body.licenseId as string} .*EXTRACTION ALARM since 2027-01-15T08:00:00Z`));
     // The server checks a policy posted by any client, not only by this command.
     const raw = await fx.call('POST', '/v1/admin/models/m-throttle/policy', { policy: { ...(await fx.store.getModel('m-throttle'))!.policy, monitor: 'throttle:07/h' } satisfies ModelPolicy });
     assert.equal(raw.status, 400);
