@@ -19,9 +19,9 @@
  */
 export type { Grant, License, LicenseTerms, OfflineGrace, UsageReport } from '../license-format/types.ts';
 export { signLicense, verifyLicense, openLicense, signGrant, openGrant, signUsageReport, openUsageReport } from '../license-format/token.ts';
-export { LicenseService, type LicenseServiceOptions, type LicenseRequest, type LicenseResponse, type GrantOptions } from './service.ts';
+export { LicenseService, isMonitorAction, type LicenseServiceOptions, type LicenseRequest, type LicenseResponse, type GrantOptions } from './service.ts';
 export { LicenseServer, type HttpRequest, type HttpResponse } from './server.ts';
-export { LicenseStore, type SqlDb, type ModelPolicy, type AuditEntry, type LicenseRecord } from './store.ts';
+export { LicenseStore, LICENSE_STOPPED, type SqlDb, type ModelPolicy, type MonitorAction, type AuditEntry, type LicenseRecord } from './store.ts';
 export { openStore } from './open-store.ts';
 export { LicenseClient, licenseServerKeyProvider, checkIn, runLicensed, saveLicenseState, type LicenseServerSource } from './client.ts';
 export { createLicenseRequest, licenseFileKeyProvider, type LicenseFileSource } from './air-gap.ts';

@@ -155,6 +155,103 @@ BEGIN
 END
 $$`;
 
+/**
+ * The extraction monitor's actions (docs/license-protocol.md §5.2.1, §7): the alarm of a license,
+ * latched at the first accepted report that carries it, and what the model's policy does about
+ * it. Released migrations are never edited, so `enn_check_in` and `enn_check_in_batch` are
+ * dropped and created again here, the same code as migrations 2 and 3 plus the alarm.
+ */
+const V4_ALARM = `ALTER TABLE licenses ADD COLUMN monitor_alarm_at int8`;
+
+/**
+ * Credits license `p_license` may still be granted now under its model's monitor action: NULL =
+ * no limit (no alarm, or the action `report`); -1 = none, ever (`stop`); else what `throttle:N/h`
+ * leaves: N minus the credits granted since the alarm in the last 3600 s (a sliding window, so
+ * no 3600 s after the alarm ever see more than N). The caller holds the license row lock, so the
+ * grants it sums are final; on PostgreSQL this call's own snapshot is taken after that lock was
+ * granted (a new statement), so it sees every grant committed before.
+ */
+const V4_MONITOR_CAP = `
+CREATE FUNCTION enn_monitor_cap(p_license text, p_model text, p_alarm_at int8, p_now int8) RETURNS int8
+LANGUAGE plpgsql AS $$
+DECLARE
+  a text;
+  n int8;
+BEGIN
+  IF p_alarm_at IS NULL THEN RETURN NULL; END IF;
+  SELECT policy::json->>'monitor' INTO a FROM models WHERE id = p_model;
+  IF a = 'stop' THEN RETURN -1; END IF;
+  n := substring(a from '^throttle:([0-9]+)/h$')::int8;
+  IF n IS NULL THEN RETURN NULL; END IF;
+  RETURN greatest(0, n - (SELECT coalesce(sum(credits), 0) FROM grants WHERE license_id = p_license AND at >= p_alarm_at AND at > p_now - 3600));
+END
+$$`;
+
+/**
+ * `enn_check_in` of migration 2 with `p_alarm` (the verified report's `monitor.alarm` = 1): after
+ * the enclave's checks pass — so a report of an unknown enclave, another license or a replayed
+ * sequence number latches nothing — the license's alarm is latched, and the grant is capped by
+ * {@link V4_MONITOR_CAP}: -1 answers STOPPED (usage recorded, nothing granted, as REVOKED).
+ */
+const V4_CHECK_IN = `
+CREATE FUNCTION enn_check_in(p_enclave text, p_license text, p_seq int8, p_used int8, p_allowance int8, p_alarm boolean, p_now int8, p_actor text)
+RETURNS TABLE (code text, granted int8, allowance int8, model_id text, last_value int8, reason text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  e enclaves%ROWTYPE;
+  l licenses%ROWTYPE;
+  g int8 := 0;
+  cap int8;
+  c text := 'OK';
+BEGIN
+  SELECT * INTO e FROM enclaves WHERE id = p_enclave FOR UPDATE;
+  IF NOT FOUND THEN RETURN QUERY SELECT 'UNKNOWN'::text, 0::int8, 0::int8, NULL::text, 0::int8, NULL::text; RETURN; END IF;
+  IF e.license_id <> p_license THEN RETURN QUERY SELECT 'LICENSE_MISMATCH'::text, 0::int8, e.allowance, NULL::text, 0::int8, e.license_id; RETURN; END IF;
+  IF p_allowance > e.allowance THEN RETURN QUERY SELECT 'ALLOWANCE_OVER'::text, 0::int8, e.allowance, NULL::text, e.allowance, NULL::text; RETURN; END IF;
+  IF p_seq <= e.last_seq THEN RETURN QUERY SELECT 'SEQ'::text, 0::int8, e.allowance, NULL::text, e.last_seq, NULL::text; RETURN; END IF;
+  IF p_used < e.used THEN RETURN QUERY SELECT 'USED_DOWN'::text, 0::int8, e.allowance, NULL::text, e.used, NULL::text; RETURN; END IF;
+  IF p_used > e.allowance THEN RETURN QUERY SELECT 'USED_OVER'::text, 0::int8, e.allowance, NULL::text, e.allowance, NULL::text; RETURN; END IF;
+  SELECT * INTO l FROM licenses WHERE id = e.license_id FOR NO KEY UPDATE;
+  IF p_alarm AND l.monitor_alarm_at IS NULL THEN
+    UPDATE licenses SET monitor_alarm_at = p_now WHERE id = l.id;
+    l.monitor_alarm_at := p_now;
+  END IF;
+  -- Only after an alarm: the check-in of a license without one pays no more than before.
+  IF l.monitor_alarm_at IS NOT NULL THEN cap := enn_monitor_cap(l.id, l.model_id, l.monitor_alarm_at, p_now); END IF;
+  IF l.revoked_at IS NOT NULL THEN c := 'REVOKED';
+  ELSIF p_now > l.not_after THEN c := 'EXPIRED';
+  ELSIF p_now < l.not_before THEN c := 'NOT_YET_VALID';
+  ELSIF cap = -1 THEN c := 'STOPPED';
+  ELSE
+    g := greatest(0, least(l.offline_max_inferences - (e.allowance - p_used), l.credits_total - l.credits_allocated, coalesce(cap, l.credits_total)));
+    UPDATE licenses SET credits_allocated = credits_allocated + g WHERE id = l.id;
+  END IF;
+  INSERT INTO usage_reports (enclave_id, seq, license_id, used, delta, at) VALUES (e.id, p_seq, e.license_id, p_used, p_used - e.used, p_now);
+  UPDATE enclaves SET used = p_used, last_seq = p_seq, allowance = e.allowance + g, last_checkin = p_now WHERE id = e.id;
+  INSERT INTO grants (license_id, enclave_id, seq, credits, allowance, at) VALUES (e.license_id, e.id, p_seq, g, e.allowance + g, p_now);
+  IF c = 'OK' THEN
+    INSERT INTO audit (at, actor, action, subject, outcome, code, reason) VALUES (p_now, p_actor, 'usage', e.license_id, 'ok', 'OK',
+      format('report %s: %s used, %s credits granted%s, allowance %s%s', p_seq, p_used, g, CASE WHEN g = 0 AND cap IS NULL THEN ' (none left on the license)' ELSE '' END, e.allowance + g,
+        CASE WHEN cap IS NOT NULL THEN format('; throttled since the extraction alarm at %s: %s credits left this hour', l.monitor_alarm_at, cap - g) ELSE '' END));
+  END IF;
+  RETURN QUERY SELECT c, g, e.allowance + g, l.model_id, CASE WHEN c = 'STOPPED' THEN l.monitor_alarm_at ELSE l.not_after END, l.revoked_reason;
+END
+$$`;
+
+/** `enn_check_in_batch` of migration 3 with the reports' alarms (`p_alarms`), for {@link V4_CHECK_IN}. */
+const V4_CHECK_IN_BATCH = `
+CREATE FUNCTION enn_check_in_batch(p_enclaves text[], p_licenses text[], p_seqs int8[], p_used int8[], p_allowances int8[], p_alarms boolean[], p_now int8, p_actor text)
+RETURNS TABLE (i int4, code text, granted int8, allowance int8, model_id text, last_value int8, reason text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM enclaves WHERE id = ANY(p_enclaves) ORDER BY id FOR UPDATE;
+  PERFORM 1 FROM licenses WHERE id IN (SELECT e.license_id FROM enclaves e WHERE e.id = ANY(p_enclaves)) ORDER BY id FOR NO KEY UPDATE;
+  FOR k IN 1 .. coalesce(array_length(p_enclaves, 1), 0) LOOP
+    RETURN QUERY SELECT k, c.* FROM enn_check_in(p_enclaves[k], p_licenses[k], p_seqs[k], p_used[k], p_allowances[k], p_alarms[k], p_now, p_actor) c;
+  END LOOP;
+END
+$$`;
+
 const statements = (sql: string): string[] => sql.split(';').map((s) => s.trim()).filter((s) => s.replace(/--[^\n]*/g, '').trim());
 
 /** Migrations in order, each a list of statements; entry i brings the schema to version i + 1. */
@@ -162,4 +259,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   statements(V1),
   [V2_CHECK_IN],
   [V3_CHECK_IN_BATCH],
+  [
+    V4_ALARM, V4_MONITOR_CAP,
+    // Dropped, not kept beside the new ones: a server of schema 3 refuses to start on schema 4
+    // (store.migrate), and none may check in by the old functions, which ignore the alarm.
+    'DROP FUNCTION enn_check_in_batch(text[], text[], int8[], int8[], int8[], int8, text)',
+    'DROP FUNCTION enn_check_in(text, text, int8, int8, int8, int8, text)',
+    V4_CHECK_IN, V4_CHECK_IN_BATCH,
+  ],
 ];

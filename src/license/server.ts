@@ -73,7 +73,7 @@ function licenseView(l: LicenseRecord): Record<string, unknown> {
   return {
     licenseId: l.id, modelId: l.modelId, customerId: l.customerId, notBefore: l.notBefore, notAfter: l.notAfter,
     creditsTotal: l.creditsTotal, creditsGranted: l.creditsAllocated, offline: { maxInferences: l.offlineMaxInferences, maxSeconds: l.offlineMaxSeconds },
-    revoked: l.revokedAt !== null, revokedAt: l.revokedAt, revokedReason: l.revokedReason, token: l.token,
+    revoked: l.revokedAt !== null, revokedAt: l.revokedAt, revokedReason: l.revokedReason, monitorAlarmAt: l.monitorAlarmAt, token: l.token,
   };
 }
 

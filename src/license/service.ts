@@ -15,7 +15,7 @@ import { EnclaveNnError } from '../errors.ts';
 import type { CollateralSource } from './collateral-dir.ts';
 import { enclaveIdOf, encodeLicensePackage, NONCE_SIZE, provisionTranscript, wrapProvisionPayload } from '../license-format/provision.ts';
 import { openModelSecrets, sealModelSecrets } from './secrets.ts';
-import type { AuditEntry, LicenseRecord, LicenseStore, ModelPolicy } from './store.ts';
+import { LICENSE_STOPPED, stoppedDetail, type AuditEntry, type LicenseRecord, type LicenseStore, type ModelPolicy } from './store.ts';
 import { checkId, checkWindow, openLicense, openSelfNamedUsageReport, peekLicenseId, signGrant, signLicense } from '../license-format/token.ts';
 import type { UsageReport } from '../license-format/types.ts';
 import { fromBase64Url, toBase64Url, toHex } from '../util/encoding.ts';
@@ -340,11 +340,17 @@ export class LicenseService {
     }
   }
 
-  /** A license that exists, is not revoked and is inside its window (server clock). */
+  /**
+   * A license that exists, is not revoked, is inside its window (server clock) and is not stopped
+   * by its model's monitor action after an alarm (§5.2.1; the ledger checks again when credits move).
+   */
   private async usableLicense(licenseId: string): Promise<LicenseRecord> {
     const lic = await this.store.getLicense(licenseId);
     if (!lic) throw new EnclaveNnError('LICENSE_UNKNOWN', `Cannot use license ${licenseId}: it does not exist`);
     this.checkUsable(lic);
+    if (lic.monitorAlarmAt !== null && (await this.store.getModel(lic.modelId))?.policy.monitor === 'stop') {
+      throw new EnclaveNnError(LICENSE_STOPPED, `Cannot use license ${lic.id}: ${stoppedDetail(lic.monitorAlarmAt)}`);
+    }
     return lic;
   }
 
@@ -371,13 +377,16 @@ export class LicenseService {
       // a valid signature means that enclave made this report; any modified byte fails here.
       if (!report) throw bad;
       const r = report;
-      const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now() });
-      // A revoked or expired license: the usage is recorded, no credits are granted.
+      // The verdict is signed with the report: an alarm latches on the license in the check-in
+      // (after the enclave's checks there), where the model's monitor action caps the grant.
+      const alarm = r.monitor?.alarm === 1;
+      const res = await this.store.checkIn({ enclaveId: r.enclaveId, licenseId: r.licenseId, seq: r.seq, used: r.used, allowance: r.allowance, now: this.now(), alarm });
+      // The extraction monitor's signed verdict (§5.2.1): an alarm is an audit row (the `report` action), refused top-up or not.
+      if (alarm) await this.store.audit({ at: this.now(), actor: 'enclave', action: 'monitor', subject: r.licenseId, outcome: 'ok', code: 'EXTRACTION_ALARM', reason: monitorText(r) });
+      // A revoked, expired or stopped license: the usage is recorded, no credits are granted.
       if (res.refused) throw new EnclaveNnError(res.refused.code, `Cannot use license ${r.licenseId}: ${res.refused.detail}; usage recorded (${r.used} samples), no top-up`);
       // The grant echoes the report's nonce: the enclave takes it only as the answer to that report (§5.4).
       const g = signGrant({ licenseId: r.licenseId, enclaveId: r.enclaveId, seq: r.seq, nonce: r.nonce, allowance: res.allowance, issuedAt: this.now() }, await this.signingSeed(res.modelId));
-      // The extraction monitor's signed verdict (§5.2.1): an alarm is an audit row (the `report` action).
-      if (r.monitor?.alarm === 1) await this.store.audit({ at: this.now(), actor: 'enclave', action: 'monitor', subject: r.licenseId, outcome: 'ok', code: 'EXTRACTION_ALARM', reason: monitorText(r) });
       // The check-in wrote its own audit entry in its transaction (store.checkIn).
       return { value: { grant: g.token, allowance: res.allowance, granted: res.granted }, reason: '', audited: true };
     });
@@ -516,7 +525,7 @@ function monitorText(r: UsageReport): string {
 function policyText(p: ModelPolicy): string {
   if (p.insecureSim === true) return `INSECURE: sim model (sim enclaves on a server with --insecure-trust-sim${p.mrEnclave.length ? `, ${p.mrEnclave.length} MRENCLAVE` : ', any measurement'})`;
   const any = p.mrEnclave.length === 0 && p.mrSigner.length === 0;
-  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(p.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}`;
+  return `${any ? 'INSECURE: any measurement' : `${p.mrEnclave.length} MRENCLAVE, ${p.mrSigner.length} MRSIGNER`}${p.allowDebug ? ', DEBUG enclaves allowed' : ''}; TCB accepted: ${(p.acceptedTcbStatuses ?? ['UpToDate']).join(', ')}; on an extraction alarm: ${p.monitor ?? 'report'}`;
 }
 
 /** Validates a model policy (hex measurements, integer SVN). */
@@ -532,4 +541,18 @@ export function checkPolicy(p: ModelPolicy): void {
   if (typeof p.allowDebug !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.allowDebug must be a boolean');
   nonNeg(p.minIsvSvn, 'policy.minIsvSvn');
   if (p.insecureSim !== undefined && typeof p.insecureSim !== 'boolean') throw new EnclaveNnError('BAD_REQUEST', 'Cannot register model: policy.insecureSim must be a boolean');
+  if (p.monitor !== undefined && !isMonitorAction(p.monitor)) throw new EnclaveNnError('BAD_REQUEST', `Cannot register model: policy.monitor must be ${MONITOR_ACTION_WORDS}`);
+}
+
+/** The spelling of a monitor action, for error messages. */
+export const MONITOR_ACTION_WORDS = "'report', 'throttle:N/h' (N a positive integer: credits per hour) or 'stop'";
+
+/**
+ * True for a monitor action (§5.2.1): `report`, `stop`, or `throttle:N/h` with 1 ≤ N ≤ 2^53 − 1,
+ * written without leading zeros — the one spelling `enn_monitor_cap` reads.
+ */
+export function isMonitorAction(v: unknown): v is NonNullable<ModelPolicy['monitor']> {
+  if (v === 'report' || v === 'stop') return true;
+  const m = typeof v === 'string' ? /^throttle:([1-9][0-9]*)\/h$/.exec(v) : null;
+  return m !== null && Number.isSafeInteger(Number(m[1]));
 }

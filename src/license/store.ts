@@ -48,7 +48,20 @@ export interface ModelPolicy {
    * `--insecure-trust-sim`; empty `mrEnclave` = any sim program. @defaultValue false
    */
   insecureSim?: boolean;
+  /**
+   * What an extraction alarm (a verified usage report with `monitor.alarm` = 1, §5.2.1) does to
+   * the license it came under, from then on: `report` an audit row only; `throttle:N/h` at most
+   * N credits granted in any hour (3600 s) after the alarm; `stop` no more challenges, provisioning
+   * or top-ups (`LICENSE_STOPPED`). The alarm is latched per license. @defaultValue 'report'
+   */
+  monitor?: MonitorAction;
 }
+
+/** A model policy's answer to an extraction alarm ({@link ModelPolicy.monitor}). */
+export type MonitorAction = 'report' | 'stop' | `throttle:${number}/h`;
+
+/** The stable code of a refusal under the monitor action `stop`. */
+export const LICENSE_STOPPED = 'LICENSE_STOPPED';
 
 /** A registered model. */
 export interface ModelRecord {
@@ -74,6 +87,8 @@ export interface LicenseRecord {
   token: string;
   revokedAt: number | null;
   revokedReason: string | null;
+  /** When the first usage report carrying an extraction alarm was accepted (latched), or null. */
+  monitorAlarmAt: number | null;
   createdAt: number;
 }
 
@@ -100,7 +115,11 @@ const num = (v: unknown): number => Number(v);
 const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Uint8Array);
 
 /** A usage report whose signature was verified, as {@link LicenseStore.checkIn} takes it. */
-export interface CheckIn { enclaveId: string; licenseId: string; seq: number; used: number; allowance: number; now: number }
+export interface CheckIn {
+  enclaveId: string; licenseId: string; seq: number; used: number; allowance: number; now: number;
+  /** The report's extraction monitor alarms (`monitor.alarm` = 1): latches the license's alarm. @defaultValue false */
+  alarm?: boolean;
+}
 /** What a check-in did: its grant, the model to sign it for, or why the license granted nothing. */
 export type CheckInResult = CreditResult & { modelId: string; refused?: { code: string; detail: string } };
 interface PendingCheckIn { r: CheckIn; resolve: (v: CheckInResult) => void; reject: (e: unknown) => void }
@@ -109,23 +128,24 @@ interface PendingCheckIn { r: CheckIn; resolve: (v: CheckInResult) => void; reje
 export const CHECK_IN_MAX_IN_FLIGHT = 2;
 /** Most check-ins in one call (bounds the transaction and its locks). */
 export const CHECK_IN_MAX_BATCH = 64;
-const CHECK_IN_BATCH_SQL = 'SELECT * FROM enn_check_in_batch($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6, $7)';
+const CHECK_IN_BATCH_SQL = 'SELECT * FROM enn_check_in_batch($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::boolean[], $7, $8)';
 // A batch of one (every check-in when none queue: a server below saturation) calls enn_check_in
 // itself: the same transaction and lock order (enclave row, then license row) without the batch
 // wrapper's PL/pgSQL loop and array parameters (≈ 0.1 ms of PostgreSQL CPU per top-up).
-const CHECK_IN_ONE_SQL = 'SELECT 1 AS i, c.* FROM enn_check_in($1, $2, $3, $4, $5, $6, $7) c';
+const CHECK_IN_ONE_SQL = 'SELECT 1 AS i, c.* FROM enn_check_in($1, $2, $3, $4, $5, $6::boolean, $7, $8) c';
 
 /** The batch call's parameters: one array per report field; `now` is the latest report's clock. */
 function checkInParams(rs: readonly CheckIn[]): unknown[] {
   const n = rs.length;
   const enclaves = new Array<string>(n), licenses = new Array<string>(n), seqs = new Array<number>(n), used = new Array<number>(n), allowances = new Array<number>(n);
+  const alarms = new Array<boolean>(n);
   let now = 0;
   for (let k = 0; k < n; k++) {
     const r = rs[k]!;
-    enclaves[k] = r.enclaveId; licenses[k] = r.licenseId; seqs[k] = r.seq; used[k] = r.used; allowances[k] = r.allowance;
+    enclaves[k] = r.enclaveId; licenses[k] = r.licenseId; seqs[k] = r.seq; used[k] = r.used; allowances[k] = r.allowance; alarms[k] = r.alarm === true;
     if (r.now > now) now = r.now;
   }
-  return [enclaves, licenses, seqs, used, allowances, now, 'enclave'];
+  return [enclaves, licenses, seqs, used, allowances, alarms, now, 'enclave'];
 }
 
 /** One row of `enn_check_in` as the outcome of check-in `r`: a result, or the refusal thrown. */
@@ -144,7 +164,13 @@ function checkInOutcome(r: CheckIn, row: Record<string, unknown>): CheckInResult
   if (code === 'REVOKED') return { ...out, refused: { code: 'LICENSE_REVOKED', detail: `it was revoked (${(row.reason as string | null) ?? 'no reason given'})` } };
   if (code === 'EXPIRED') return { ...out, refused: { code: 'LICENSE_EXPIRED', detail: `it expired at ${new Date(last * 1000).toISOString()}` } };
   if (code === 'NOT_YET_VALID') return { ...out, refused: { code: 'LICENSE_NOT_YET_VALID', detail: 'it is not valid yet' } };
+  if (code === 'STOPPED') return { ...out, refused: { code: LICENSE_STOPPED, detail: stoppedDetail(last) } };
   return out;
+}
+
+/** Why a license under the monitor action `stop` grants nothing (the alarm's time). */
+export function stoppedDetail(alarmAt: number): string {
+  return `its extraction monitor alarmed at ${new Date(alarmAt * 1000).toISOString()} and the model's policy stops the license on an alarm`;
 }
 
 function licenseRow(r: Record<string, unknown>): LicenseRecord {
@@ -154,7 +180,7 @@ function licenseRow(r: Record<string, unknown>): LicenseRecord {
     creditsAllocated: num(r.credits_allocated), offlineMaxInferences: num(r.offline_max_inferences),
     offlineMaxSeconds: num(r.offline_max_seconds), token: r.token as string,
     revokedAt: r.revoked_at == null ? null : num(r.revoked_at), revokedReason: (r.revoked_reason as string | null) ?? null,
-    createdAt: num(r.created_at),
+    monitorAlarmAt: r.monitor_alarm_at == null ? null : num(r.monitor_alarm_at), createdAt: num(r.created_at),
   };
 }
 
@@ -250,7 +276,7 @@ export class LicenseStore {
   // ── licenses ────────────────────────────────────────────────────────────────────────────
 
   /** Stores a newly signed license; throws `STORE_CONFLICT` if the id exists. */
-  async addLicense(l: Omit<LicenseRecord, 'creditsAllocated' | 'revokedAt' | 'revokedReason'>): Promise<void> {
+  async addLicense(l: Omit<LicenseRecord, 'creditsAllocated' | 'revokedAt' | 'revokedReason' | 'monitorAlarmAt'>): Promise<void> {
     const r = await this.db.query(
       `INSERT INTO licenses (id, model_id, customer_id, not_before, not_after, credits_total, offline_max_inferences, offline_max_seconds, token, created_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING RETURNING id`,
@@ -323,7 +349,7 @@ export class LicenseStore {
         throw new EnclaveNnError('PROVISION_NONCE', 'Cannot fulfil: this request was fulfilled before (replay)');
       }
       // The license row first (the lock order of every ledger transaction: license, then enclave rows it owns).
-      const granted = await this.take(tx, e.licenseId, 0);
+      const granted = await this.take(tx, e.licenseId, 0, e.now);
       const ins = await tx.query(
         'INSERT INTO enclaves (id, license_id, key_pub, mr_enclave, allowance, last_checkin, created_at) VALUES ($1,$2,$3,$4,$5,$6,$6) ON CONFLICT DO NOTHING RETURNING id',
         [e.id, e.licenseId, e.keyPub, e.mrEnclave, granted, e.now]);
@@ -345,18 +371,30 @@ export class LicenseStore {
 
   /**
    * Moves up to (offline grace − outstanding) credits from the license to an enclave, in `tx`:
-   * one `UPDATE … WHERE revoked_at IS NULL RETURNING`, which row-locks the license until commit.
+   * the license row locked first, then capped by the monitor action after an alarm
+   * (`enn_monitor_cap`, §5.2.1; `stop` throws `LICENSE_STOPPED`), then one guarded `UPDATE`.
    */
-  private async take(tx: SqlDb, licenseId: string, outstanding: number): Promise<number> {
+  private async take(tx: SqlDb, licenseId: string, outstanding: number, now: number): Promise<number> {
+    // The lock comes first, in its own statement: the cap's sum of grants must be read after it
+    // is held (on PostgreSQL a later statement's snapshot sees every grant committed before).
+    const [lic] = await tx.query<{ model_id: string; monitor_alarm_at: unknown }>(
+      'SELECT model_id, monitor_alarm_at FROM licenses WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE', [licenseId]);
+    if (!lic) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot grant credits on license ${licenseId}: it is revoked`);
+    let cap: number | null = null;
+    if (lic.monitor_alarm_at != null) {
+      const [c] = await tx.query<{ cap: unknown }>('SELECT enn_monitor_cap($1, $2, $3, $4) AS cap', [licenseId, lic.model_id, num(lic.monitor_alarm_at), now]);
+      cap = c!.cap == null ? null : num(c!.cap);
+      if (cap === -1) throw new EnclaveNnError(LICENSE_STOPPED, `Cannot grant credits on license ${licenseId}: ${stoppedDetail(num(lic.monitor_alarm_at))}`);
+    }
     // The CTE locks the license row (FOR NO KEY UPDATE: foreign-key checks of other rows that
     // reference it still proceed, so they cannot deadlock with it) and remembers the old allocation, so the
     // returned difference is exactly what this transaction moved.
     const [r] = await tx.query(
       `WITH old AS (SELECT credits_allocated FROM licenses WHERE id = $1 FOR NO KEY UPDATE)
-       UPDATE licenses l SET credits_allocated = l.credits_allocated + greatest(0, least(l.offline_max_inferences - $2, l.credits_total - l.credits_allocated))
+       UPDATE licenses l SET credits_allocated = l.credits_allocated + greatest(0, least(l.offline_max_inferences - $2, l.credits_total - l.credits_allocated, coalesce($3::int8, l.credits_total)))
        FROM old WHERE l.id = $1 AND l.revoked_at IS NULL
        RETURNING l.credits_allocated - old.credits_allocated AS granted`,
-      [licenseId, outstanding]);
+      [licenseId, outstanding, cap]);
     if (!r) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot grant credits on license ${licenseId}: it is revoked`);
     return num(r.granted);
   }
@@ -398,7 +436,7 @@ export class LicenseStore {
     try {
       if (batch.length === 1) {
         const r = batch[0]!.r;
-        rows = await this.db.query(CHECK_IN_ONE_SQL, [r.enclaveId, r.licenseId, r.seq, r.used, r.allowance, r.now, 'enclave'], 'enn_check_in_one');
+        rows = await this.db.query(CHECK_IN_ONE_SQL, [r.enclaveId, r.licenseId, r.seq, r.used, r.allowance, r.alarm === true, r.now, 'enclave'], 'enn_check_in_one');
       } else {
         rows = await this.db.query(CHECK_IN_BATCH_SQL, checkInParams(batch.map((p) => p.r)), 'enn_check_in_batch');
       }

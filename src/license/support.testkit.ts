@@ -17,7 +17,7 @@ import { LicenseEnforcer } from '../enclave/trusted/enforcer.ts';
 import { provisionTranscript, unwrapProvisionPayload } from '../license-format/provision.ts';
 import { LicenseServer } from './server.ts';
 import { LicenseService, type LicenseServiceOptions } from './service.ts';
-import { LicenseStore, type SqlDb } from './store.ts';
+import { LicenseStore, type MonitorAction, type SqlDb } from './store.ts';
 
 /** The measurement test enclaves report. */
 export const TEST_MRENCLAVE = sha256(new TextEncoder().encode('enclave-nn test enclave'));
@@ -90,16 +90,17 @@ export class Fixture {
 
   /**
    * Registers a model (`key`, default a fresh one; policy: `mrEnclave`, default the test
-   * measurement), a customer `id` and a license over HTTP; throws unless each answers 200.
+   * measurement; `monitor`, the extraction alarm's action, default none = report), a customer
+   * `id` and a license over HTTP; throws unless each answers 200.
    */
-  async licensed(id: string, o: { credits: number; maxInferences: number; key?: ProviderKey; mrEnclave?: string }): Promise<{ modelId: string; key: ProviderKey; licenseId: string }> {
+  async licensed(id: string, o: { credits: number; maxInferences: number; key?: ProviderKey; mrEnclave?: string; monitor?: MonitorAction }): Promise<{ modelId: string; key: ProviderKey; licenseId: string }> {
     const key = o.key ?? testProviderKey(`model-${id}`);
     const ok = async (method: string, url: string, body: unknown): Promise<Record<string, unknown>> => {
       const r = await this.call(method, url, body);
       if (r.status !== 200) throw new Error(`${method} ${url} answered ${r.status}: ${JSON.stringify(r.body)}`);
       return r.body;
     };
-    await ok('POST', '/v1/admin/models', { providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))), policy: { mrEnclave: [o.mrEnclave ?? TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0 } });
+    await ok('POST', '/v1/admin/models', { providerKey: JSON.parse(new TextDecoder().decode(encodeProviderKeyFile(key))), policy: { mrEnclave: [o.mrEnclave ?? TEST_MRENCLAVE_HEX], mrSigner: [], allowDebug: true, minIsvSvn: 0, ...(o.monitor ? { monitor: o.monitor } : {}) } });
     await ok('POST', '/v1/admin/customers', { id: `cust-${id}`, name: id });
     const lic = await ok('POST', '/v1/admin/licenses', { customerId: `cust-${id}`, modelId: key.modelId, credits: o.credits, offline: { maxInferences: o.maxInferences, maxSeconds: 86400 } });
     return { modelId: key.modelId, key, licenseId: lic.licenseId as string };

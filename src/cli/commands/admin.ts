@@ -7,7 +7,7 @@ import { EnclaveNnError } from '../../errors.ts';
 import { LicenseClient } from '../../license/client.ts';
 import { openStore } from '../../license/open-store.ts';
 import { loadMasterKey } from '../../license/secrets.ts';
-import { ACCEPTABLE_TCB_STATUSES, LicenseService, type LicenseRequest } from '../../license/service.ts';
+import { ACCEPTABLE_TCB_STATUSES, isMonitorAction, LicenseService, MONITOR_ACTION_WORDS, type LicenseRequest } from '../../license/service.ts';
 import { collateralDir } from '../../license/collateral-dir.ts';
 import { insecureSimTrust } from '../../license/sim-trust.ts';
 import type { ModelPolicy } from '../../license/store.ts';
@@ -24,11 +24,14 @@ starting is waited for: 5 s, and while it opens its embedded database in DIR (at
 
   models add <provider.key> (--bundle model.enn | --mrenclave HEX… | --mrsigner HEX… | --local-sim-measurement
              | --insecure-any-measurement) [--platform sim|gramine-sgx] [--allow-debug] [--min-svn N]
-             [--accept-tcb STATUS…]
+             [--accept-tcb STATUS…] [--monitor report|throttle:N/h|stop]
                                                        register a model; its keys are stored encrypted.
              --bundle takes the measurements of the bundle's policy; a bundle whose policy names
              the sim platform only registers an INSECURE sim model (license-server --insecure-trust-sim).
-             --local-sim-measurement accepts the sim measurement of the trusted program built here
+             --local-sim-measurement accepts the sim measurement of the trusted program built here.
+             --monitor: what an extraction alarm in a usage report does to its license (default
+             report: an audit row; throttle:N/h: at most N credits an hour after it; stop: no more
+             credits, challenges or provisioning — LICENSE_STOPPED)
   models update <model id> (the measurement options of add)   replace a model's policy
   models remove <model id>                             unregister a model no license names
   models list
@@ -123,6 +126,10 @@ async function policyOf(values: AdminValues, modelId: string, io: CommandIO, act
     // UpToDate stays accepted: --accept-tcb adds statuses by name (docs/license-protocol.md §4.5.1).
     ...(accepted.length ? { acceptedTcbStatuses: [...new Set(['UpToDate', ...accepted])] as ModelPolicy['acceptedTcbStatuses'] } : {}),
   };
+  if (values.monitor !== undefined) {
+    if (!isMonitorAction(values.monitor)) throw new EnclaveNnError('USAGE', `Cannot register model: --monitor '${values.monitor as string}' is not ${MONITOR_ACTION_WORDS}`);
+    policy.monitor = values.monitor;
+  }
   if (policy.allowDebug) io.stderr('enclave-nn: INSECURE: DEBUG enclaves (readable memory) will receive this model\'s key\n');
   return policy;
 }
@@ -140,7 +147,7 @@ const command: Command = {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' },
       ...MEASUREMENT_OPTIONS, bundle: { type: 'string' },
       'insecure-any-measurement': { type: 'boolean' }, 'local-sim-measurement': { type: 'boolean' }, 'allow-debug': { type: 'boolean' }, 'min-isvsvn': { type: 'string' },
-      'accept-tcb': { type: 'string', multiple: true }, collateral: { type: 'string' },
+      'accept-tcb': { type: 'string', multiple: true }, collateral: { type: 'string' }, monitor: { type: 'string' },
       name: { type: 'string' }, customer: { type: 'string' }, model: { type: 'string' }, credits: { type: 'string' }, id: { type: 'string' },
       days: { type: 'string' }, 'offline-inferences': { type: 'string' }, 'offline-seconds': { type: 'string' }, reason: { type: 'string' },
       output: { type: 'string', short: 'o' }, data: { type: 'string' }, db: { type: 'string' }, 'insecure-trust-sim': { type: 'boolean' },
@@ -156,7 +163,7 @@ const command: Command = {
     const call = async <T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await client()).request<T>(method, path, body);
     const filter = `${values.customer ? `customer=${encodeURIComponent(values.customer)}&` : ''}${values.model ? `model=${encodeURIComponent(values.model)}` : ''}`;
     const licenseLine = (l: Record<string, unknown>): string =>
-      `${l.licenseId as string}  ${l.customerId as string}  ${l.modelId as string}  credits ${l.creditsGranted as number}/${l.creditsTotal as number} granted  ${date(l.notBefore as number)}..${date(l.notAfter as number)}${l.revoked ? `  REVOKED (${l.revokedReason as string})` : ''}`;
+      `${l.licenseId as string}  ${l.customerId as string}  ${l.modelId as string}  credits ${l.creditsGranted as number}/${l.creditsTotal as number} granted  ${date(l.notBefore as number)}..${date(l.notAfter as number)}${l.revoked ? `  REVOKED (${l.revokedReason as string})` : ''}${typeof l.monitorAlarmAt === 'number' ? `  EXTRACTION ALARM since ${date(l.monitorAlarmAt)}` : ''}`;
 
     switch (`${group ?? ''} ${action ?? ''}`) {
       case 'models add': {
@@ -183,7 +190,7 @@ const command: Command = {
       }
       case 'models list': {
         const r = await call<{ models: { id: string; policy: ModelPolicy }[] }>('GET', '/v1/admin/models');
-        show(io, json, r, () => r.models.length ? r.models.map((m) => `${m.id}  ${m.policy.mrEnclave.length ? m.policy.mrEnclave.map((h) => h.slice(0, 16)).join(',') : 'any measurement'}${m.policy.allowDebug ? '  debug allowed' : ''}${m.policy.insecureSim ? '  INSECURE sim model' : ''}`) : ['no models']);
+        show(io, json, r, () => r.models.length ? r.models.map((m) => `${m.id}  ${m.policy.mrEnclave.length ? m.policy.mrEnclave.map((h) => h.slice(0, 16)).join(',') : 'any measurement'}${m.policy.allowDebug ? '  debug allowed' : ''}${m.policy.insecureSim ? '  INSECURE sim model' : ''}${m.policy.monitor && m.policy.monitor !== 'report' ? `  on extraction alarm: ${m.policy.monitor}` : ''}`) : ['no models']);
         return 0;
       }
       case 'customers list': {
