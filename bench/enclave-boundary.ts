@@ -15,6 +15,7 @@ import type { TensorData } from '../src/onnx/ort.ts';
 import { randomFloats, seededRandom } from '../src/onnx/models.testkit.ts';
 import { insecureDevKeyProvider } from '../src/runtime/insecure-dev-key.ts';
 import { splitModel } from '../src/split/extract.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values } = parseArgs({ options: { forwards: { type: 'string', default: '2000' }, starts: { type: 'string', default: '15' }, write: { type: 'boolean' } } });
 const FORWARDS = Number(values.forwards);
@@ -34,7 +35,6 @@ function mnistMlp() {
   });
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]!; };
 const quiet = { onStderr: () => undefined };
 
@@ -76,7 +76,7 @@ for (const engine of ['ort', 'wasm']) {
     await e.close();
     if (i >= 2) runs.push(phases); // two warm-up starts (page cache, JIT of the host)
   }
-  setup[engine] = Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, median(runs.map((r) => r[k]!))]));
+  setup[engine] = Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, middleValue(runs.map((r) => r[k]!))]));
 }
 
 interface Boundary { batch: number; bytesIn: number; bytesOut: number; boundaryUs: number; p90Us: number; roundTripUs: number; computeUs: number }
@@ -96,7 +96,7 @@ try {
       b.push(roundTrip - compute); rt.push(roundTrip); c.push(compute);
       bytesOut = x.outputs.y!.data.byteLength;
     }
-    boundary.push({ batch, bytesIn: batch * 784 * 4, bytesOut, boundaryUs: median(b), p90Us: pct(b, 0.9), roundTripUs: median(rt), computeUs: median(c) });
+    boundary.push({ batch, bytesIn: batch * 784 * 4, bytesOut, boundaryUs: middleValue(b), p90Us: pct(b, 0.9), roundTripUs: middleValue(rt), computeUs: middleValue(c) });
   }
 } finally {
   await e.close();
@@ -117,7 +117,7 @@ async function rawEcho(size: number): Promise<number> {
     if (i >= 300) t.push(Number(process.hrtime.bigint() - t0) / 1e3);
   }
   child.kill();
-  return median(t);
+  return middleValue(t);
 }
 const echo = await rawEcho(boundary[0]!.bytesIn + 40);
 
@@ -152,7 +152,7 @@ PROVISION); tail decrypted; ready (last chunk + engine session created). Target:
 | --- | --- | --- | --- | --- | --- | --- |
 ${Object.entries(setup).map(([k, s]) => `| ${k} | ${f(s.spawn!)} | ${f(s.codeStart!)} | ${f(s.hello!)} | ${f(s.provisioned!)} | ${f(s.decrypted!)} | ${f(s.ready!)} |`).join('\n')}
 
-For reference, a bare \`node -e 0\` (spawn → exit) takes ${f(median(bare))} ms median on this machine at the same time:
+For reference, a bare \`node -e 0\` (spawn → exit) takes ${f(middleValue(bare))} ms median on this machine at the same time:
 Node's own start-up is the floor under "hello".
 
 ## Verdict

@@ -8,11 +8,11 @@ import type { TensorData } from '../src/onnx/ort.ts';
 import { ForwardFrameEncoder } from '../src/enclave-protocol/forward-frame.ts';
 import { encodeFrame, MSG } from '../src/enclave-protocol/frame.ts';
 import { encodeForward } from '../src/enclave-protocol/messages.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '20000' }, blocks: { type: 'string', default: '7' } } });
 const CALLS = Number(values.calls);
 const BLOCKS = Number(values.blocks);
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const f32 = (name: string, dims: number[]): Record<string, TensorData> => ({ [name]: { dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => i / 7) } });
 const cases: [string, Record<string, TensorData>][] = [
   ['dense_1 input [1,128]', f32('dense/Relu:0', [1, 128])],
@@ -30,6 +30,6 @@ for (const [what, feeds] of cases) {
   const time = (f: () => number, out: number[] | null) => { const t0 = performance.now(); sink += f(); if (out) out.push(((performance.now() - t0) * 1e6) / CALLS); };
   time(general, null); time(fast, null);
   for (let b = 0; b < BLOCKS; b++) { if (b % 2) { time(general, tg); time(fast, tf); } else { time(fast, tf); time(general, tg); } }
-  console.log(`${what}: general ${median(tg).toFixed(0)} ns, prebuilt ${median(tf).toFixed(0)} ns per frame (ratio ${(median(tf) / median(tg)).toFixed(2)})`);
+  console.log(`${what}: general ${middleValue(tg).toFixed(0)} ns, prebuilt ${middleValue(tf).toFixed(0)} ns per frame (ratio ${(middleValue(tf) / middleValue(tg)).toFixed(2)})`);
 }
 console.log(`${CALLS} frames × ${BLOCKS} blocks each, alternating; load average ${load0.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}${sink < 0 ? '' : ''}`);

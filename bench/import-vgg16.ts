@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { importModel } from '../src/import/index.ts';
 import { encodeModel } from '../src/onnx/codec.ts';
 import { randomizeWeights, saveTfjsModelToDir, tfReady } from '../src/import/support.testkit.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
@@ -58,10 +59,9 @@ try {
     const t2 = performance.now();
     if (i > 0) { importTimes.push(t1 - t0); encodeTimes.push(t2 - t1); } // run 0 is the warm-up
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`import (model.json → ModelProto): median ${(median(importTimes) / 1000).toFixed(2)} s over ${runs} runs (min ${(Math.min(...importTimes) / 1000).toFixed(2)} s, max ${(Math.max(...importTimes) / 1000).toFixed(2)} s)`);
-  console.log(`encode (ModelProto → ${(bytes.byteLength / 1e6).toFixed(1)} MB ONNX): median ${(median(encodeTimes) / 1000).toFixed(2)} s`);
-  console.log(`import + encode: median ${((median(importTimes) + median(encodeTimes)) / 1000).toFixed(2)} s (target < 10 s)`);
+  console.log(`import (model.json → ModelProto): median ${(middleValue(importTimes) / 1000).toFixed(2)} s over ${runs} runs (min ${(Math.min(...importTimes) / 1000).toFixed(2)} s, max ${(Math.max(...importTimes) / 1000).toFixed(2)} s)`);
+  console.log(`encode (ModelProto → ${(bytes.byteLength / 1e6).toFixed(1)} MB ONNX): median ${(middleValue(encodeTimes) / 1000).toFixed(2)} s`);
+  console.log(`import + encode: median ${((middleValue(importTimes) + middleValue(encodeTimes)) / 1000).toFixed(2)} s (target < 10 s)`);
   const s = await ort.InferenceSession.create(bytes);
   console.log(`sanity: ONNX Runtime loads it; inputs ${s.inputNames.join(',')} → outputs ${s.outputNames.join(',')}`);
   await s.release();

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
@@ -36,7 +37,6 @@ function startOnce(data: string, dist: boolean): Promise<{ ms: number; phases: s
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const dist of [false, true]) {
   const first: number[] = [];
@@ -53,6 +53,6 @@ for (const dist of [false, true]) {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(`${dist ? 'dist (plain node)' : 'sources (tsx)    '}  first start ${median(first).toFixed(0)} ms, restart ${median(again).toFixed(0)} ms (medians of ${RUNS}; last restart ${phases})`);
+  console.log(`${dist ? 'dist (plain node)' : 'sources (tsx)    '}  first start ${middleValue(first).toFixed(0)} ms, restart ${middleValue(again).toFixed(0)} ms (medians of ${RUNS}; last restart ${phases})`);
 }
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -19,12 +19,12 @@ import { GraphView } from '../src/onnx/graph.ts';
 import { inspectModel } from '../src/split/inspect.ts';
 import { splitModel } from '../src/split/extract.ts';
 import { useTempEnclaveHome } from '../src/runtime/support.testkit.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { splits: { type: 'string', default: '1,5,8' }, runs: { type: 'string', default: '7' } } });
 const path = positionals[0] ?? 'out/examples/mnist/model.onnx';
 const RUNS = Number(values.runs);
 useTempEnclaveHome();
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const model = await loadModel(path);
 const view = new GraphView(model);
 await view.inferTypes();
@@ -52,6 +52,6 @@ for (const k of values.splits.split(',').map(Number)) {
     open.push(t1 - t0); session.push(t2 - t1); warm.push(w);
   }
   const f = (ms: number) => `${ms.toFixed(1)} ms`;
-  console.log(`| ${k} | ${(sealed / 2 ** 20).toFixed(2)} MiB | ${f(median(open))} | ${f(median(session))} | ${f(median(open) + median(session))} | ${f(median(warm))} |`);
+  console.log(`| ${k} | ${(sealed / 2 ** 20).toFixed(2)} MiB | ${f(middleValue(open))} | ${f(middleValue(session))} | ${f(middleValue(open) + middleValue(session))} | ${f(middleValue(warm))} |`);
 }
 console.log(`load average ${load0.map((x) => x.toFixed(2)).join(' ')} at the start, ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`);

@@ -17,6 +17,7 @@ import type { TensorData } from '../src/onnx/ort.ts';
 import { randomFloats, seededRandom } from '../src/onnx/models.testkit.ts';
 import { getEngine } from '../src/enclave/engines/index.ts';
 import { ORT_THREADS_CROSSOVER_FLOPS } from '../src/enclave/engines/threads.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '200' }, blocks: { type: 'string', default: '5' }, write: { type: 'boolean' } } });
 const CALLS = Number(values.calls);
@@ -54,7 +55,6 @@ function convCase(c: number, h: number): Case {
   return { family: 'conv', size: `${c}ch ${h}×${h}`, flops: 2 * 2 * c * c * 9 * h * h, bytes: encodeModel(model), feeds: { x: { dtype: 'float32', dims: [1, c, h, h], data: randomFloats(c * h * h, r) } } };
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 /** Medians (ms per call) with 1 thread and with CORES threads, blocks alternating which goes first. */
 async function measure(c: Case): Promise<{ one: number; all: number }> {
@@ -75,7 +75,7 @@ async function measure(c: Case): Promise<{ one: number; all: number }> {
     for (let b = 0; b < BLOCKS; b++) {
       if (b % 2 === 0) { await block(s1, t1); await block(sN, tN); } else { await block(sN, tN); await block(s1, t1); }
     }
-    return { one: median(t1), all: median(tN) };
+    return { one: middleValue(t1), all: middleValue(tN) };
   } finally {
     await s1.release();
     await sN.release();

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { mlpModel } from '../src/onnx/models.testkit.ts';
 import { Session } from '../src/runtime/session.ts';
 import { bundleOfSplit, everySplit, useTempEnclaveHome } from '../src/runtime/support.testkit.ts';
+import { middleValue } from '../src/report/stats.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, 'boot-ms': { type: 'string', default: '1500' } } });
 const RUNS = Number(values.runs);
@@ -20,7 +21,6 @@ const quiet = { onStderr: () => undefined };
 const { splits } = await everySplit(mlpModel());
 const { bytes, providerKey } = bundleOfSplit(splits[1]!);
 const keySource = { kind: 'insecure-dev-key' as const, providerKey };
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 /** Wall time of Session.create → ready (and one FORWARD's worth of status), with or without a pool. */
 async function once(warm: boolean): Promise<number> {
@@ -40,9 +40,9 @@ try {
   const warm: number[] = [];
   for (let i = 0; i < RUNS; i++) { cold.push(await once(false)); warm.push(await once(true)); }
   console.log(`prewarm: Session.create → ready, ${RUNS} runs each, alternating; prewarmed enclave given ${BOOT_MS} ms`);
-  console.log(`  without prewarm: median ${median(cold).toFixed(1)} ms (min ${Math.min(...cold).toFixed(1)}, max ${Math.max(...cold).toFixed(1)})`);
-  console.log(`  prewarmed:       median ${median(warm).toFixed(1)} ms (min ${Math.min(...warm).toFixed(1)}, max ${Math.max(...warm).toFixed(1)})`);
-  console.log(`  target ≤ 40 ms waited when prewarmed: ${median(warm) <= 40 ? 'met' : 'NOT met'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`  without prewarm: median ${middleValue(cold).toFixed(1)} ms (min ${Math.min(...cold).toFixed(1)}, max ${Math.max(...cold).toFixed(1)})`);
+  console.log(`  prewarmed:       median ${middleValue(warm).toFixed(1)} ms (min ${Math.min(...warm).toFixed(1)}, max ${Math.max(...warm).toFixed(1)})`);
+  console.log(`  target ≤ 40 ms waited when prewarmed: ${middleValue(warm) <= 40 ? 'met' : 'NOT met'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

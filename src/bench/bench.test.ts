@@ -10,7 +10,7 @@ import { childNodeProcesses, useTempEnclaveHome } from '../runtime/support.testk
 import { runCli } from '../cli/cli.testkit.ts';
 import { runBench, splitTimes } from './run.ts';
 import { writeReport } from '../report/bench-report.ts';
-import { summarize } from '../report/stats.ts';
+import { middleValue, summarize } from '../report/stats.ts';
 
 useTempEnclaveHome();
 const dir = mkdtempSync(join(tmpdir(), 'enn-bench-'));
@@ -21,6 +21,10 @@ test('summarize gives the median and the 10th/90th percentiles', () => {
   assert.equal(s.min, 1);
   assert.equal(s.max, 5);
   assert.ok(Math.abs(s.p10 - 1.4) < 1e-9 && Math.abs(s.p90 - 4.6) < 1e-9);
+  // The benchmark scripts' middle value: index ⌊n/2⌋ of the sorted sample, not a mean of two.
+  assert.equal(middleValue([5, 1, 3, 2, 4]), 3);
+  assert.equal(middleValue([3, 1, 2, 10]), 3);
+  assert.ok(Number.isNaN(middleValue([])));
 });
 
 test('splitTimes: medians and the three ratios of docs/bench.md, on hand-picked times', () => {

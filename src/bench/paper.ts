@@ -1,4 +1,4 @@
-import { formatMs } from '../report/stats.ts';
+import { formatMs, middleValue } from '../report/stats.ts';
 import type { BenchReport } from '../report/types.ts';
 
 /**
@@ -133,8 +133,7 @@ export function paperComparison(model: string, r: BenchReport): string {
     const oursText = ours ? `${formatMs(ours.t_enclave.median)} / ${formatMs(ours.t_native.median)} | **${ratio(ours.tee_impact)}** | ${cold} | ${ratio(ours.cpu_impact)}` : 'not measured | | | ';
     return `| ${f.k} | ${formatMs(f.enclaveMs)} / ${formatMs(f.nativeMs)} | ${ratio(f.teeImpact)} | ${ratio(f.cpuImpact)} | ${oursText} |`;
   });
-  const medianOf = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
-  const setupMedian = medianOf(r.splits.filter((s) => s.k > 0).map((s) => s.setup.ready_total));
+  const setupMedian = middleValue(r.splits.filter((s) => s.k > 0).map((s) => s.setup.ready_total));
   const prewarmed = r.splits.filter((s) => s.k > 0 && s.setup.prewarmed !== undefined).map((s) => s.setup.prewarmed!);
   return [
     `Reference: ${paper.title}, shown in ${paper.shownIn}; medians of ${paper.runs} runs per k from the eNNclave experiments' \`${paper.source}\` (commit e506fad).`,
@@ -149,6 +148,6 @@ export function paperComparison(model: string, r: BenchReport): string {
       'one fresh process (and enclave) per inference; this run is the INSECURE sim platform (a separate process, no SGX), one enclave ' +
       'per session on the same onnxruntime as the public side, timed as steady streams and as cold single calls.',
     '',
-    `Enclave setup: paper ${formatMs(PAPER_SETUP_MS)} **for every inference**; this run ${formatMs(setupMedian)} (median over splits) **once per session**, then every inference reuses the enclave${prewarmed.length ? `; with the enclave prewarmed while the host does its own work, ${formatMs(medianOf(prewarmed))} left to wait (median, attest → ready)` : ''}.`,
+    `Enclave setup: paper ${formatMs(PAPER_SETUP_MS)} **for every inference**; this run ${formatMs(setupMedian)} (median over splits) **once per session**, then every inference reuses the enclave${prewarmed.length ? `; with the enclave prewarmed while the host does its own work, ${formatMs(middleValue(prewarmed))} left to wait (median, attest → ready)` : ''}.`,
   ].join('\n') + '\n';
 }

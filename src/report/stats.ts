@@ -24,6 +24,21 @@ export function summarize(values: number[]): Stat {
   return { median: quantile(s, 0.5), p10: quantile(s, 0.1), p90: quantile(s, 0.9), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, n: s.length };
 }
 
+/**
+ * The middle value of a sample: the element at index ⌊n/2⌋ once sorted (for an even n the upper
+ * of the two middle ones, not their mean — what the benchmark scripts have always quoted); NaN
+ * for an empty sample.
+ *
+ * @example
+ * ```ts
+ * middleValue([3, 1, 2, 10]); // 3
+ * ```
+ */
+export function middleValue(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
 /** Milliseconds since an origin, from the monotonic high-resolution clock. */
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;

@@ -5,7 +5,7 @@ import { runBench } from '../../bench/run.ts';
 import { toTable, writeReport } from '../../report/bench-report.ts';
 import { readInputs } from '../../runtime/inputs.ts';
 import { GraphView } from '../../onnx/graph.ts';
-import { intOption, parseCommandArgs, required } from '../args.ts';
+import { intOption, ortThreadsOption, parseCommandArgs, required } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `usage: enclave-nn bench <model> [--splits all|K,K,…] [--repeat N] [--warmup N] [--cold N]
@@ -52,7 +52,7 @@ const command: Command = {
     const warmup = intOption('bench', '--warmup', values.warmup, 5, 0);
     const batches = parseBatches(values.batch);
     const batch = batches[0]!;
-    const ortThreads = values['ort-threads'] === undefined || values['ort-threads'] === 'auto' ? 'auto' as const : intOption('bench', '--ort-threads', values['ort-threads'], 1, 1);
+    const ortThreads = values['ort-threads'] === undefined || values['ort-threads'] === 'auto' ? 'auto' as const : ortThreadsOption('bench', values['ort-threads']);
     const cold = values.cold === undefined ? undefined : intOption('bench', '--cold', values.cold, 10, 0);
     const out = resolve(values.out ?? `out/bench/${basename(path).replace(/\.[^.]+$/, '')}`);
     const model = await loadModel(path);
