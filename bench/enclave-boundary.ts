@@ -46,9 +46,9 @@ const tailSize = bundle.sealedTail.chunks.reduce((a, c) => a + c.byteLength, 0);
 await trustedProgramPath(); // build once, outside the timings
 
 /** One start, phase by phase (ms from spawn). */
-async function start(engine: string) {
+async function start(engine: string, options: { ortThreads?: number } = {}) {
   const t0 = performance.now();
-  const e = await EnclaveProcess.start({ engine, ...quiet });
+  const e = await EnclaveProcess.start({ engine, ...quiet, ...options });
   const hello = performance.now() - t0;
   await keys.provision(e, bundle);
   const provisioned = performance.now() - t0;
@@ -79,9 +79,17 @@ for (const engine of ['ort', 'wasm']) {
   setup[engine] = Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, middleValue(runs.map((r) => r[k]!))]));
 }
 
-interface Boundary { batch: number; bytesIn: number; bytesOut: number; boundaryUs: number; p90Us: number; roundTripUs: number; computeUs: number }
+interface Boundary { config: string; polled: string; batch: number; bytesIn: number; bytesOut: number; boundaryUs: number; p90Us: number; roundTripUs: number; computeUs: number }
 const boundary: Boundary[] = [];
-const { e } = await start('ort');
+// The two ways a session runs this tail: one intra-op thread, the host polling for the answer
+// (what bench, run and serve choose for a tail this small: its FLOPs are far below the
+// crossover, docs/results/ort-threads.md), and onnxruntime's own threads without polling.
+const CONFIGS = [
+  { config: '1 thread, host polls ≤ 1 ms', options: { ortThreads: 1 } },
+  { config: "onnxruntime's threads, no polling", options: {} },
+];
+for (const { config, options } of CONFIGS) {
+const { e } = await start('ort', options);
 try {
   for (const batch of [1, 8]) {
     const r = seededRandom(batch);
@@ -89,6 +97,7 @@ try {
     for (let i = 0; i < 300; i++) await e.forward(feeds); // warm-up
     const b: number[] = []; const rt: number[] = []; const c: number[] = [];
     let bytesOut = 0;
+    const polls0 = { ...e.polls };
     for (let i = 0; i < FORWARDS; i++) {
       const x = await e.forward(feeds);
       const roundTrip = Number(x.roundTripNs) / 1e3;
@@ -96,10 +105,11 @@ try {
       b.push(roundTrip - compute); rt.push(roundTrip); c.push(compute);
       bytesOut = x.outputs.y!.data.byteLength;
     }
-    boundary.push({ batch, bytesIn: batch * 784 * 4, bytesOut, boundaryUs: middleValue(b), p90Us: pct(b, 0.9), roundTripUs: middleValue(rt), computeUs: middleValue(c) });
+    boundary.push({ config, polled: `${e.polls.answered - polls0.answered} / ${FORWARDS}`, batch, bytesIn: batch * 784 * 4, bytesOut, boundaryUs: middleValue(b), p90Us: pct(b, 0.9), roundTripUs: middleValue(rt), computeUs: middleValue(c) });
   }
 } finally {
   await e.close();
+}
 }
 
 /** The floor: the same bytes echoed between two bare Node processes over pipes (µs, median). */
@@ -137,9 +147,9 @@ Model: MNIST-size MLP, x[N,784] → stem 784→784 (public head) → dense1 784�
 Boundary = host round trip (encode, pipe, decode on both sides, enclave bookkeeping) minus the
 enclave-side compute time the enclave reports. Target: ≤ 40 µs + copy time.
 
-| batch | bytes in / out | boundary median | boundary p90 | round trip | enclave compute |
-| --- | --- | --- | --- | --- | --- |
-${boundary.map((b) => `| ${b.batch} | ${b.bytesIn} / ${b.bytesOut} | ${f(b.boundaryUs)} µs | ${f(b.p90Us)} µs | ${f(b.roundTripUs)} µs | ${f(b.computeUs)} µs |`).join('\n')}
+| configuration | batch | bytes in / out | boundary median | boundary p90 | round trip | enclave compute | answers read by polling |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${boundary.map((b) => `| ${b.config} | ${b.batch} | ${b.bytesIn} / ${b.bytesOut} | ${f(b.boundaryUs)} µs | ${f(b.p90Us)} µs | ${f(b.roundTripUs)} µs | ${f(b.computeUs)} µs | ${b.polled} |`).join('\n')}
 
 ## Spawn → ready
 

@@ -51,6 +51,25 @@ test('answers read by polling equal the event loop\'s, and polling catches them'
   }
 });
 
+test('a FORWARD larger than the pipe is not polled while its bytes wait in the stream', async () => {
+  // 2 MiB: far more than a pipe buffer (64 KiB), so the first write leaves most of it queued for
+  // the event loop; a poll started then would block that loop for its whole 200 ms, then fall back.
+  const e = await readyEnclave({ pollMs: 200 });
+  try {
+    const rows = 16384;
+    const big: Record<string, TensorData> = { h2: { dtype: 'float32', dims: [rows, 32], data: new Float32Array(rows * 32).map((_, i) => (i % 97) / 97) } };
+    await e.forward(feed(0));
+    const before = { ...e.polls };
+    const r = await e.forward(big);
+    assert.equal(r.outputs.y!.dims[0], rows);
+    assert.deepEqual(e.polls, before, 'no poll for a frame still being written');
+    await e.forward(feed(1));
+    assert.equal(e.polls.answered + e.polls.fellBack, before.answered + before.fellBack + 1, 'small frames are polled again');
+  } finally {
+    await e.close();
+  }
+});
+
 test('an enclave killed while the host polls is a clean ENCLAVE_DIED', async () => {
   const e = await readyEnclave({ pollMs: 1000 });
   const pid = e.pid!;
