@@ -52,9 +52,9 @@ export interface EvaluateOptions {
   trainPasses?: number;
   /** The epoch cap's floor (docs/attack.md §3.3). @defaultValue 1 */
   minEpochs?: number;
-  /** Labels of `data`'s rows: adds the own-data baseline (trained under the first defence only; it sends no query). */
+  /** Labels of `data`'s rows, for the `own-data` attacker (the no-query baseline; trained under the first defence only). */
   dataLabels?: Int32Array;
-  /** A public pretrained TF.js model.json: adds the `pretrained` attacker where the whole model is private. */
+  /** A public pretrained TF.js model.json, for the `pretrained` attacker (run only where the whole model is private). */
   pretrained?: string;
   /** Where the queries come from, for the report. @defaultValue 'in-distribution' */
   querySource?: string;
