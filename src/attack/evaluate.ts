@@ -161,6 +161,21 @@ export function relativeToBlackBox(accuracy: number, blackBoxAccuracy: number): 
   return blackBoxAccuracy > 0 ? accuracy / blackBoxAccuracy : NaN;
 }
 
+/**
+ * Sets every row's {@link AttackRow.relativeToBlackBox}: its accuracy over that of the same
+ * attacker, Q and defence on split `blackBoxK` (the whole model in the enclave); NaN when that
+ * split or row was not evaluated.
+ */
+export function normaliseToBlackBox(splits: SplitProtection[], blackBoxK: number): void {
+  const blackBox = splits.find((s) => s.k === blackBoxK);
+  for (const s of splits) {
+    for (const r of s.rows) {
+      const bb = blackBox?.rows.find((x) => x.attacker === r.attacker && x.queries === r.queries && x.defence === r.defence);
+      r.relativeToBlackBox = bb ? relativeToBlackBox(r.substituteAccuracy, bb.substituteAccuracy) : NaN;
+    }
+  }
+}
+
 /** Mean and sample standard deviation (0 for one value). */
 export function meanSd(xs: number[]): { mean: number; sd: number } {
   if (xs.length === 0) return { mean: NaN, sd: NaN };
@@ -353,14 +368,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
       ...(own.length ? { ownDataAccuracy: own[0]!.substituteAccuracy } : {}),
     });
   }
-  // TEESlice's normalisation: every row against the same attack on the whole model in the enclave.
-  const blackBox = splits.find((s) => s.k === blackBoxK);
-  for (const s of splits) {
-    for (const r of s.rows) {
-      const bb = blackBox?.rows.find((x) => x.attacker === r.attacker && x.queries === r.queries && x.defence === r.defence);
-      r.relativeToBlackBox = bb ? relativeToBlackBox(r.substituteAccuracy, bb.substituteAccuracy) : NaN;
-    }
-  }
+  normaliseToBlackBox(splits, blackBoxK);
   const recommendation = o.maxStolenAccuracy === undefined ? null : {
     ...recommend(splits, o.maxStolenAccuracy),
     queryCaps: splits.filter((s) => s.k > 0).map((s) => ({ k: s.k, defence: defences[0]!, cap: s.defences?.[0]?.queryCap ?? null })),
