@@ -83,7 +83,7 @@ function parseDefences(text: string): string[] {
     try {
       parseOutputPolicy(d);
     } catch (e) {
-      throw new EnclaveNnError('USAGE', `Cannot run 'attack': --defences entry '${d}' is not an output policy (${(e as Error).message.replace(/^[^:]*: /, '')})`, { cause: e });
+      throw new EnclaveNnError('USAGE', `Cannot run 'attack': --defences entry '${d}' is not an output policy (${(e as Error).message.replace(/^Cannot read output policy '.*?': /, '')})`, { cause: e });
     }
   }
   if (new Set(list).size !== list.length) throw new EnclaveNnError('USAGE', `Cannot run 'attack': --defences lists a defence twice, got '${text}'`);
