@@ -22,7 +22,8 @@ import { architectureOf } from './skeleton.ts';
 import { architectureSubstitute, genericSubstitute } from './substitute.ts';
 import { gaussianInputs, linearTailModel } from './support.testkit.ts';
 import { initTf } from './tf-backend.ts';
-import type { AttackRow, AttackSurface, QueryFn, SplitProtection } from './types.ts';
+import { attackCharts } from './report.ts';
+import type { AttackRow, AttackSurface, ProtectionReport, QueryFn, SplitProtection } from './types.ts';
 
 const model = linearTailModel();
 const data = gaussianInputs(1200, 8, 1);
@@ -215,4 +216,17 @@ test('queryCap on hand-made rows: the worst seed counts, a larger Q never lifts 
   assert.equal(queryCap(rows, [5000, 50, 500], 0.61), 50, 'order of --queries does not matter');
   assert.equal(queryCap(rows, [50, 500, 5000], 0.3), null, 'the smallest Q already exceeds it');
   assert.equal(queryCap(rows, [0, 50], 0.35), null, 'Q = 0 is no cap');
+});
+
+test('the per-defence chart: one point per defence for each attacked split, honest accuracy and distortion beside them; none for one defence', () => {
+  const d = (defence: string, stolen: number, honest: number, distortion: number) => ({ defence, stolenAccuracy: stolen, honestAccuracy: honest, honestDistortion: distortion });
+  const split = (k: number, stolen: number[]) => ({ k, rows: [], victimAccuracy: 0.9, stolenAccuracy: stolen[0]!, ownDataAccuracy: 0.7, firstPrivateLayer: 'x', cut: [], defences: [d('prob', stolen[0]!, 0.9, 0), d('label', stolen[1]!, 0.9, 0.123)] });
+  const report = {
+    options: { queries: [50, 500], defences: ['prob', 'label'] }, classes: 4, recommendation: null,
+    splits: [{ k: 0, rows: [], victimAccuracy: 0.9, stolenAccuracy: 0.9, firstPrivateLayer: null, cut: [] }, split(1, [0.85, 0.8]), split(3, [0.6, 0.55])],
+  } as unknown as ProtectionReport;
+  const svg = attackCharts(report)['protection-vs-cost-per-defence']!;
+  assert.ok(svg, 'chart written');
+  for (const want of ['stolen, k=1: 0.850', 'stolen, k=1: 0.800', 'stolen, k=3: 0.550', 'honest distortion (cost): 0.123', 'own-data baseline, k=3']) assert.ok(svg.includes(want), `${want} missing`);
+  assert.equal(attackCharts({ ...report, options: { ...report.options, defences: ['label'] } })['protection-vs-cost-per-defence'], undefined);
 });

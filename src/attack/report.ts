@@ -152,6 +152,39 @@ export function attackCharts(r: ProtectionReport): Record<string, string> {
       series: [{ name: 'TEE impact', color: '#4e79a7', values: r.splits.map((s) => s.teeImpact ?? NaN) }],
       references: [{ name: 'ratio 1', value: 1, color: '#999', dashed: true }],
     }),
+    ...defenceChart(r, refs),
+  };
+}
+
+/**
+ * Protection versus cost per defence (written when more than one defence was evaluated): per
+ * output policy, the stolen accuracy at the largest Q for each split (protection: lower is
+ * better) beside what the policy costs honest users — their top-1 accuracy and the distortion of
+ * their answers (0 = full probabilities).
+ */
+function defenceChart(r: ProtectionReport, refs: { name: string; value: number; color: string; dashed: boolean }[]): Record<string, string> {
+  const defences = r.options.defences ?? [];
+  const attacked = r.splits.filter((s) => s.k > 0 && s.defences?.length);
+  if (defences.length < 2 || attacked.length === 0) return {};
+  const qMax = Math.max(...r.options.queries);
+  const palette = ['#e15759', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#9c755f'];
+  const per = (s: SplitProtection, f: (d: NonNullable<SplitProtection['defences']>[number]) => number) => defences.map((name) => {
+    const d = s.defences!.find((x) => x.defence === name);
+    return d ? f(d) : NaN;
+  });
+  const first = attacked[0]!;
+  return {
+    'protection-vs-cost-per-defence': lines({
+      title: `Protection versus cost per defence (stolen at Q=${qMax}; honest users' accuracy and distortion)`, categories: defences,
+      width: Math.max(760, 260 + 140 * defences.length), yLabel: 'accuracy / distortion',
+      series: [
+        ...attacked.map((s, i) => ({ name: `stolen, k=${s.k}`, color: palette[i % palette.length]!, values: per(s, (d) => d.stolenAccuracy) })),
+        { name: 'honest accuracy', color: '#333', values: per(first, (d) => d.honestAccuracy) },
+        { name: 'honest distortion (cost)', color: '#4e79a7', values: per(first, (d) => d.honestDistortion) },
+      ],
+      // The no-query baseline does not depend on the defence: a dashed line per split.
+      references: [...refs, ...attacked.flatMap((s, i) => (s.ownDataAccuracy === undefined ? [] : [{ name: `own-data baseline, k=${s.k}`, value: s.ownDataAccuracy, color: palette[i % palette.length]!, dashed: true }]))],
+    }),
   };
 }
 
