@@ -1,7 +1,8 @@
 /**
  * Writes the attack tool's data files for the paper's examples (docs/attack.md §6):
- * `data.npy` (the attacker's unlabelled inputs), `test-x.npy` and `test-y.npy` (the evaluator's
- * labelled test set), from the same loaders the example trainings use.
+ * `data.npy` (the attacker's unlabelled inputs), `data-y.npy` (their true labels: only the
+ * own-data baseline reads them, `attack --data-labels`), `test-x.npy` and `test-y.npy` (the
+ * evaluator's labelled test set), from the same loaders the example trainings use.
  *
  * `node --import tsx src/attack/example-data.ts mnist|rt-polarity --out DIR [--data-rows N] [--test-rows N]`
  *
@@ -27,6 +28,7 @@ export async function writeExampleData(name: string, out: string, dataRows: numb
     const start = Math.max(0, train.count - dataRows);
     const n = train.count - start;
     writeNpy(join(out, 'data.npy'), { dims: [n, 28, 28, 1], data: train.images.subarray(start * 784) });
+    writeNpy(join(out, 'data-y.npy'), { dims: [n], data: Int32Array.from(train.labels.subarray(start)) });
     const test = loadMnist('test', testRows);
     writeNpy(join(out, 'test-x.npy'), { dims: [test.count, 28, 28, 1], data: test.images });
     writeNpy(join(out, 'test-y.npy'), { dims: [test.count], data: Int32Array.from(test.labels) });
@@ -38,6 +40,7 @@ export async function writeExampleData(name: string, out: string, dataRows: numb
     const n = Math.min(dataRows, d.train.count);
     const t = Math.min(testRows, d.test.count);
     writeNpy(join(out, 'data.npy'), { dims: [n, d.maxLength], data: d.train.x.subarray(0, n * d.maxLength) });
+    writeNpy(join(out, 'data-y.npy'), { dims: [n], data: Int32Array.from(d.train.labels.subarray(0, n)) });
     writeNpy(join(out, 'test-x.npy'), { dims: [t, d.maxLength], data: d.test.x.subarray(0, t * d.maxLength) });
     writeNpy(join(out, 'test-y.npy'), { dims: [t], data: Int32Array.from(d.test.labels.subarray(0, t)) });
     return { data: n, test: t };
@@ -54,5 +57,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(2);
   }
   const r = await writeExampleData(positionals[0], values.out, Number(values['data-rows'] ?? 10000), Number(values['test-rows'] ?? 2000));
-  console.log(`wrote ${values.out}/data.npy (${r.data} rows), test-x.npy and test-y.npy (${r.test} rows)`);
+  console.log(`wrote ${values.out}/data.npy and data-y.npy (${r.data} rows), test-x.npy and test-y.npy (${r.test} rows)`);
 }

@@ -5,7 +5,9 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ModelProto } from 'onnx-buf';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
+import { architectureSubstituteOnnx, conv1dSubstituteOnnx, convSubstituteOnnx, embeddingSubstituteOnnx, mlpSubstituteOnnx } from './substitute-onnx.ts';
 import { TfGraph } from './tf-graph.ts';
 
 /** What the training loop needs of a substitute. */
@@ -20,6 +22,8 @@ export interface Trainable {
   readonly scaleInputs: boolean;
   /** One line for the report, e.g. 'conv 16-32 + dense'. */
   readonly description: string;
+  /** The trained substitute as ONNX: cut tensors in (divided by `scales`), probabilities out (src/attack/substitute-onnx.ts). */
+  toOnnx?(scales: Record<string, number>): Promise<ModelProto> | ModelProto;
   dispose(): void;
 }
 
@@ -77,6 +81,7 @@ export function genericSubstitute(cut: TensorSpec[], classes: number, stats: Cut
     const wd = add(glorot([flat, out], flat, out, rand)), bd = add(zeros([out]));
     return {
       ...base, scaleInputs: true, description: `conv 3x3 16 + pool + conv 3x3 32 + pool + dense (${last ? 'NHWC' : 'NCHW'})`,
+      toOnnx(scales) { return convSubstituteOnnx(only, last, vars, scales[only.name] ?? 1, this.description); },
       forward(feeds) {
         let x = feeds[only.name]! as tf.Tensor4D;
         if (!last) x = tf.transpose(x, [0, 2, 3, 1]);
@@ -94,6 +99,7 @@ export function genericSubstitute(cut: TensorSpec[], classes: number, stats: Cut
     const wd = add(glorot([64, out], 64, out, rand)), bd = add(zeros([out]));
     return {
       ...base, scaleInputs: true, description: 'conv1d 3 64 + global max + dense',
+      toOnnx(scales) { return conv1dSubstituteOnnx(only, vars, scales[only.name] ?? 1, this.description); },
       forward(feeds) {
         const x = tf.expandDims(feeds[only.name]!, 1) as tf.Tensor4D; // [N, 1, T, C]
         const y = tf.relu(tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 1, 'same'), b1));
@@ -107,6 +113,7 @@ export function genericSubstitute(cut: TensorSpec[], classes: number, stats: Cut
     const wd = add(glorot([32, out], 32, out, rand)), bd = add(zeros([out]));
     return {
       ...base, scaleInputs: false, description: `embedding ${vocab}x32 + mean + dense`,
+      toOnnx() { return embeddingSubstituteOnnx(only, vars, this.description); },
       forward(feeds) {
         const ids = tf.cast(feeds[only.name]!, 'int32');
         const e = tf.mean(tf.gather(emb, ids), 1) as tf.Tensor2D;
@@ -120,6 +127,7 @@ export function genericSubstitute(cut: TensorSpec[], classes: number, stats: Cut
   const w2 = add(glorot([128, out], 128, out, rand)), b2 = add(zeros([out]));
   return {
     ...base, scaleInputs: true, description: `mlp ${inDim}-128-${out}`,
+    toOnnx(scales) { return mlpSubstituteOnnx(cut, widths, vars, scales, this.description); },
     forward(feeds) {
       const parts = cut.map((s, i) => tf.reshape(tf.cast(feeds[s.name]!, 'float32'), [-1, widths[i]!]));
       const x = (parts.length === 1 ? parts[0]! : tf.concat(parts, 1)) as tf.Tensor2D;
@@ -144,6 +152,7 @@ export function architectureSubstitute(onnx: Uint8Array, rand: () => number): Tr
     // Dividing the inputs by one positive scalar loses nothing: the first learned layer absorbs it.
     scaleInputs: true,
     description: `tail architecture (${g.parameterCount} parameters, retrained)`,
+    toOnnx: (scales) => architectureSubstituteOnnx(onnx, g.variables, scales),
     dispose: () => g.dispose(),
   };
 }

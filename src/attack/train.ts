@@ -52,10 +52,18 @@ export function permutation(n: number, rand: () => number): Int32Array {
   return p;
 }
 
-/** Epochs for a budget: clamp(ceil(passes / Q), 1, 100); 0 without data. */
-export function epochsFor(queries: number, passes: number): number {
+/**
+ * The epoch cap for a budget: clamp(ceil(passes / Q), minEpochs, 100); 0 without data. Small
+ * budgets get many epochs, large ones at least `minEpochs` (early stopping ends them sooner).
+ */
+export function epochsFor(queries: number, passes: number, minEpochs = 1): number {
   if (queries === 0) return 0;
-  return Math.min(100, Math.max(1, Math.ceil(passes / queries)));
+  return Math.min(100, Math.max(minEpochs, 1, Math.ceil(passes / queries)));
+}
+
+/** Rows held out for early stopping: 10 % of the budget, at least 2 when Q ≥ 20, none below. */
+export function validationRows(queries: number): number {
+  return queries < 20 ? 0 : Math.max(2, Math.round(queries / 10));
 }
 
 /** Options of {@link trainSubstitute}. */
@@ -70,6 +78,28 @@ export interface TrainOptions {
   learningRate?: number;
   /** Per-tensor divisor applied to the inputs (the substitute's input scaling). */
   scales: Record<string, number>;
+  /**
+   * Early stopping: this many of the `count` rows (chosen by a seeded shuffle) are held out and
+   * never trained on; training stops after `patience` epochs without a lower loss on them and
+   * the weights of the best epoch are restored. 0 = no hold-out, all `epochs` run. @defaultValue 0
+   */
+  validation?: number;
+  /** @defaultValue 4 */
+  patience?: number;
+}
+
+/** What {@link fitSubstitute} did. */
+export interface FitResult {
+  /** The last trained epoch's mean training loss. */
+  loss: number;
+  /** Epochs trained (≤ the cap). */
+  epochs: number;
+  /** The epoch whose weights were kept (1-based; = epochs without a hold-out). */
+  bestEpoch: number;
+  /** The kept epoch's loss on the held-out rows (NaN without a hold-out). */
+  validationLoss: number;
+  /** Whether early stopping ended the training before the cap. */
+  stoppedEarly: boolean;
 }
 
 /**
@@ -91,17 +121,46 @@ export function substituteLoss(model: Trainable, out: tf.Tensor, target: tf.Tens
 
 /** Trains `model` in place on the first `count` rows; returns the final epoch's mean loss. */
 export async function trainSubstitute(model: Trainable, inputs: Rows, targets: TensorData, o: TrainOptions): Promise<number> {
+  return (await fitSubstitute(model, inputs, targets, o)).loss;
+}
+
+const feedsOf = (inputs: Rows, idx: ArrayLike<number>, scales: Record<string, number>) =>
+  Object.fromEntries(Object.entries(inputs.tensors).map(([k, t]) => [k, gatherRows(t, idx, scales[k] ?? 1)]));
+
+/** Mean loss of `model` on rows `idx` (no gradient), 256 rows at a time. */
+function heldOutLoss(model: Trainable, inputs: Rows, targets: TensorData, idx: Int32Array, scales: Record<string, number>): number {
+  let sum = 0;
+  for (let s = 0; s < idx.length; s += 256) {
+    const part = idx.subarray(s, Math.min(idx.length, s + 256));
+    sum += tf.tidy(() => substituteLoss(model, model.forward(feedsOf(inputs, part, scales)), gatherRows(targets, part)).dataSync()[0]!) * part.length;
+  }
+  return sum / Math.max(1, idx.length);
+}
+
+/**
+ * Trains `model` in place: seeded minibatch Adam over the first `count` rows for at most
+ * `epochs` epochs, with early stopping on `validation` held-out rows (best weights restored).
+ */
+export async function fitSubstitute(model: Trainable, inputs: Rows, targets: TensorData, o: TrainOptions): Promise<FitResult> {
   const rand = seededRandom(o.seed);
-  const bs = Math.max(1, Math.min(o.batchSize ?? 32, o.count));
+  const hold = Math.min(Math.max(0, o.validation ?? 0), Math.max(0, o.count - 1));
+  // The hold-out is a seeded random subset of the attacker's own answered rows: it costs queries, never test labels.
+  const split = permutation(o.count, rand);
+  const heldOut = split.slice(o.count - hold);
+  const train = split.slice(0, o.count - hold);
+  const n = train.length;
+  const bs = Math.max(1, Math.min(o.batchSize ?? 32, n));
+  const patience = o.patience ?? 4;
   const opt = tf.train.adam(o.learningRate ?? 3e-3);
-  let last = NaN;
+  let last = NaN, best = Infinity, bestEpoch = 0, epochs = 0;
+  let kept: tf.Tensor[] | undefined;
   try {
     for (let e = 0; e < o.epochs; e++) {
-      const perm = permutation(o.count, rand);
+      const perm = permutation(n, rand);
       let sum = 0, batches = 0;
-      for (let s = 0; s < o.count; s += bs) {
-        const idx = perm.subarray(s, Math.min(o.count, s + bs));
-        const feeds = Object.fromEntries(Object.entries(inputs.tensors).map(([k, t]) => [k, gatherRows(t, idx, o.scales[k] ?? 1)]));
+      for (let s = 0; s < n; s += bs) {
+        const idx = perm.subarray(s, Math.min(n, s + bs)).map((i) => train[i]!);
+        const feeds = feedsOf(inputs, idx, o.scales);
         const y = gatherRows(targets, idx);
         const cost = opt.minimize(() => substituteLoss(model, model.forward(feeds), y), true, model.variables);
         sum += cost ? (await cost.data())[0]! : 0;
@@ -110,11 +169,21 @@ export async function trainSubstitute(model: Trainable, inputs: Rows, targets: T
         tf.dispose([...Object.values(feeds), y]);
       }
       last = sum / Math.max(1, batches);
+      epochs = e + 1;
+      if (hold === 0) { bestEpoch = epochs; continue; }
+      const v = heldOutLoss(model, inputs, targets, heldOut, o.scales);
+      if (v < best) {
+        best = v; bestEpoch = epochs;
+        tf.dispose(kept ?? []);
+        kept = model.variables.map((x) => tf.clone(x));
+      } else if (epochs - bestEpoch >= patience) break;
     }
+    if (kept && bestEpoch < epochs) model.variables.forEach((x, i) => x.assign(kept![i]!));
   } finally {
+    tf.dispose(kept ?? []);
     opt.dispose();
   }
-  return last;
+  return { loss: last, epochs, bestEpoch, validationLoss: hold ? best : NaN, stoppedEarly: epochs < o.epochs };
 }
 
 /** Class per row of an output tensor [N, C] (C = 1: a sigmoid or logit, thresholded). */

@@ -33,8 +33,21 @@ export interface AttackSurface {
 /** How the enclave answers: the top label only, or the full output vector. */
 export type AnswerMode = 'label' | 'prob';
 
-/** Which substitute the attacker trains. */
-export type AttackerKind = 'generic' | 'architecture';
+/**
+ * Which substitute the attacker trains: `generic` (from the cut's shape), `architecture` (the
+ * true tail architecture, revealed by the evaluator), `pretrained` (a public trained model of
+ * the same task, fine-tuned; only where the cut is the model input), or `own-data` — the
+ * no-query baseline: the generic substitute trained on the attacker's own labelled data of the
+ * same size, without a single query (docs/attack.md §3).
+ */
+export type AttackerKind = 'generic' | 'architecture' | 'pretrained' | 'own-data';
+
+/**
+ * A defence as the evaluator deploys it (docs/attack.md §4.1): `prob` — the tail's outputs as
+ * they are (output policy `probabilities`), or an output policy string sealed in the bundle:
+ * `label`, `top-k:K`, `round:D`, `perturb:reverse-sigmoid:BETA[:GAMMA]`.
+ */
+export type Defence = string;
 
 /**
  * The tail's architecture with its weights removed: what the evaluator reveals to the
@@ -63,8 +76,24 @@ export interface AttackOptions {
   predictOn: Record<string, TensorData>;
   /** Seed of weights and data order. @defaultValue 1 */
   seed?: number;
-  /** Training budget in sample passes: epochs = clamp(ceil(passes / Q), 1, 100). @defaultValue 10000 */
+  /** Several seeds: every substitute is trained once per seed (on the same answers); overrides `seed`. */
+  seeds?: number[];
+  /** Training budget in sample passes: epoch cap = clamp(ceil(passes / Q), minEpochs, 100). @defaultValue 10000 */
   trainPasses?: number;
+  /** The epoch cap's floor, so that large budgets still train several epochs. @defaultValue 1 */
+  minEpochs?: number;
+  /** Early stopping on 10 % of the attacker's answered rows (held out, best epoch kept). @defaultValue true */
+  earlyStopping?: boolean;
+  /** Epochs without improvement on the held-out rows before stopping. @defaultValue 4 */
+  patience?: number;
+  /** The number of classes, as the product's description tells any customer; default: read off the answers. */
+  classes?: number;
+  /** True labels of `data`'s rows: the own-data baseline trains on the first Q of them. */
+  ownLabels?: Int32Array;
+  /** A public pretrained TF.js model (model.json) for the `pretrained` attacker. */
+  pretrained?: string;
+  /** Called with each trained substitute as ONNX (cut tensors in, probabilities out): `attack --save-substitutes`. */
+  onSubstitute?: (p: StolenPrediction, onnx: import('onnx-buf').ModelProto) => void | Promise<void>;
   /** Rows per query and per head run. @defaultValue 256 */
   queryBatch?: number;
   /** Progress lines. */
@@ -75,6 +104,10 @@ export interface AttackOptions {
 export interface StolenPrediction {
   attacker: AttackerKind;
   queries: number;
+  /** The seed of this training. */
+  seed: number;
+  /** The epoch whose weights were kept (early stopping). */
+  bestEpoch: number;
   /** What was trained, e.g. 'mlp 128' or 'tail architecture (4 nodes, 1290 parameters)'. */
   substitute: string;
   epochs: number;
@@ -85,20 +118,69 @@ export interface StolenPrediction {
   skipped?: string;
 }
 
-/** One (split, attacker, Q) measurement. */
+/** One seed's result of a (split, defence, attacker, Q) measurement. */
+export interface SeedResult {
+  seed: number;
+  substituteAccuracy: number;
+  fidelity: number;
+  /** Epochs trained and the epoch kept (early stopping). */
+  epochs: number;
+  bestEpoch: number;
+}
+
+/** One (split, defence, attacker, Q) measurement: the mean over seeds, with the spread. */
 export interface AttackRow {
   attacker: AttackerKind;
   queries: number;
   substitute: string;
+  /** Mean epochs trained over the seeds. */
   epochs: number;
+  /** Mean training seconds over the seeds. */
   trainSeconds: number;
-  /** Accuracy of the substitute (head + substitute tail) on the test labels. */
+  /** Mean accuracy of the substitute (head + substitute tail) on the test labels. */
   substituteAccuracy: number;
-  /** Agreement of the substitute's labels with the victim's on the test inputs. */
+  /** Mean agreement of the substitute's labels with the victim's on the test inputs. */
   fidelity: number;
   /** substituteAccuracy / victimAccuracy. */
   ratio: number;
   skipped?: string;
+  /** The answers' form (docs/attack.md §4.1). Absent in reports written before defences existed. @defaultValue 'prob' or 'label' as options.mode */
+  defence?: Defence;
+  /** Sample standard deviation of the accuracy over the seeds (0 for one seed). */
+  substituteAccuracySd?: number;
+  /** Sample standard deviation of the fidelity over the seeds. */
+  fidelitySd?: number;
+  /** Lowest and highest accuracy over the seeds. */
+  accuracyRange?: [number, number];
+  /** Every seed's numbers. */
+  perSeed?: SeedResult[];
+  /**
+   * TEESlice's normalised metric (docs/attack.md §4): this accuracy over the accuracy of the
+   * same attacker, defence and Q against the black-box baseline (the whole model in the
+   * enclave). 1.0 = as safe as shielding everything; NaN when that split was not evaluated.
+   */
+  relativeToBlackBox?: number;
+}
+
+/** What one defence does at one split: to honest users and to the attacker. */
+export interface DefenceResult {
+  defence: Defence;
+  /** Top-1 accuracy of the answers as an honest user reads them (the first class named). */
+  honestAccuracy: number;
+  /**
+   * What the answers withhold from honest users: the mean total-variation distance between the
+   * model's probabilities and the answer read as a distribution (0 = the full probabilities;
+   * label answers ≈ 1 − the top probability). Computed with the unsplit model.
+   */
+  honestDistortion: number;
+  /** The best querying attacker's mean accuracy at the largest Q. */
+  stolenAccuracy: number;
+  /**
+   * The license query cap this split and defence allow: the largest evaluated Q at which every
+   * querying attacker's accuracy (the worst seed) stays at or under the target, for that Q and
+   * every smaller one; null when even the smallest Q exceeds it; undefined without a target.
+   */
+  queryCap?: number | null;
 }
 
 /** Everything measured for split k. */
@@ -119,6 +201,10 @@ export interface SplitProtection {
   enclavePeakRssBytes?: number;
   /** Bytes of the tail's weights (what the enclave hides). */
   tailWeightBytes?: number;
+  /** Per defence (docs/attack.md §4.1); the first one's stolen accuracy is `stolenAccuracy`. */
+  defences?: DefenceResult[];
+  /** The own-data baseline's mean accuracy at the largest Q (no query; the attacker's own labels). */
+  ownDataAccuracy?: number;
 }
 
 /** The recommended split (docs/attack.md §5). */
@@ -127,6 +213,8 @@ export interface Recommendation {
   k: number | null;
   maxStolenAccuracy: number;
   rule: string;
+  /** Per split, the license query cap under the first defence (see {@link DefenceResult.queryCap}). */
+  queryCaps?: { k: number; defence: Defence; cap: number | null }[];
 }
 
 /** A whole `enclave-nn attack` run. */
@@ -137,7 +225,16 @@ export interface ProtectionReport {
   durationMs: number;
   /** CPU time of this process (user + system), seconds: the wall time an idle machine would need, roughly. */
   cpuSeconds: number;
-  options: { queries: number[]; mode: AnswerMode; seed: number; trainPasses: number; attackers: AttackerKind[]; dataRows: number; testRows: number };
+  options: {
+    queries: number[]; mode: AnswerMode; seed: number; trainPasses: number; attackers: AttackerKind[]; dataRows: number; testRows: number;
+    /** The defences evaluated, in order. */
+    defences?: Defence[];
+    seeds?: number[];
+    minEpochs?: number;
+    /** Where the attacker's queries came from (e.g. 'in-distribution', 'IMDB reviews (out of distribution)'). */
+    querySource?: string;
+    pretrained?: string;
+  };
   classes: number;
   splits: SplitProtection[];
   recommendation: Recommendation | null;

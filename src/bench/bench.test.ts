@@ -7,7 +7,7 @@ import { encodeModel } from '../onnx/codec.ts';
 import { mlpModel } from '../onnx/models.testkit.ts';
 import { isErrorCode } from '../errors.ts';
 import { childNodeProcesses, useTempEnclaveHome } from '../runtime/support.testkit.ts';
-import { runCli } from '../cli/cli.testkit.ts';
+import { runCli, runMain } from '../cli/cli.testkit.ts';
 import { runBench, splitTimes } from './run.ts';
 import { writeReport } from '../report/bench-report.ts';
 import { middleValue, summarize } from '../report/stats.ts';
@@ -150,7 +150,7 @@ test('bad input: splits out of range, wrong input shape, unwritable output, inte
   assert.deepEqual(childNodeProcesses(), [], 'enclaves shut down after the interruption');
 });
 
-test('enclave-nn bench runs as a process and prints the table and the report path', () => {
+test('enclave-nn bench runs as a process and prints the table and the report path', async () => {
   const model = join(dir, 'mlp.onnx');
   writeFileSync(model, encodeModel(mlpModel()));
   const out = join(dir, 'cli-report');
@@ -160,7 +160,7 @@ test('enclave-nn bench runs as a process and prints the table and the report pat
   assert.match(r.stdout, /^1\s+dense3/m);
   assert.match(r.stderr, /INSECURE: simulated TEE/);
   assert.ok(existsSync(join(out, 'report.html')));
-  const bad = runCli(['bench', model, '--splits', '0,9', '--out', join(dir, 'never')]);
+  const bad = await runMain(['bench', model, '--splits', '0,9', '--out', join(dir, 'never')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /split 9 is out of range/);
   assert.ok(!existsSync(join(dir, 'never')));

@@ -87,11 +87,11 @@ test('tampered bundles: one error line naming what failed, exit 2, no output fil
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });
 
-test('bundle info runs as a real process: the output, and exit 2 with one line on a missing file', () => {
+test('bundle info runs as a real process (bundle\'s one); exit 2 with one line on a missing file', async () => {
   const r = runCli(['bundle', 'info', enn]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /model id\s+cli-model/);
-  const bad = runCli(['bundle', 'info', join(dir, 'missing.enn')]);
+  const bad = await cli('bundle', 'info', join(dir, 'missing.enn'));
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, `enclave-nn bundle: Cannot open bundle ${join(dir, 'missing.enn')}: no such file\n`);
 });
