@@ -49,6 +49,11 @@ const eventsReporter = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)
 const given = process.env.ENCLAVE_NN_TEST_CACHE;
 const cache = given || mkdtempSync(join(tmpdir(), 'enn-test-run-'));
 const scratch = mkdtempSync(join(tmpdir(), 'enn-test-events-'));
+// Every test file's temporary folders (and its children's: enclaves get TMPDIR too) go into one
+// folder per run, removed when the run ends: a test that forgets its own clean-up (or is killed
+// before it) cannot fill the disk. Before this, copied PGlite clusters (39 MB each) and enclave
+// homes left ≈ 2 GB behind per run, and a full /tmp then failed tests with ENOSPC.
+const runTmp = mkdtempSync(join(tmpdir(), 'enn-test-tmp-'));
 const say = (line) => process.stderr.write(`run-tests: ${line}\n`);
 
 const first = await runOnce(files, 'all');
@@ -63,6 +68,7 @@ if (first.killed.size > 0 && !first.stalled) {
 }
 if (!given) rmSync(cache, { recursive: true, force: true });
 rmSync(scratch, { recursive: true, force: true });
+rmSync(runTmp, { recursive: true, force: true });
 process.exit(status);
 
 /**
@@ -74,7 +80,7 @@ function runOnce(list, label) {
   const events = join(scratch, `${label}.jsonl`);
   const args = ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeoutMs}`, '--import', tsx,
     '--test-reporter=tap', '--test-reporter-destination=stdout', `--test-reporter=${eventsReporter}`, `--test-reporter-destination=${events}`, ...list];
-  const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ENCLAVE_NN_TEST_CACHE: cache } });
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ENCLAVE_NN_TEST_CACHE: cache, TMPDIR: runTmp } });
   const killed = new Set();
   let stalled = false;
   const seen = new Map(); // pid of a test-file process → when the watchdog first saw it

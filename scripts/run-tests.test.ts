@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './dist.testkit.ts';
@@ -19,7 +19,7 @@ const LINGERS_ONCE = `import { test } from 'node:test';\nimport { existsSync, wr
 const FAILS = `import { test } from 'node:test';\ntest('fails', () => { throw new Error('no'); });\n`;
 
 /** Runs scripts/run-tests.mjs in a new folder holding `files` under src/. */
-async function runIn(files: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+async function runIn(files: Record<string, string>, after?: (dir: string) => void): Promise<{ status: number | null; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'enn-run-tests-'));
   try {
     mkdirSync(join(dir, 'src'));
@@ -32,6 +32,7 @@ async function runIn(files: Record<string, string>): Promise<{ status: number | 
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
     const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    after?.(dir);
     return { status, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -61,4 +62,16 @@ test('the watchdog', { concurrency: true }, async (t) => {
       assert.match(r.stderr, /the rerun of the killed file\(s\) passed; other files failed in the first run: src\/a\.test\.ts/);
     }),
   ]);
+});
+
+// Writes a folder into the temporary directory, leaves it there, and records where it was.
+const LEAKS = `import { test } from 'node:test';\nimport { mkdtempSync, writeFileSync } from 'node:fs';\nimport { tmpdir } from 'node:os';\nimport { join } from 'node:path';\n`
+  + `test('leaves a temporary folder behind', () => { const d = mkdtempSync(join(tmpdir(), 'leak-')); writeFileSync(join(d, 'x'), 'x'); writeFileSync('leaked', d); });\n`;
+
+test('what a test file leaves in its temporary directory is removed when the run ends', async () => {
+  let leaked = '';
+  const r = await runIn({ 'a.test.ts': LEAKS }, (dir) => { leaked = readFileSync(join(dir, 'leaked'), 'utf8'); });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(leaked.startsWith(tmpdir()) && leaked !== tmpdir(), `the folder was made under the run's own folder: ${leaked}`);
+  assert.equal(existsSync(leaked), false, `${leaked} is gone after the run`);
 });
