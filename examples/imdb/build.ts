@@ -20,29 +20,15 @@ import { initTfWasm, seededPermutation, withSeededRandom } from '../../src/tfjs/
 import { saveTfjsModel } from '../../src/tfjs/save-tfjs.ts';
 import { cpuSeconds } from '../../src/tfjs/train-utils.ts';
 import { exportOnnxIfAvailable, parseBuildArgs, runMain, type BuildOptions } from '../common/build-cli.ts';
-import { datasetDir } from '../../src/datasets/dataset-dir.ts';
+import { loadImdb } from '../../src/datasets/imdb.ts';
 import { densify, fitTfidf, transformTfidf, type SparseRow, type TfidfVectorizer } from './tfidf.ts';
 import { EnclaveNnError } from '../../src/errors.ts';
 
 /** Number of TF-IDF features (the model's input width). */
 export const IMDB_FEATURES = 20000;
 
-/** One labelled review. */
-export interface Review { text: string; label: number }
-
-/**
- * Reads train.jsonl or test.jsonl (rows alternate pos/neg, so any even prefix is balanced).
- *
- * @param split 'train' | 'test'
- * @param limit at most this many rows (from the start)
- */
-export function loadImdb(split: 'train' | 'test', limit?: number): Review[] {
-  const lines = readFileSync(join(datasetDir('imdb'), `${split}.jsonl`), 'utf8').split('\n').filter((l) => l.length > 0);
-  return lines.slice(0, limit ?? lines.length).map((l) => {
-    const r = JSON.parse(l) as { text: string; label: number };
-    return { text: r.text, label: r.label };
-  });
-}
+// The reviews loader lives in src/datasets (the attack's example data reads it too).
+export { loadImdb, type Review } from '../../src/datasets/imdb.ts';
 
 /**
  * The IMDB test set as model input, for the bench and attack tools: the reviews vectorised

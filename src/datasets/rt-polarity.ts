@@ -85,16 +85,55 @@ export function loadRtPolarity(seed = 42): RtPolarity {
   for (const i of trainIdx) for (const w of rtTokens(texts[i])) counts.set(w, (counts.get(w) ?? 0) + 1);
   const ranked = [...counts].sort((a, b) => (b[1] - a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const words = ranked.slice(0, RT_NUM_WORDS - 1).map(([w]) => w);
-  const index = new Map(words.map((w, i) => [w, i + 1]));
-  const encodeIds = (t: string) => rtTokens(t).map((w) => index.get(w)).filter((i): i is number => i !== undefined);
-  const maxLength = Math.min(RT_MAX_LENGTH_CAP, Math.max(...trainIdx.map((i) => encodeIds(texts[i]).length)));
+  const index = indexOf(words);
+  const maxLength = Math.min(RT_MAX_LENGTH_CAP, Math.max(...trainIdx.map((i) => idsOf(index, rtTokens(texts[i])).length)));
+  const encode = rtEncoder({ words, maxLength });
   const split = (idx: number[]): RtSplit => {
     const x = new Float32Array(idx.length * maxLength);
-    idx.forEach((i, r) => {
-      const ids = encodeIds(texts[i]).slice(-maxLength);
-      x.set(ids, r * maxLength + maxLength - ids.length);
-    });
+    idx.forEach((i, r) => x.set(encode(rtTokens(texts[i])), r * maxLength));
     return { x, labels: Uint8Array.from(idx, (i) => labels[i]), count: idx.length, texts: idx.map((i) => texts[i]) };
   };
   return { train: split(trainIdx), test: split(testIdx), words, vocabSize: words.length + 1, maxLength };
+}
+
+/** word → index (rank + 1; 0 is padding). */
+const indexOf = (words: string[]) => new Map(words.map((w, i) => [w, i + 1]));
+/** The indices of the tokens in the vocabulary, unknown words dropped. */
+const idsOf = (index: Map<string, number>, tokens: string[]) => tokens.map((w) => index.get(w)).filter((i): i is number => i !== undefined);
+
+/**
+ * The loader's encoding as a function, for any tokens: their indices in the vocabulary of `d`
+ * (unknown words dropped), pre-padded with 0 to `d.maxLength`; a longer sequence keeps its last
+ * `d.maxLength` ids (Keras `pad_sequences` 'pre'/'pre', as the dataset's own rows).
+ *
+ * @example
+ * ```ts
+ * const encode = rtEncoder(loadRtPolarity());
+ * const row = encode(rtStyleTokens('A <b>great</b> film!')); // float32 [maxLength]
+ * ```
+ */
+export function rtEncoder(d: Pick<RtPolarity, 'words' | 'maxLength'>): (tokens: string[]) => Float32Array {
+  const index = indexOf(d.words);
+  return (tokens) => {
+    const ids = idsOf(index, tokens).slice(-d.maxLength);
+    const row = new Float32Array(d.maxLength);
+    row.set(ids, d.maxLength - ids.length);
+    return row;
+  };
+}
+
+/**
+ * Tokens of foreign English text (an IMDB review) in the style of this dataset's preprocessing,
+ * so that its words meet the vocabulary: HTML tags (IMDB's `<br />`) become spaces, the text is
+ * lower-cased (`toLowerCase`), and the marks the dataset writes as tokens of their own
+ * (`. , ! ? ; : " ( )` and the dash `--`) are split off; apostrophes and single hyphens stay
+ * inside words ("doesn't", "co-writer"), as in the dataset.
+ *
+ * @example
+ * ```ts
+ * rtStyleTokens('Great film!<br />It "works".'); // ['great', 'film', '!', 'it', '"', 'works', '"', '.']
+ * ```
+ */
+export function rtStyleTokens(text: string): string[] {
+  return rtTokens(text.replace(/<[^>]*>/g, ' ').toLowerCase().replace(/([.,!?;:"()])/g, ' $1 ').replace(/-{2,}/g, ' -- '));
 }

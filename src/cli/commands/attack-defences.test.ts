@@ -25,7 +25,7 @@ after(() => { rmSync(dir, { recursive: true, force: true }); rmSync(home, { recu
 
 const labelsOf = async (t: { dims: number[]; data: Float32Array }) => outputLabels((await runOnnx(model, { x: { dtype: 'float32', ...t } }))['probs']!);
 
-test('enclave-nn attack --defences label,top-k:1 --seeds 2 --data-labels --save-substitutes: every defence, seed and substitute reported and saved', async () => {
+test('enclave-nn attack --defences label,top-k:1 --seeds 2 --data-labels --save-substitutes --query-source: every defence, seed and substitute reported and saved', async () => {
   writeNpy(join(dir, 'test-y.npy'), { dims: [200], data: await labelsOf(xt) });
   writeNpy(join(dir, 'data-y.npy'), { dims: [300], data: await labelsOf(x) });
   const out = join(dir, 'report');
@@ -33,13 +33,15 @@ test('enclave-nn attack --defences label,top-k:1 --seeds 2 --data-labels --save-
   mkdirSync(subs); // an empty folder is accepted
   const r = await runMain(['attack', join(dir, 'model.onnx'), '--data', join(dir, 'data.npy'), '--test', dir, '--queries', '100', '--splits', '1',
     '--attackers', 'generic', '--defences', 'label,top-k:1', '--seeds', '2', '--data-labels', join(dir, 'data-y.npy'), '--min-epochs', '3',
-    '--bench-repeat', '1', '--train-passes', '1000', '--max-stolen-accuracy', '0.5', '--save-substitutes', subs, '--out', out]);
+    '--bench-repeat', '1', '--train-passes', '1000', '--max-stolen-accuracy', '0.5', '--save-substitutes', subs, '--query-source', 'other <data>', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /substitutes: 6 ONNX tails in /);
   const j = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
   assert.deepEqual(j.options.defences, ['label', 'top-k:1']);
   assert.deepEqual(j.options.seeds, [1, 2]);
   assert.equal(j.options.minEpochs, 3);
+  assert.equal(j.options.querySource, 'other <data>');
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /Attacker inputs: 300 rows \(other &lt;data&gt;\)/, 'the query source is named in the report, escaped');
   const k1 = j.splits.find((s: { k: number }) => s.k === 1);
   // generic under both defences, own-data (no query) once: 3 rows, each over 2 seeds.
   assert.deepEqual(k1.rows.map((row: { defence: string; attacker: string }) => `${row.defence} ${row.attacker}`).sort(), ['label generic', 'label own-data', 'top-k:1 generic']);

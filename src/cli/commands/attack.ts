@@ -22,7 +22,7 @@ const usage = `usage: enclave-nn attack <model> --data X.npy --test DIR|X.npy [-
                    [--data-labels Y.npy] [--pretrained model.json] [--min-epochs N]
                    [--max-stolen-accuracy A] [--bench report.json | --bench-repeat N]
                    [--train-passes N] [--seed S] [--engine ort|wasm] [--out DIR]
-                   [--save-substitutes DIR]
+                   [--save-substitutes DIR] [--query-source TEXT]
 
 How much does each split protect against query-based model stealing (docs/attack.md)? For every
 split k and budget Q, an attacker holding the public head sends Q inputs from --data through the
@@ -43,6 +43,8 @@ and the charts to --out, atomically.
   --min-epochs N       the epoch cap's floor at large Q (early stopping ends it sooner)
   --save-substitutes DIR  write every substitute as ONNX (head + tail files, substitutes.json);
                        DIR must not exist or be empty
+  --query-source TEXT  where --data comes from, for the report (e.g. "IMDB reviews, out of
+                       distribution"); default in-distribution
 defaults: --queries 50,500,5000, --mode label, --attackers generic,architecture,
   --bench-repeat 5, --train-passes 10000, --seed 1, --seeds 1, --min-epochs 1,
   --out out/attack/<model>.`;
@@ -109,7 +111,7 @@ const command: Command = {
       mode: { type: 'string' }, attackers: { type: 'string' }, 'max-stolen-accuracy': { type: 'string' }, bench: { type: 'string' },
       'bench-repeat': { type: 'string' }, 'train-passes': { type: 'string' }, seed: { type: 'string' }, engine: { type: 'string' }, out: { type: 'string' },
       defences: { type: 'string' }, seeds: { type: 'string' }, 'data-labels': { type: 'string' }, pretrained: { type: 'string' },
-      'min-epochs': { type: 'string' }, 'save-substitutes': { type: 'string' },
+      'min-epochs': { type: 'string' }, 'save-substitutes': { type: 'string' }, 'query-source': { type: 'string' },
     });
     const path = required('attack', 'the model file', positionals[0]);
     if (path.endsWith('.enn')) throw new EnclaveNnError('USAGE', "Cannot run 'attack' on a bundle: give the model file (the evaluator needs every split and the tail's architecture)");
@@ -176,7 +178,7 @@ const command: Command = {
     const saved: SavedSubstitute[] = [];
     const report = await evaluateProtection(model, {
       data: { [input.name]: data }, test: { inputs: { [input.name]: tx }, labels }, queries, splits, mode, attackers, seed, trainPasses, bench,
-      defences, seeds: Array.from({ length: seedCount }, (_, i) => seed + i), minEpochs, dataLabels, pretrained: values.pretrained,
+      defences, seeds: Array.from({ length: seedCount }, (_, i) => seed + i), minEpochs, dataLabels, pretrained: values.pretrained, querySource: values['query-source'],
       saveSubstitute: saveDir ? (sub) => { saved.push(sub); } : undefined,
       maxStolenAccuracy: maxStolen, engine: values.engine, command: ['enclave-nn', 'attack', ...argv].join(' '), modelName: path,
       progress: (line) => io.stderr(`attack: ${line}\n`),
