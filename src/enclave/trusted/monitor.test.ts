@@ -108,3 +108,42 @@ test('memory stays bounded: 20,000 queries keep at most the point budget and the
   const v = m.verdict();
   for (const k of Object.keys(v) as (keyof typeof v)[]) assert.ok(Number.isSafeInteger(v[k]) && v[k] >= 0, `${k} is a non-negative integer`);
 });
+
+test('one pass serves every δ: the first test with W < δ in the onTest trace is where a monitor with that δ alarms', () => {
+  const rows = [...honestRows(600, 11), ...attackRows(600, 12)];
+  const tests: [number, number, number][] = [];
+  const traced = new ExtractionMonitor({ onTest: (q, w, n) => tests.push([q, w, n]) });
+  run(traced, rows);
+  assert.ok(tests.length > 50, `${tests.length} tests`);
+  const last = tests.at(-1)!;
+  assert.equal(traced.verdict().w, Math.round(last[1] * 1e6), 'the verdict carries the last test\'s W');
+  assert.equal(traced.verdict().n, last[2]);
+  const lowest = Math.min(...tests.map(([, w]) => w));
+  // The grid, and the edges: δ just above the lowest W alarms there; δ equal to it never does (W < δ, strict).
+  for (const delta of [0.5, 0.8, 0.9, 0.95, 0.97, 0.99, lowest + 1e-9, lowest]) {
+    const m = new ExtractionMonitor({ delta });
+    run(m, rows);
+    assert.equal(m.verdict().alarmAt, tests.find(([, w]) => w < delta)?.[0] ?? 0, `δ ${delta}`);
+  }
+});
+
+test('a test needs more than minDistances distances left after the 3σ outliers are dropped (as the authors\' implementation)', () => {
+  // One class; queries on a line, each one step further (steps 1.002, 1.003, … : every query
+  // joins the set, its distance is its step), except 10 outliers 1000 away in a dimension of
+  // their own, at queries 12, 22, …, 102. At query 111 the pool holds 110 distances, 10 of them
+  // outliers: 100 remain, not enough; at query 121, 110 remain.
+  const tests: [number, number][] = [];
+  const m = new ExtractionMonitor({ onTest: (q, _w, n) => tests.push([q, n]) });
+  let x = 0;
+  const nAt = new Map<number, number>();
+  for (let q = 1; q <= 130; q++) {
+    const r = new Float32Array(DIM);
+    const outlier = q >= 12 && q <= 102 && q % 10 === 2;
+    if (outlier) { r[0] = x; r[(q - 2) / 10] = 1000; } else { if (q > 1) x += 1 + 0.001 * q; r[0] = x; }
+    m.observe(...forward([r], () => 0));
+    nAt.set(q, m.verdict().n);
+  }
+  assert.equal(nAt.get(111), 0, 'no test with only 100 distances left');
+  assert.equal(nAt.get(121), 110);
+  assert.deepEqual(tests[0], [121, 110]);
+});
