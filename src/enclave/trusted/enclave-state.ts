@@ -12,6 +12,7 @@ import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
 import type { OutputPolicy } from '../../bundle/output-policy.ts';
 import { applyOutputPolicy } from './output-policy.ts';
+import { applyWatermark, loadWatermark, type EnclaveWatermark } from './watermark.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
@@ -76,6 +77,7 @@ export class TrustedEnclave {
   #session: EngineSession | undefined;
   /** The output policy sealed with the tail (bundle-format.md §5.6), enforced on every FORWARD. */
   #outputPolicy: OutputPolicy | undefined;
+  #watermark: EnclaveWatermark | undefined;
   #forwardCount = 0;
   #sampleCount = 0;
   #peakRss = 0;
@@ -202,6 +204,7 @@ export class TrustedEnclave {
     this.#session = undefined;
     this.#header = undefined;
     this.#outputPolicy = undefined;
+    this.#watermark = undefined;
     this.#forwardCount = 0;
     this.#sampleCount = 0;
     if (old) await old.release().catch(() => undefined);
@@ -253,6 +256,12 @@ export class TrustedEnclave {
       this.#outputPolicy = opener.outputPolicy;
       this.#opener = undefined;
       try {
+        this.#watermark = loadWatermark(opener.watermark, this.#modelKey!, this.#header!); // keyed by K, inside only (§5.7)
+      } catch (cause) {
+        zeroize(tail);
+        throw new ProtocolError('BUNDLE', 'Cannot load bundle: its sealed watermark does not fit its cut', { cause });
+      }
+      try {
         this.#session = await this.#engine.create(tail, this.#engineOptions);
       } catch (cause) {
         // The engine's own message may name tail nodes: keep it inside (§6).
@@ -293,7 +302,7 @@ export class TrustedEnclave {
     try {
       this.#lic?.observe(feeds, outputs); // the extraction monitor (license-protocol.md §5.2.1) sees the cut tensors and the raw answer
       // The policy applies here, inside the enclave: the raw outputs never reach the host (§4.5).
-      outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, outputs));
+      outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, applyWatermark(this.#watermark, feeds, outputs)));
     } catch (cause) {
       this.#lic?.refund(samples);
       throw new ProtocolError('ENGINE', 'Cannot run the tail: its outputs do not fit the bundle\'s output policy and header', { cause });
@@ -407,7 +416,7 @@ function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleH
 
 function mapBundleError(e: unknown): unknown {
   if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
-  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_TRUNCATED'].includes(e.code);
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_WATERMARK', 'BUNDLE_TRUNCATED'].includes(e.code);
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 

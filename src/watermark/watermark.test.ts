@@ -1,0 +1,254 @@
+/**
+ * The answer watermark (issue 16 item 3; docs/bundle-format.md §5.7, docs/watermark.md): sealed
+ * with the tail, applied by the real enclave process (sim platform) before the output policy,
+ * learned by a substitute trained on the enclave's answers, recognised by `watermark verify`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stealTail } from '../attack/attacker.ts';
+import { publicQuery } from '../attack/evaluate.ts';
+import { gaussianInputs, linearTailModel } from '../attack/support.testkit.ts';
+import type { AttackSurface } from '../attack/types.ts';
+import { assembleBundle, createBundle } from '../bundle/create.ts';
+import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
+import { readBundle } from '../bundle/read.ts';
+import { TailOpener } from '../bundle/tail.ts';
+import type { ProviderKey } from '../bundle/types.ts';
+import { encodeWatermarkRecord, parseWatermarkRate, WatermarkKey, type WatermarkConfig } from '../bundle/watermark.ts';
+import { runCli } from '../cli/cli.testkit.ts';
+import { randomBytes } from '../crypto/index.ts';
+import { isErrorCode } from '../errors.ts';
+import { makeModel, node, tensor } from '../onnx/build.ts';
+import { encodeModel } from '../onnx/codec.ts';
+import { runOnnx, type TensorData } from '../onnx/ort.ts';
+import { writeNpy } from '../runtime/npy.ts';
+import { Session } from '../runtime/session.ts';
+import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
+import { splitModel, type SplitResult } from '../split/extract.ts';
+import { EnclaveProcess } from '../enclave/host.ts';
+import { judgeWatermark, markData } from './verify.ts';
+
+useTempEnclaveHome();
+const quiet = { onStderr: () => undefined };
+const C = 4;
+const RATE = 0.2;
+const model = linearTailModel();
+const calibrationX = gaussianInputs(1000, 8, 5);
+const attackerX = gaussianInputs(3000, 8, 1);
+const providerX = gaussianInputs(2000, 8, 7);
+let enclave: EnclaveProcess;
+let split: SplitResult;
+before(async () => {
+  enclave = await EnclaveProcess.start(quiet);
+  split = await splitModel(model, { privateLayers: 1 });
+});
+after(async () => { await enclave.close(); });
+
+const head = () => encodeModel(split.head!);
+const cutOf = async (x: TensorData) => runOnnx(head(), { x }, split.cutTensors.map((t) => t.name));
+
+async function bundleWith(o: { watermark?: boolean; outputPolicy?: string } = {}) {
+  return createBundle({
+    head: head(), tail: encodeModel(split.tail), inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
+    bucketMinSize: 4096, chunkSize: 1024, outputPolicy: o.outputPolicy,
+    watermark: o.watermark === false ? undefined : { rate: RATE, calibration: await cutOf(calibrationX) },
+  });
+}
+
+/** The sealed configuration and key, as the provider recovers them with the model key. */
+function keyed(bytes: Uint8Array, providerKey: ProviderKey): { config: WatermarkConfig; key: WatermarkKey } {
+  const bundle = readBundle(bytes);
+  const opener = new TailOpener(bundle, providerKey.modelKey);
+  for (const c of bundle.sealedTail.chunks) opener.push(c);
+  opener.finish();
+  const config = opener.watermark!;
+  return { config, key: WatermarkKey.derive(providerKey.modelKey, bundle.header.inputs, config.classes) };
+}
+
+async function runEnclave(bytes: Uint8Array, providerKey: ProviderKey, x: TensorData): Promise<TensorData> {
+  const session = await Session.create({ bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: enclave });
+  try {
+    return (await session.run({ x })).probs!;
+  } finally {
+    await session.close();
+  }
+}
+
+const argmax = (r: ArrayLike<number>) => { let b = 0; for (let c = 1; c < r.length; c++) if (r[c]! > r[b]!) b = c; return b; };
+const rowOf = (t: TensorData, i: number) => Array.from((t.data as Float32Array).subarray(i * C, (i + 1) * C));
+
+test('through the enclave: the marked fraction answers the keyed label with the top-1 probability swapped in; every other row equals the unsplit model', async () => {
+  const { bytes, providerKey } = await bundleWith();
+  const { config, key } = keyed(bytes, providerKey);
+  assert.equal(config.rate, RATE);
+  assert.equal(config.classes, C);
+  const x = gaussianInputs(600, 8, 9);
+  const got = await runEnclave(bytes, providerKey, x);
+  const want = (await runOnnx(model, { x })).probs!;
+  const scores = key.scores(await cutOf(x));
+  let marked = 0;
+  for (let i = 0; i < 600; i++) {
+    const g = rowOf(got, i);
+    const w = rowOf(want, i);
+    if (scores[i]! > config.threshold) {
+      marked++;
+      const c = argmax(w);
+      const pi = key.permutation[c]!;
+      assert.notEqual(pi, c);
+      assert.equal(argmax(g), pi, `row ${i}: the answer's top class is the keyed label`);
+      const swapped = [...w];
+      [swapped[c], swapped[pi]] = [swapped[pi]!, swapped[c]!];
+      g.forEach((v, j) => assert.ok(Math.abs(v - swapped[j]!) <= 1e-5, `row ${i} class ${j}: ${v} vs ${swapped[j]}`));
+    } else {
+      g.forEach((v, j) => assert.ok(Math.abs(v - w[j]!) <= 1e-5, `row ${i} (unmarked) class ${j}: ${v} vs ${w[j]}`));
+    }
+  }
+  // The rate was set on other data of the same distribution: about RATE of these rows are marked.
+  assert.ok(marked / 600 > RATE - 0.06 && marked / 600 < RATE + 0.06, `marked ${marked} of 600`);
+});
+
+test('composes with the label policy: marked rows answer π(argmax), the others argmax of the unsplit model', async () => {
+  const { bytes, providerKey } = await bundleWith({ outputPolicy: 'label' });
+  const { config, key } = keyed(bytes, providerKey);
+  const x = gaussianInputs(300, 8, 10);
+  const session = await Session.create({ bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: enclave });
+  let labels: number[];
+  try {
+    labels = Array.from((await session.run({ x })).probs!.data as BigInt64Array, Number);
+  } finally {
+    await session.close();
+  }
+  const want = (await runOnnx(model, { x })).probs!;
+  const scores = key.scores(await cutOf(x));
+  const expected = Array.from({ length: 300 }, (_, i) => {
+    const c = argmax(rowOf(want, i));
+    return scores[i]! > config.threshold ? key.permutation[c]! : c;
+  });
+  assert.deepEqual(labels, expected);
+});
+
+test('the watermark is sealed: the header and the clear bytes show nothing of it; a malformed record is refused', async () => {
+  const plain = await bundleWith({ watermark: false });
+  const marked = await bundleWith();
+  const a = readBundle(plain.bytes).header;
+  const b = readBundle(marked.bytes).header;
+  assert.deepEqual(Object.keys(b), Object.keys(a));
+  assert.deepEqual([b.inputs, b.outputs, b.tail.paddedSize], [a.inputs, a.outputs, a.tail.paddedSize]);
+  assert.ok(!new TextDecoder().decode(readBundle(marked.bytes).headerBytes).includes('watermark'));
+  const { config } = keyed(marked.bytes, marked.providerKey);
+  const record = encodeWatermarkRecord(config);
+  const hay = Buffer.from(marked.bytes);
+  assert.equal(hay.indexOf(Buffer.from(record.subarray(4, 20))), -1, 'the record (rate, threshold) is not in the clear');
+  assert.equal(keyed(plain.bytes, plain.providerKey).config, null);
+  // A writer that puts an unknown record version after the tail: the reader refuses (§5.7).
+  const tailBytes = encodeModel(split.tail);
+  const opts = {
+    head: head(), tail: tailBytes, inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs, bucketMinSize: 4096, chunkSize: 1024,
+    watermark: { rate: RATE, calibration: await cutOf(calibrationX) },
+  };
+  const secrets = { modelKey: randomBytes(32), signingKey: randomBytes(32), noncePrefix: randomBytes(7) };
+  const broken = assembleBundle(opts, { ...secrets, insecureMutatePadded: (p) => { p[8 + tailBytes.byteLength + 1] = 2; } });
+  assert.throws(() => keyed(broken.bytes, broken.providerKey), (e) => isErrorCode(e, 'BUNDLE_WATERMARK'));
+  assert.throws(() => parseWatermarkRate('0.7'), (e) => isErrorCode(e, 'WATERMARK'));
+  assert.throws(() => parseWatermarkRate('1e-2'), (e) => isErrorCode(e, 'WATERMARK'));
+});
+
+/** Trains the attack's generic substitute on `Q` label answers of the enclave; its labels on the provider's data. */
+async function substituteLabels(bytes: Uint8Array, providerKey: ProviderKey, seed: number): Promise<Int32Array> {
+  const bundle = readBundle(bytes);
+  const session = await Session.create({ bundle, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: enclave });
+  try {
+    const h = bundle.header;
+    const surface: AttackSurface = {
+      head: bundle.head, header: { headInputs: h.headInputs, inputs: h.inputs, outputs: h.outputs },
+      query: publicQuery((cut) => session.enclaveProcess!.forward(cut), h.outputs.map((t) => t.name), 'label'),
+    };
+    const [p] = await stealTail(surface, { data: { x: attackerX }, queries: [3000], mode: 'label', predictOn: { x: providerX }, seed });
+    return p!.labels;
+  } finally {
+    await session.close();
+  }
+}
+
+test('a substitute trained on the watermarked answers matches; one trained on unmarked answers and a wrong key do not', async () => {
+  const wm = await bundleWith();
+  const other = await bundleWith(); // the same model split again: another model key, another watermark
+  const plain = await bundleWith({ watermark: false });
+  const m = await markData(readBundle(wm.bytes), wm.providerKey, providerX);
+  const mOther = await markData(readBundle(other.bytes), other.providerKey, providerX);
+  const judge = (md: typeof m, suspect: Int32Array) => judgeWatermark({ marked: md.marked, victim: md.victim, suspect, permutation: md.key.permutation, rate: md.config.rate });
+  const stolen = await substituteLabels(wm.bytes, wm.providerKey, 3);
+  const independent = await substituteLabels(plain.bytes, plain.providerKey, 4);
+  const v = judge(m, stolen);
+  assert.equal(v.verdict, 'match', JSON.stringify(v));
+  assert.ok(v.agreeing / v.marked > 0.5, `the substitute learned the keyed labels on ${v.agreeing} of ${v.marked} marked rows`);
+  const vi = judge(m, independent);
+  assert.equal(vi.verdict, 'no match', JSON.stringify(vi));
+  const vw = judge(mOther, stolen);
+  assert.equal(vw.verdict, 'no match', JSON.stringify(vw));
+});
+
+/** An ONNX model that answers exactly as the watermarked enclave: the unsplit model, with the half-space and π built in. */
+function exactCopy(key: WatermarkKey, config: WatermarkConfig) {
+  const g = model.graph!;
+  return encodeModel(makeModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'labels', dtype: 'int64', shape: ['N'] }],
+    nodes: [
+      ...g.node,
+      node('ArgMax', ['probs'], ['top'], { axis: { int: 1 }, keepdims: { int: 0 } }),
+      node('MatMul', ['h', 'wm/v'], ['wm/s2']),
+      node('Squeeze', ['wm/s2', 'wm/axes'], ['wm/s']),
+      node('Greater', ['wm/s', 'wm/t'], ['wm/in']),
+      node('Gather', ['wm/pi', 'top'], ['wm/keyed']),
+      node('Where', ['wm/in', 'wm/keyed', 'top'], ['labels']),
+    ],
+    initializers: [
+      ...g.initializer,
+      tensor('wm/v', 'float32', [12, 1], Float32Array.from(key.direction)),
+      tensor('wm/axes', 'int64', [1], [1]),
+      tensor('wm/t', 'float32', [], Float32Array.of(config.threshold)),
+      tensor('wm/pi', 'int64', [C], Array.from(key.permutation)),
+    ],
+  }));
+}
+
+test('CLI: watermark verify says match (exit 0) on an exact copy, no match (exit 3) on the unsplit model and under a wrong key; bad input is one line (exit 2)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enn-wm-'));
+  const wm = await bundleWith();
+  const other = await bundleWith();
+  const { config, key } = keyed(wm.bytes, wm.providerKey);
+  writeFileSync(join(dir, 'm.enn'), wm.bytes);
+  writeFileSync(join(dir, 'm.enn.key'), encodeProviderKeyFile(wm.providerKey));
+  writeFileSync(join(dir, 'o.enn'), other.bytes);
+  writeFileSync(join(dir, 'o.enn.key'), encodeProviderKeyFile(other.providerKey));
+  writeFileSync(join(dir, 'x.npy'), writeNpy(providerX));
+  writeFileSync(join(dir, 'bad.npy'), writeNpy(gaussianInputs(10, 5, 1)));
+  writeFileSync(join(dir, 'copy.onnx'), exactCopy(key, config));
+  writeFileSync(join(dir, 'model.onnx'), encodeModel(model));
+  const verify = (...a: string[]) => runCli(['watermark', 'verify', ...a]);
+  const match = verify(join(dir, 'copy.onnx'), '--key', join(dir, 'm.enn.key'), '--data', join(dir, 'x.npy'), '--json');
+  assert.equal(match.code, 0, match.stderr + match.stdout);
+  const j = JSON.parse(match.stdout);
+  assert.equal(j.verdict, 'match');
+  assert.ok(j.pValue < 1e-30 && j.agreeing >= j.marked - 3, match.stdout);
+  const own = verify(join(dir, 'model.onnx'), '--key', join(dir, 'm.enn.key'), '--data', join(dir, 'x.npy'));
+  assert.equal(own.code, 3, own.stderr + own.stdout);
+  assert.match(own.stdout, /^no match: .* p-value /);
+  const wrong = verify(join(dir, 'copy.onnx'), '--key', join(dir, 'o.enn.key'), '--data', join(dir, 'x.npy'));
+  assert.equal(wrong.code, 3, wrong.stderr + wrong.stdout);
+  for (const args of [
+    [join(dir, 'copy.onnx'), '--key', join(dir, 'm.enn.key')],
+    [join(dir, 'copy.onnx'), '--key', join(dir, 'm.enn.key'), '--data', join(dir, 'bad.npy')],
+    [join(dir, 'nothing.onnx'), '--key', join(dir, 'm.enn.key'), '--data', join(dir, 'x.npy')],
+    [join(dir, 'copy.onnx'), '--key', join(dir, 'm.enn.key'), '--data', join(dir, 'x.npy'), '--alpha', '2'],
+  ]) {
+    const r = verify(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('usage:')).length, 1, r.stderr);
+    assert.equal(r.stdout, '');
+  }
+});
