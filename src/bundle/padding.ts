@@ -29,7 +29,7 @@ export function bucketSize(size: number, bucketMinSize: number): number {
  */
 export function padTail(tail: Uint8Array, paddedSize: number, policyRecord: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (tail.byteLength + policyRecord.byteLength + LENGTH_PREFIX_SIZE > paddedSize) {
-    throw new RangeError(`tail of ${tail.byteLength} bytes and its ${policyRecord.byteLength}-byte output policy record do not fit a ${paddedSize}-byte bucket`);
+    throw new RangeError(`tail of ${tail.byteLength} bytes and its ${policyRecord.byteLength} bytes of sealed records (policy, watermark) do not fit a ${paddedSize}-byte bucket`);
   }
   const p = new Uint8Array(paddedSize);
   new DataView(p.buffer).setBigUint64(0, BigInt(tail.byteLength), false);

@@ -10,4 +10,7 @@
  * ```
  * @module
  */
-export { verifyWatermark, judgeWatermark, markData, binomialLogTail, DEFAULT_ALPHA, type WatermarkVerdict, type VerifyOptions, type MarkedData } from './verify.ts';
+export {
+  verifyWatermark, judgeWatermark, markData, DEFAULT_ALPHA, DEFAULT_NULL_KEYS, MIN_NULL_KEYS, MIN_JUDGED_ROWS,
+  type WatermarkVerdict, type VerifyOptions, type MarkOptions, type MarkedData,
+} from './verify.ts';

@@ -1,135 +1,187 @@
 /**
  * Verifying a suspect model against a bundle's answer watermark (docs/watermark.md): the
  * provider runs its own model (head + tail, opened with the model key) and the suspect on its
- * own data, selects the rows the enclave would have marked, and tests whether the suspect
- * answers their keyed labels more often than chance (one-sided binomial test).
+ * own data, takes the rows the bundle's key selects, and tests whether the suspect answers
+ * their keyed labels more often than it does under random keys (an empirical null).
  * @module
  */
 import type { Bundle, ProviderKey } from '../bundle/types.ts';
 import { TailOpener } from '../bundle/tail.ts';
 import { WatermarkKey, type WatermarkConfig } from '../bundle/watermark.ts';
-import { zeroize } from '../crypto/index.ts';
-import { EnclaveNnError } from '../errors.ts';
+import { concatBytes, hkdfSha256, sha256, zeroize, LABEL_WATERMARK_NULL } from '../crypto/index.ts';
+import type { TensorSpec } from '../onnx/tensor-spec.ts';
+import { EnclaveNnError, errorLine } from '../errors.ts';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
 import { argmax } from '../enclave/trusted/output-policy.ts';
 import { concatRows, sliceRows } from '../runtime/rows.ts';
 
-/** The significance level of a "match" when none is given: a false claim of theft must be very unlikely. */
-export const DEFAULT_ALPHA = 1e-6;
+/**
+ * The significance level of a "match" when none is given: at most 1 in 1000 models that never
+ * saw the watermarked answers is called a copy. With {@link DEFAULT_NULL_KEYS} null keys it
+ * means: no null key reaches the observed agreement.
+ */
+export const DEFAULT_ALPHA = 1e-3;
+/** Random keys in the empirical null when none is given; the smallest p-value is 1 / (M + 1). */
+export const DEFAULT_NULL_KEYS = 999;
+/** Fewest null keys: below this the p-value is too coarse to mean anything. */
+export const MIN_NULL_KEYS = 200;
+/** Fewest judged rows (rate × rows of the provider's data): fewer cannot show a learned mapping. */
+export const MIN_JUDGED_ROWS = 10;
 
 /** What {@link judgeWatermark} and {@link verifyWatermark} report (the `--json` object). */
 export interface WatermarkVerdict {
   verdict: 'match' | 'no match';
-  /** P(X ≥ agreeing) for X ~ Binomial(marked, chance): the probability of this much agreement by chance. */
+  /** (1 + #{null keys whose agreement ≥ the observed}) / (M + 1): an empirical p-value, valid for any model that never saw the marked answers. */
   pValue: number;
   alpha: number;
   /** Rows of the provider's data. */
   rows: number;
-  /** Rows the enclave would mark (score above the threshold). */
+  /** Rows the enclave would mark (score above the sealed threshold). */
   marked: number;
-  /** Marked rows where the suspect answers the keyed label π(victim label). */
+  /** Rows each key judges: the round(rate × rows) it scores highest (the bundle key's are ≈ the marked rows). */
+  judged: number;
+  /** Judged rows where the suspect answers the keyed label π(victim label) under the bundle's key. */
   agreeing: number;
-  /** Unmarked rows where the suspect answers π(victim label): its own rate of such answers (control). */
-  controlAgreeing: number;
-  /** The null hypothesis' agreement probability: max(1 / classes, controlAgreeing / unmarked rows). */
-  chance: number;
+  /** M: the random keys (own direction, own permutation) of the null. */
+  nullKeys: number;
+  /** Null keys whose agreement is ≥ {@link agreeing}. */
+  nullAtLeast: number;
+  /** Mean and largest agreement over the null keys (what a model that never saw the mark scores). */
+  nullMean: number;
+  nullMax: number;
   classes: number;
   /** The rate sealed in the bundle. */
   rate: number;
-  /** Marked rows where the suspect answers the victim's own label (how much of the rest it copies). */
+  /** Judged rows where the suspect answers the victim's own label (how much of the rest it copies). */
   victimAgreeing: number;
 }
 
+/** The rows one key judges (its top-scoring ones) and its label mapping. */
+interface Selection {
+  rows: Int32Array;
+  permutation: Int32Array;
+}
+
+/** What the provider computes once per bundle and data set; any number of suspects are then judged against it. */
+export interface MarkedData {
+  config: WatermarkConfig;
+  /** The cut tensors of every row (what a suspect tail takes). */
+  cut: Record<string, TensorData>;
+  /** The deployed model's class per row, before the watermark. */
+  victim: Int32Array;
+  /** Rows the enclave would mark (score above the sealed threshold). */
+  marked: number;
+  /** The bundle key's selection. */
+  own: Selection;
+  /** The M null keys' selections (docs/watermark.md §3). */
+  nulls: Selection[];
+}
+
+/** The `n` rows that score highest (ties: lower row first; a NaN score ranks last). */
+function topRows(scores: Float64Array, n: number): Int32Array {
+  const s = Float64Array.from(scores, (v) => (Number.isNaN(v) ? -Infinity : v));
+  return Int32Array.from(s.keys()).sort((a, b) => (s[b]! - s[a]!) || a - b).slice(0, n); // a copy: M selections of n rows, not of every row
+}
+
+function select(key: WatermarkKey, cut: Record<string, TensorData>, n: number): Selection {
+  return { rows: topRows(key.scores(cut), n), permutation: key.permutation };
+}
+
+/** Judged rows where `suspect` answers π(victim), and where it answers the victim's label. */
+function agreement(s: Selection, victim: ArrayLike<number>, suspect: ArrayLike<number>): { agreeing: number; victimAgreeing: number } {
+  let agreeing = 0, victimAgreeing = 0;
+  for (const i of s.rows) {
+    if (suspect[i] === s.permutation[victim[i]!]) agreeing++;
+    if (suspect[i] === victim[i]) victimAgreeing++;
+  }
+  return { agreeing, victimAgreeing };
+}
+
 /**
- * ln P(X ≥ k) for X ~ Binomial(n, p), summed in log space (exact to rounding; n up to millions).
+ * The verdict from a suspect's labels, against an empirical null (docs/watermark.md §3). Every
+ * key — the bundle's and the M null keys, each with its own direction v and permutation π —
+ * judges its own n = round(rate × rows) top-scoring rows and counts those where the suspect
+ * answers π(victim label). The bundle's key is one uniform draw from the same key space, so for
+ * a suspect that never saw the marked answers its count is exchangeable with the M null counts,
+ * however close the suspect is to the victim: p = (1 + #{null ≥ observed}) / (M + 1) is a valid
+ * p-value, and the verdict is a match iff p ≤ alpha. Throws `WATERMARK` for an alpha that no
+ * p-value could reach, or a suspect of another row count.
  *
  * @example
  * ```ts
- * Math.exp(binomialLogTail(10, 10, 0.5)); // 2^-10
+ * const m = await markData(bundle, providerKey, x);
+ * judgeWatermark({ m, suspect: labels }).verdict; // 'match' | 'no match'
  * ```
  */
-export function binomialLogTail(n: number, k: number, p: number): number {
-  if (k <= 0) return 0;
-  if (k > n) return -Infinity;
-  if (p <= 0) return -Infinity;
-  if (p >= 1) return 0;
-  let lnC = 0; // ln C(n, k)
-  for (let i = 1; i <= k; i++) lnC += Math.log(n - k + i) - Math.log(i);
-  let term = lnC + k * Math.log(p) + (n - k) * Math.log1p(-p);
-  let acc = term;
-  const ratio = Math.log(p) - Math.log1p(-p);
-  for (let j = k; j < n; j++) {
-    term += Math.log(n - j) - Math.log(j + 1) + ratio; // pmf(j + 1) from pmf(j)
-    const hi = Math.max(acc, term);
-    acc = hi + Math.log(Math.exp(acc - hi) + Math.exp(term - hi));
-    if (term < acc - 50) break; // the rest adds less than e^-50 relative (terms fall from here on)
-  }
-  return Math.min(0, acc);
-}
-
-/**
- * The verdict from labels: on the marked rows, how often the suspect answers π(victim label),
- * against chance = max(1/C, the suspect's rate of π(victim label) on the unmarked rows) — the
- * larger of a random guess and the suspect's own habit of confusing c with π(c), so neither a
- * guessing model nor one whose errors happen to follow π is called a copy.
- */
-export function judgeWatermark(o: {
-  marked: ArrayLike<boolean>; victim: ArrayLike<number>; suspect: ArrayLike<number>; permutation: Int32Array; rate: number; alpha?: number;
-}): WatermarkVerdict {
+export function judgeWatermark(o: { m: MarkedData; suspect: ArrayLike<number>; alpha?: number }): WatermarkVerdict {
+  const { m, suspect } = o;
   const alpha = o.alpha ?? DEFAULT_ALPHA;
-  const classes = o.permutation.length;
-  let marked = 0, agreeing = 0, control = 0, controlAgreeing = 0, victimAgreeing = 0;
-  for (let i = 0; i < o.victim.length; i++) {
-    const keyed = o.permutation[o.victim[i]!];
-    if (o.marked[i]) {
-      marked++;
-      if (o.suspect[i] === keyed) agreeing++;
-      if (o.suspect[i] === o.victim[i]) victimAgreeing++;
-    } else {
-      control++;
-      if (o.suspect[i] === keyed) controlAgreeing++;
-    }
+  const M = m.nulls.length;
+  if (!(alpha > 0 && alpha < 1) || alpha < 1 / (M + 1)) {
+    throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: alpha ${alpha} is below 1/(M+1) = ${(1 / (M + 1)).toPrecision(3)} with M = ${M} null keys, so nothing could match; give more null keys`);
   }
-  const chance = Math.max(1 / classes, control ? controlAgreeing / control : 0);
-  const pValue = Math.exp(binomialLogTail(marked, agreeing, chance));
+  if (suspect.length !== m.victim.length) throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: the suspect gave ${suspect.length} labels for ${m.victim.length} rows`);
+  const observed = agreement(m.own, m.victim, suspect);
+  let nullAtLeast = 0, sum = 0, max = 0;
+  for (const s of m.nulls) {
+    const a = agreement(s, m.victim, suspect).agreeing;
+    if (a >= observed.agreeing) nullAtLeast++; // ties count against a match: the p-value stays conservative
+    sum += a;
+    max = Math.max(max, a);
+  }
+  const pValue = (1 + nullAtLeast) / (M + 1);
   return {
-    verdict: marked > 0 && pValue < alpha ? 'match' : 'no match', pValue, alpha, rows: o.victim.length, marked, agreeing,
-    controlAgreeing, chance, classes, rate: o.rate, victimAgreeing,
+    verdict: pValue <= alpha ? 'match' : 'no match', pValue, alpha, rows: m.victim.length, marked: m.marked, judged: m.own.rows.length,
+    agreeing: observed.agreeing, nullKeys: M, nullAtLeast, nullMean: sum / M, nullMax: max, classes: m.config.classes,
+    rate: m.config.rate, victimAgreeing: observed.victimAgreeing,
   };
 }
 
-/** Options of {@link verifyWatermark}. */
-export interface VerifyOptions {
-  /** The watermarked bundle (its head, header and sealed tail). */
-  bundle: Bundle;
-  /** Its provider key (the model key opens the tail and derives the watermark key). */
-  providerKey: ProviderKey;
-  /** The suspect: ONNX bytes taking the model's inputs (or the bundle's cut tensors), answering [N, C] scores or [N] labels. */
-  suspect: Uint8Array;
-  /** The provider's data: rows for the model's single input. */
-  data: TensorData;
-  /** @defaultValue {@link DEFAULT_ALPHA} */
-  alpha?: number;
+/**
+ * The M null keys' selections. Null key j: a stand-in model key SHA-256(null seed ‖ u32 BE j)
+ * fed to the same derivation as the real key, so its v and π are drawn exactly as the real
+ * ones. null seed = HKDF(K, 'enclave-nn/v1/watermark-null'): from K so that the verdict is
+ * reproducible (same bundle, data and suspect → same p), under its own label so that the null
+ * keys are independent of the bundle's.
+ */
+function nullSelections(modelKey: Uint8Array, inputs: TensorSpec[], classes: number, cut: Record<string, TensorData>, n: number, M: number): Selection[] {
+  const seed = hkdfSha256(modelKey, new Uint8Array(0), LABEL_WATERMARK_NULL, 32);
+  try {
+    return Array.from({ length: M }, (_, j) => {
+      const k = sha256(concatBytes(seed, Uint8Array.of(j >>> 24, (j >>> 16) & 0xff, (j >>> 8) & 0xff, j & 0xff)));
+      try {
+        return select(WatermarkKey.derive(k, inputs, classes), cut, n);
+      } finally {
+        zeroize(k);
+      }
+    });
+  } finally {
+    zeroize(seed);
+  }
+}
+
+/** Options of {@link markData}. */
+export interface MarkOptions {
+  /** M, the random keys of the empirical null (at least {@link MIN_NULL_KEYS}). @defaultValue {@link DEFAULT_NULL_KEYS} */
+  nullKeys?: number;
   /** Rows per ONNX run. @defaultValue 256 */
   batch?: number;
 }
 
-/** What the provider computes once per bundle and data set: which rows are marked, and the victim's labels. */
-export interface MarkedData {
-  config: WatermarkConfig;
-  key: WatermarkKey;
-  /** The cut tensors of every row (what a suspect tail takes). */
-  cut: Record<string, TensorData>;
-  marked: boolean[];
-  /** The deployed model's class per row, before the watermark. */
-  victim: Int32Array;
-}
-
 /**
- * Runs the provider's own model on `data` and marks the rows as the enclave would (§5.7).
- * Throws `WATERMARK` when the bundle carries no watermark or the data do not fit.
+ * Runs the provider's own model on `data`, marks the rows as the enclave would (§5.7) and draws
+ * the null keys' selections. Throws `WATERMARK` when the bundle carries no watermark, the data
+ * do not fit, give fewer than {@link MIN_JUDGED_ROWS} judged rows, or M is too small.
+ *
+ * @example
+ * ```ts
+ * const m = await markData(bundle, providerKey, x, { nullKeys: 999 });
+ * ```
  */
-export async function markData(bundle: Bundle, providerKey: ProviderKey, data: TensorData, batch = 256): Promise<MarkedData> {
+export async function markData(bundle: Bundle, providerKey: ProviderKey, data: TensorData, options: MarkOptions = {}): Promise<MarkedData> {
+  const M = options.nullKeys ?? DEFAULT_NULL_KEYS;
+  const batch = options.batch ?? 256;
+  if (!Number.isInteger(M) || M < MIN_NULL_KEYS) throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: ${M} null keys; give an integer ≥ ${MIN_NULL_KEYS}`);
   const h = bundle.header;
   if (h.headInputs.length !== 1) throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: the model takes ${h.headInputs.length} inputs; --data gives one`);
   const input = h.headInputs[0]!;
@@ -143,6 +195,8 @@ export async function markData(bundle: Bundle, providerKey: ProviderKey, data: T
     const config = opener.watermark;
     if (!config) throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: bundle ${bundle.source} carries none (split it with --watermark RATE)`);
     const rows = data.dims[0]!;
+    const n = Math.round(config.rate * rows);
+    if (n < MIN_JUDGED_ROWS) throw new EnclaveNnError('WATERMARK', `Cannot verify the watermark: ${rows} row(s) of data at rate ${config.rate} judge ${n}; give at least ${Math.ceil(MIN_JUDGED_ROWS / config.rate)} rows`);
     const cuts: Record<string, TensorData>[] = [];
     const outs: Record<string, TensorData>[] = [];
     for (let s = 0; s < rows; s += batch) {
@@ -154,11 +208,29 @@ export async function markData(bundle: Bundle, providerKey: ProviderKey, data: T
     const cut = concatRows(cuts);
     const y = Object.values(concatRows(outs))[0]!;
     const key = WatermarkKey.derive(providerKey.modelKey, h.inputs, config.classes);
-    const marked = Array.from(key.scores(cut), (s) => s > config.threshold);
-    return { config, key, cut, marked, victim: labelsOf(y, config.classes) };
+    const scores = key.scores(cut);
+    return {
+      config, cut, victim: labelsOf(y, config.classes), marked: scores.filter((s) => s > config.threshold).length,
+      own: { rows: topRows(scores, n), permutation: key.permutation },
+      nulls: nullSelections(providerKey.modelKey, h.inputs, config.classes, cut, n, M),
+    };
   } finally {
     zeroize(tail);
   }
+}
+
+/** Options of {@link verifyWatermark}. */
+export interface VerifyOptions extends MarkOptions {
+  /** The watermarked bundle (its head, header and sealed tail). */
+  bundle: Bundle;
+  /** Its provider key (the model key opens the tail and derives the watermark key). */
+  providerKey: ProviderKey;
+  /** The suspect: ONNX bytes taking the model's inputs (or the bundle's cut tensors), answering [N, C] scores or [N] labels. */
+  suspect: Uint8Array;
+  /** The provider's data: rows for the model's single input. */
+  data: TensorData;
+  /** @defaultValue {@link DEFAULT_ALPHA} */
+  alpha?: number;
 }
 
 /**
@@ -171,9 +243,9 @@ export async function markData(bundle: Bundle, providerKey: ProviderKey, data: T
  * ```
  */
 export async function verifyWatermark(o: VerifyOptions): Promise<WatermarkVerdict> {
-  const m = await markData(o.bundle, o.providerKey, o.data, o.batch);
+  const m = await markData(o.bundle, o.providerKey, o.data, o);
   const suspect = await suspectLabels(o.suspect, o.bundle, o.data, m, o.batch ?? 256);
-  return judgeWatermark({ marked: m.marked, victim: m.victim, suspect, permutation: m.key.permutation, rate: m.config.rate, alpha: o.alpha });
+  return judgeWatermark({ m, suspect, alpha: o.alpha });
 }
 
 /** The suspect's class per row: fed the model's input (a whole stolen copy), or the cut tensors (a stolen tail). */
@@ -188,7 +260,7 @@ async function suspectLabels(suspect: Uint8Array, bundle: Bundle, data: TensorDa
     const x = sliceRows({ [name]: data }, s, n);
     const cut = sliceRows(m.cut, s, n);
     feed ??= await runOnnx(suspect, x).then(() => 'input' as const, () => runOnnx(suspect, cut).then(() => 'cut' as const, (cause: unknown) => {
-      throw new EnclaveNnError('WATERMARK', `Cannot run the suspect model: it takes neither the model's input '${name}' nor the cut ${h.inputs.map((t) => `'${t.name}'`).join(', ')} (${firstLine(cause)})`, { cause });
+      throw new EnclaveNnError('WATERMARK', `Cannot run the suspect model: it takes neither the model's input '${name}' nor the cut ${h.inputs.map((t) => `'${t.name}'`).join(', ')} (${errorLine(cause).slice(0, 200)})`, { cause });
     }));
     const out = await runOnnx(suspect, feed === 'input' ? x : cut);
     all.set(labelsOf(Object.values(out)[0]!, m.config.classes), s);
@@ -211,4 +283,3 @@ function labelsOf(t: TensorData, classes: number): Int32Array {
   return out;
 }
 
-const firstLine = (e: unknown) => String(e instanceof Error ? e.message : e).split('\n')[0]!.slice(0, 200);
