@@ -10,7 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stealTail } from '../attack/attacker.ts';
@@ -18,7 +18,7 @@ import { publicQuery } from '../attack/evaluate.ts';
 import { gaussianInputs, linearTailModel } from '../attack/support.testkit.ts';
 import type { AttackSurface } from '../attack/types.ts';
 import { assembleBundle } from '../bundle/create.ts';
-import { encodeProviderKeyFile } from '../bundle/provider-key.ts';
+import { decodeProviderKeyFile, encodeProviderKeyFile } from '../bundle/provider-key.ts';
 import { readBundle } from '../bundle/read.ts';
 import { TailOpener } from '../bundle/tail.ts';
 import type { ProviderKey } from '../bundle/types.ts';
@@ -270,5 +270,32 @@ test('CLI: watermark verify says match (exit 0, p = 1/1000: no null key comes cl
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('usage:')).length, 1, r.stderr);
     assert.equal(r.stdout, '');
+  }
+});
+
+test('CLI: split --watermark RATE --watermark-data X.npy seals the rate and a threshold calibrated on X; bad watermark options are one line (exit 2), nothing written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enn-wm-split-'));
+  writeFileSync(join(dir, 'model.onnx'), encodeModel(model));
+  writeFileSync(join(dir, 'calib.npy'), writeNpy(calibrationX));
+  writeFileSync(join(dir, 'few.npy'), writeNpy(gaussianInputs(50, 8, 2)));
+  const split = (out: string, ...a: string[]) => runMain(['split', join(dir, 'model.onnx'), '--private', '1', '-o', join(dir, out), ...a]);
+  const ok = await split('m.enn', '--watermark', '0.2', '--watermark-data', join(dir, 'calib.npy'));
+  assert.equal(ok.code, 0, ok.stderr);
+  const bytes = new Uint8Array(readFileSync(join(dir, 'm.enn')));
+  const providerKey = decodeProviderKeyFile(readFileSync(join(dir, 'm.enn.key')));
+  const { config, key } = keyed(bytes, providerKey);
+  assert.equal(config.rate, 0.2);
+  const scores = key.scores(await cutOf(calibrationX));
+  assert.equal(scores.filter((s) => s > config.threshold).length, 200, 'round(0.2 × 1000) calibration rows score above the threshold');
+  for (const [out, args] of [
+    ['a.enn', ['--watermark', '0.2']],
+    ['b.enn', ['--watermark', '0.7', '--watermark-data', join(dir, 'calib.npy')]],
+    ['c.enn', ['--watermark', '0.2', '--watermark-data', join(dir, 'few.npy')]],
+    ['d.enn', ['--watermark', '0.2', '--watermark-data', join(dir, 'nothing.npy')]],
+  ] as const) {
+    const r = await split(out, ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('usage:')).length, 1, r.stderr);
+    assert.ok(!existsSync(join(dir, out)) && !existsSync(join(dir, `${out}.key`)), `${args.join(' ')}: nothing written`);
   }
 });
