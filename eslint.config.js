@@ -18,7 +18,7 @@ import tseslint from 'typescript-eslint';
 export const LAYERS = [
   ['cli', 'index.ts'],
   ['serve'],
-  ['attack', 'bench', 'license', 'gramine', 'load.ts'],
+  ['attack', 'bench', 'license', 'gramine', 'watermark', 'load.ts'],
   ['runtime'],
   ['enclave'],
   ['platform'],

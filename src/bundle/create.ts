@@ -1,4 +1,5 @@
-import { ed25519PublicKeyOf, generateEd25519KeyPair, randomBytes, sealStream, sha256, STREAM_PREFIX_SIZE, zeroize } from '../crypto/index.ts';
+import { concatBytes, ed25519PublicKeyOf, generateEd25519KeyPair, randomBytes, sealStream, sha256, STREAM_PREFIX_SIZE, zeroize } from '../crypto/index.ts';
+import { EnclaveNnError } from '../errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import type { SplitResult } from '../split/extract.ts';
@@ -11,6 +12,7 @@ import { keyCommitment, tailChunkKey } from './keys.ts';
 import { encodePolicyRecord, parseOutputPolicy, policyOutputSpecs, PROBABILITIES } from './output-policy.ts';
 import { bucketSize, padTail } from './padding.ts';
 import { signHeader } from './signature.ts';
+import { encodeWatermarkRecord, watermarkRefusal, watermarkThreshold, WatermarkKey } from './watermark.ts';
 import type { BundleHeader, CreateBundleOptions, EnclavePolicy, ProviderKey } from './types.ts';
 
 /** The default enclave policy: the insecure simulated TEE, any measurement (docs/bundle-format.md §4.5). */
@@ -80,7 +82,8 @@ export function assembleBundle(
   const outputPolicy = typeof options.outputPolicy === 'string' ? parseOutputPolicy(options.outputPolicy) : options.outputPolicy ?? PROBABILITIES;
   // The header shows only what the policy produces; the policy itself is sealed with the tail (§5.6).
   const outputs = policyOutputSpecs(outputPolicy, options.outputs);
-  const policyRecord = encodePolicyRecord(outputPolicy);
+  // Both records sealed after the tail: policy (§5.6), then watermark (§5.7); the header shows neither.
+  const policyRecord = concatBytes(encodePolicyRecord(outputPolicy), watermarkRecord(options, secrets.modelKey));
   const paddedSize = bucketSize(options.tail.byteLength + policyRecord.byteLength, options.bucketMinSize ?? DEFAULT_BUCKET_MIN_SIZE);
   const signingPublicKey = ed25519PublicKeyOf(secrets.signingKey);
   const modelId = options.modelId ?? `model-${toHex(randomBytes(8))}`;
@@ -134,6 +137,27 @@ export function assembleBundle(
     bytes: out,
     providerKey: { modelId, modelKey: Uint8Array.from(secrets.modelKey), signingKey: Uint8Array.from(secrets.signingKey), signingPublicKey },
   };
+}
+
+/**
+ * The sealed watermark record (§5.7), empty without `options.watermark`: the half-space's
+ * offset is set so that the fraction `rate` of the calibration rows scores above it under this
+ * bundle's key. Throws `WATERMARK` when the model cannot carry it or calibration is too small.
+ */
+function watermarkRecord(options: CreateBundleOptions, modelKey: Uint8Array): Uint8Array {
+  const w = options.watermark;
+  if (!w) return new Uint8Array(0);
+  const why = watermarkRefusal(options.inputs, options.outputs);
+  if (why) throw new EnclaveNnError('WATERMARK', `Cannot watermark the bundle: ${why}`);
+  const classes = options.outputs[0]!.shape[1] as number;
+  const key = WatermarkKey.derive(modelKey, options.inputs, classes);
+  let scores: Float64Array;
+  try {
+    scores = key.scores(w.calibration);
+  } catch (cause) {
+    throw new EnclaveNnError('WATERMARK', `Cannot watermark the bundle: the calibration rows do not fit the cut (${(cause as Error).message})`, { cause });
+  }
+  return encodeWatermarkRecord({ rate: w.rate, threshold: watermarkThreshold(scores, w.rate), classes });
 }
 
 /** Copies specs to exactly { name, dtype, shape } (the header allows no other fields). */

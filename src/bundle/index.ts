@@ -19,6 +19,7 @@ export { decodeProviderKeyFile, encodeProviderKeyFile, readProviderKeyFile, writ
 export { policyAccepts } from './policy.ts';
 export { formatOutputPolicy, parseOutputPolicy, policyOutputSpecs, type OutputPolicy } from './output-policy.ts';
 export { bucketSize } from './padding.ts';
+export { parseWatermarkRate, watermarkRefusal, WatermarkKey, type WatermarkConfig } from './watermark.ts';
 export {
   BUNDLE_MAGIC, BUNDLE_FORMAT_VERSION, DEFAULT_BUCKET_MIN_SIZE, DEFAULT_CHUNK_SIZE, MIN_PADDED_SIZE,
 } from './format.ts';

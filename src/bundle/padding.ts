@@ -1,6 +1,7 @@
 import { isAllZero } from '../crypto/index.ts';
 import { LENGTH_PREFIX_SIZE, MAX_PADDED_SIZE, MIN_PADDED_SIZE } from './format.ts';
-import { decodePolicyRecord, type OutputPolicy } from './output-policy.ts';
+import { decodePolicyRecord, PROBABILITIES, type OutputPolicy } from './output-policy.ts';
+import { decodeWatermarkRecord, WATERMARK_RECORD_TAG, type WatermarkConfig } from './watermark.ts';
 
 /**
  * The size bucket of a tail of `size` bytes (docs/bundle-format.md §5.1):
@@ -22,13 +23,13 @@ export function bucketSize(size: number, bucketMinSize: number): number {
 }
 
 /**
- * The padded plaintext (§5.1, §5.6): u64 BE length ‖ tail ‖ policy record (none for
- * `probabilities`) ‖ zeros, `paddedSize` bytes in all. The caller zeroizes the result after
- * sealing it.
+ * The padded plaintext (§5.1, §5.6, §5.7): u64 BE length ‖ tail ‖ records (the policy record,
+ * none for `probabilities`, then the watermark record, none without a watermark) ‖ zeros,
+ * `paddedSize` bytes in all. The caller zeroizes the result after sealing it.
  */
 export function padTail(tail: Uint8Array, paddedSize: number, policyRecord: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (tail.byteLength + policyRecord.byteLength + LENGTH_PREFIX_SIZE > paddedSize) {
-    throw new RangeError(`tail of ${tail.byteLength} bytes and its ${policyRecord.byteLength}-byte output policy record do not fit a ${paddedSize}-byte bucket`);
+    throw new RangeError(`tail of ${tail.byteLength} bytes and its ${policyRecord.byteLength} bytes of sealed records (policy, watermark) do not fit a ${paddedSize}-byte bucket`);
   }
   const p = new Uint8Array(paddedSize);
   new DataView(p.buffer).setBigUint64(0, BigInt(tail.byteLength), false);
@@ -38,16 +39,19 @@ export function padTail(tail: Uint8Array, paddedSize: number, policyRecord: Uint
 }
 
 /**
- * The tail inside a padded plaintext (§5.1, §5.5), as a view into `padded`, and the sealed
- * output policy (§5.6; null when its record is malformed); null if the length prefix is too
- * large or a padding byte after the record is not zero.
+ * The tail inside a padded plaintext (§5.1, §5.5), as a view into `padded`, the sealed output
+ * policy (§5.6; null when its record is malformed) and the watermark (§5.7; undefined when its
+ * record is malformed, null when there is none); null if the length prefix is too large or a
+ * padding byte after the records is not zero.
  */
-export function unpadTail(padded: Uint8Array): { tail: Uint8Array; policy: OutputPolicy | null } | null {
+export function unpadTail(padded: Uint8Array): { tail: Uint8Array; policy: OutputPolicy | null; watermark: WatermarkConfig | null | undefined } | null {
   if (padded.byteLength < LENGTH_PREFIX_SIZE) return null;
   const len = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getBigUint64(0, false);
   if (len > BigInt(padded.byteLength - LENGTH_PREFIX_SIZE)) return null;
   const end = LENGTH_PREFIX_SIZE + Number(len);
-  const record = decodePolicyRecord(padded.subarray(end));
-  if (record && !isAllZero(padded.subarray(end + record.size))) return null;
-  return { tail: padded.subarray(LENGTH_PREFIX_SIZE, end), policy: record?.policy ?? null };
+  // A watermark record right after the tail: the policy is the default (it writes no record).
+  const record = padded[end] === WATERMARK_RECORD_TAG ? { policy: PROBABILITIES, size: 0 } : decodePolicyRecord(padded.subarray(end));
+  const wm = record ? decodeWatermarkRecord(padded.subarray(end + record.size)) : null;
+  if (record && wm && !isAllZero(padded.subarray(end + record.size + wm.size))) return null;
+  return { tail: padded.subarray(LENGTH_PREFIX_SIZE, end), policy: record?.policy ?? null, watermark: record ? wm?.config : null };
 }

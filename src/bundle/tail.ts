@@ -4,6 +4,7 @@ import { decodeHeader } from './header.ts';
 import { keyCommitment, tailChunkKey } from './keys.ts';
 import type { OutputPolicy } from './output-policy.ts';
 import { unpadTail } from './padding.ts';
+import type { WatermarkConfig } from './watermark.ts';
 import type { Bundle, BundleHeader } from './types.ts';
 
 /**
@@ -32,6 +33,7 @@ export class TailOpener {
   #padded: Uint8Array | undefined;
   #offset = 0;
   #policy: OutputPolicy | undefined;
+  #watermark: WatermarkConfig | null = null;
 
   /**
    * @param bundle a bundle from `readBundle`, or just its header bytes (the tail's integrity
@@ -69,6 +71,12 @@ export class TailOpener {
     return this.#policy;
   }
 
+  /** The watermark sealed with the tail (§5.7), or null for none; known once `finish()` returned. */
+  get watermark(): WatermarkConfig | null {
+    if (!this.#policy) throw bundleError('BUNDLE_TAIL_DECRYPT', this.#source, 'the watermark is known only after the whole tail opened');
+    return this.#watermark;
+  }
+
   /** The index of the next chunk expected. */
   get index(): number { return this.#stream.index; }
 
@@ -102,10 +110,12 @@ export class TailOpener {
     if (!opened) return this.#fail('BUNDLE_TAIL_PADDING', 'sealed tail has an invalid length prefix or non-zero padding');
     // Authenticated but unreadable: a broken writer or an unknown record version; never guess a policy (§5.6).
     if (!opened.policy) return this.#fail('BUNDLE_OUTPUT_POLICY', 'sealed tail has an output policy record this reader does not know (version, length or policy)');
+    if (opened.watermark === undefined) return this.#fail('BUNDLE_WATERMARK', 'sealed tail has a watermark record this reader does not know (version, length, rate or threshold)');
     zeroize(padded.subarray(0, LENGTH_PREFIX_SIZE)); // the exact tail size is secret too (§1)
-    zeroize(padded.subarray(LENGTH_PREFIX_SIZE + opened.tail.byteLength)); // the policy record: secret as well
+    zeroize(padded.subarray(LENGTH_PREFIX_SIZE + opened.tail.byteLength)); // the records: secret as well
     this.#padded = undefined;
     this.#policy = opened.policy;
+    this.#watermark = opened.watermark;
     return opened.tail;
   }
 

@@ -2,6 +2,7 @@
  * The public types of the `.enn` bundle (docs/bundle-format.md). Read this file for the API;
  * the implementation lives beside it.
  */
+import type { TensorData } from '../onnx/ort.ts';
 import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import type { OutputPolicy } from './output-policy.ts';
 
@@ -112,6 +113,13 @@ export interface CreateBundleOptions {
    * `'perturb:reverse-sigmoid:0.5'`, or a parsed policy. @defaultValue `'probabilities'` (the outputs as they are)
    */
   outputPolicy?: OutputPolicy | string;
+  /**
+   * Watermark the answers (docs/bundle-format.md §5.7), sealed inside the tail's ciphertext:
+   * the fraction `rate` (in (0, 0.5]) of inputs like `calibration` — cut tensors (head
+   * outputs) of at least 100 rows of the provider's data — are answered with a keyed label.
+   * @defaultValue none (no watermark)
+   */
+  watermark?: { rate: number; calibration: Record<string, TensorData> };
   /** The head's inputs (= model inputs). */
   headInputs: TensorSpec[];
   /** The model id. @defaultValue `'model-'` + 16 random hex digits */

@@ -18,5 +18,6 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   'license-server': { summary: 'Serve licenses: attestation-gated key provisioning, metered top-ups, admin API', load: async () => (await import('./commands/license-server.ts')).default },
   run: { summary: 'Run a bundle: the head here, the private tail in an enclave', load: async () => (await import('./commands/run.ts')).default },
   serve: { summary: 'Serve a bundle on the Open Inference Protocol v2 REST API (KServe v2), batched, metered', load: async () => (await import('./commands/serve.ts')).default },
+  watermark: { summary: 'Verify whether a suspect model learned a bundle\'s answer watermark (verdict, p-value)', load: async () => (await import('./commands/watermark.ts')).default },
   split: { summary: 'Cut a model into a public head and a private tail (or a sealed .enn bundle)', load: async () => (await import('./commands/split.ts')).default },
 };

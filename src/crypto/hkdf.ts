@@ -17,6 +17,10 @@ export const LABEL_SEAL = 'enclave-nn/v1/seal';
 export const LABEL_REPORT_SEED = 'enclave-nn/v1/report-seed';
 /** Domain-separation prefix of the provider's Ed25519 signature over a bundle header (docs/bundle-format.md §4). */
 export const LABEL_BUNDLE_HEADER_SIGNATURE = 'enclave-nn/v1/bundle-header';
+/** Derives a bundle's watermark seed (secret direction, label mapping) from the model key (docs/bundle-format.md §5.7). */
+export const LABEL_WATERMARK = 'enclave-nn/v1/watermark';
+/** Derives the provider's seed of the watermark verdict's random null keys from the model key (docs/watermark.md). */
+export const LABEL_WATERMARK_NULL = 'enclave-nn/v1/watermark-null';
 
 /**
  * HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes.

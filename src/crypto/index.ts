@@ -18,7 +18,7 @@ export { sha256, sha512, timingSafeEqual, concatBytes } from './hash.ts';
 export { isAllZero, zeroize } from './zeroize.ts';
 export {
   hkdfSha256,
-  LABEL_TAIL_CHUNK, LABEL_KEY_COMMITMENT, LABEL_KEY_WRAP, LABEL_SEAL, LABEL_BUNDLE_HEADER_SIGNATURE, LABEL_REPORT_SEED,
+  LABEL_TAIL_CHUNK, LABEL_KEY_COMMITMENT, LABEL_KEY_WRAP, LABEL_SEAL, LABEL_BUNDLE_HEADER_SIGNATURE, LABEL_REPORT_SEED, LABEL_WATERMARK, LABEL_WATERMARK_NULL,
 } from './hkdf.ts';
 export {
   aeadSeal, aeadOpen, sealStream, openStream, streamNonce, StreamOpener,

@@ -10,8 +10,7 @@ import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
 import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
-import type { OutputPolicy } from '../../bundle/output-policy.ts';
-import { applyOutputPolicy } from './output-policy.ts';
+import { answerOf, type Answer } from './watermark.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
@@ -74,8 +73,8 @@ export class TrustedEnclave {
   #header: BundleHeader | undefined;
   #opener: TailOpener | undefined;
   #session: EngineSession | undefined;
-  /** The output policy sealed with the tail (bundle-format.md §5.6), enforced on every FORWARD. */
-  #outputPolicy: OutputPolicy | undefined;
+  /** The answer sealed with the tail — watermark (bundle-format.md §5.7), then output policy (§5.6) — applied on every FORWARD. */
+  #answer: Answer | undefined;
   #forwardCount = 0;
   #sampleCount = 0;
   #peakRss = 0;
@@ -201,7 +200,7 @@ export class TrustedEnclave {
     const old = this.#session;
     this.#session = undefined;
     this.#header = undefined;
-    this.#outputPolicy = undefined;
+    this.#answer = undefined;
     this.#forwardCount = 0;
     this.#sampleCount = 0;
     if (old) await old.release().catch(() => undefined);
@@ -250,13 +249,13 @@ export class TrustedEnclave {
       opener.push(chunk);
       if (!last) return encodeU8(0);
       const tail = opener.finish();
-      this.#outputPolicy = opener.outputPolicy;
       this.#opener = undefined;
       try {
-        this.#session = await this.#engine.create(tail, this.#engineOptions);
-      } catch (cause) {
-        // The engine's own message may name tail nodes: keep it inside (§6).
-        throw new ProtocolError('ENGINE', `Cannot load bundle: the ${this.#engine.name} engine could not create a session from the tail`, { cause });
+        this.#answer = answerOf(opener.outputPolicy, opener.watermark, this.#modelKey!, this.#header!); // the watermark keyed by K, here only (§5.7)
+        this.#session = await this.#engine.create(tail, this.#engineOptions).catch((cause: unknown) => {
+          // The engine's own message may name tail nodes: keep it inside (§6).
+          throw new ProtocolError('ENGINE', `Cannot load bundle: the ${this.#engine.name} engine could not create a session from the tail`, { cause });
+        });
       } finally {
         zeroize(tail);
       }
@@ -292,8 +291,8 @@ export class TrustedEnclave {
     }
     try {
       this.#lic?.observe(feeds, outputs); // the extraction monitor (license-protocol.md §5.2.1) sees the cut tensors and the raw answer
-      // The policy applies here, inside the enclave: the raw outputs never reach the host (§4.5).
-      outputs = checkOutputs(this.#header!, applyOutputPolicy(this.#outputPolicy!, outputs));
+      // Watermark and policy apply here, inside the enclave: the raw outputs never reach the host (§4.5).
+      outputs = checkOutputs(this.#header!, this.#answer!(feeds, outputs));
     } catch (cause) {
       this.#lic?.refund(samples);
       throw new ProtocolError('ENGINE', 'Cannot run the tail: its outputs do not fit the bundle\'s output policy and header', { cause });
@@ -407,7 +406,7 @@ function verifiedHeader(headerBytes: Uint8Array, signature: Uint8Array): BundleH
 
 function mapBundleError(e: unknown): unknown {
   if (e instanceof ProtocolError || !(e instanceof EnclaveNnError)) return e;
-  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_TRUNCATED'].includes(e.code);
+  const decrypt = ['BUNDLE_TAIL_DECRYPT', 'BUNDLE_TAIL_PADDING', 'BUNDLE_OUTPUT_POLICY', 'BUNDLE_WATERMARK', 'BUNDLE_TRUNCATED'].includes(e.code);
   return new ProtocolError(decrypt ? 'DECRYPT' : 'BUNDLE', e.message, { cause: e });
 }
 
