@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root and the real `enclave-nn` binary, for tests that run the CLI as a process. */
@@ -31,4 +32,21 @@ export async function runMain(args: string[], options: { env?: NodeJS.ProcessEnv
     stderrIsTTY: options.stderrIsTTY, env: options.env && { ...process.env, ...options.env }, stop: options.stop,
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * Runs each case in-process and asserts the CLI's contract for bad usage: exit 2, one error line
+ * on stderr matching its pattern (INSECURE banners and the usage line aside), and `mustNotExist`
+ * not written.
+ */
+export async function assertUsageErrors(cases: readonly (readonly [readonly string[], RegExp])[], mustNotExist: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  for (const [args, pattern] of cases) {
+    const r = await runMain([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('INSECURE') && !l.startsWith('usage:') && l.trim() !== '');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, pattern);
+    assert.ok(!existsSync(mustNotExist), `${args.join(' ')}: ${mustNotExist} was written`);
+  }
 }
