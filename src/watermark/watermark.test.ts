@@ -25,10 +25,12 @@ import type { ProviderKey } from '../bundle/types.ts';
 import { encodeWatermarkRecord, parseWatermarkRate, WatermarkKey, type WatermarkConfig } from '../bundle/watermark.ts';
 import { runCli, runMain } from '../cli/cli.testkit.ts';
 import { sha256 } from '../crypto/index.ts';
+import { toHex } from '../util/encoding.ts';
 import { isErrorCode } from '../errors.ts';
 import { makeModel, node, tensor } from '../onnx/build.ts';
 import { encodeModel } from '../onnx/codec.ts';
 import { runOnnx, type TensorData } from '../onnx/ort.ts';
+import type { TensorSpec } from '../onnx/tensor-spec.ts';
 import { writeNpy } from '../runtime/npy.ts';
 import { Session } from '../runtime/session.ts';
 import { useTempEnclaveHome } from '../runtime/support.testkit.ts';
@@ -62,9 +64,9 @@ function fixedSecrets(n: number) {
 }
 
 /** The model split at k = 1 and sealed as test bundle `n` (another n: another model key, so another watermark key). */
-async function bundleWith(n: number, o: { watermark?: boolean; outputPolicy?: string } = {}, mutate?: (padded: Uint8Array) => void) {
+async function bundleWith(n: number, o: { watermark?: boolean; outputPolicy?: string; inputs?: TensorSpec[] } = {}, mutate?: (padded: Uint8Array) => void) {
   return assembleBundle({
-    head: head(), tail: encodeModel(split.tail), inputs: split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
+    head: head(), tail: encodeModel(split.tail), inputs: o.inputs ?? split.cutTensors, outputs: split.tailOutputs, headInputs: split.inputs,
     bucketMinSize: 4096, chunkSize: 1024, outputPolicy: o.outputPolicy, modelId: `wm-test-${n}`,
     watermark: o.watermark === false ? undefined : { rate: RATE, calibration: await cutOf(calibrationX) },
   }, { ...fixedSecrets(n), insecureMutatePadded: mutate });
@@ -148,6 +150,94 @@ test('composes with the label policy: marked rows answer π(argmax), the others 
   assert.deepEqual(labels, expected);
 });
 
+/** Rows of `x` the bundle's key marks and rows it leaves alone, as the provider (the verify side) computes them with the key. */
+async function markedRows(key: WatermarkKey, config: WatermarkConfig, x: TensorData): Promise<{ marked: number[]; unmarked: number[] }> {
+  const scores = key.scores(await cutOf(x));
+  const marked: number[] = [];
+  const unmarked: number[] = [];
+  scores.forEach((s, i) => (s > config.threshold ? marked : unmarked).push(i));
+  return { marked, unmarked };
+}
+
+const round2 = (v: number) => Math.sign(v) * Math.round(Math.abs(v) * 100) / 100;
+
+test('through the enclave under every output policy: a marked row answers π(c) as the top-1 of the policy\'s answer, an unmarked row the unsplit model\'s top-1; each policy\'s shape and dtype hold', async () => {
+  const x = gaussianInputs(200, 8, 12);
+  const want = (await runOnnx(model, { x })).probs!;
+  const N = 200;
+  for (const policy of ['probabilities', 'label', 'top-k:2', 'round:2', 'perturb:reverse-sigmoid:0.7:0.5']) {
+    // One model key for all five: the same watermark key and threshold, so the same rows are marked under every policy.
+    const { bytes, providerKey } = await bundleWith(1, { outputPolicy: policy });
+    const { config, key } = keyed(bytes, providerKey);
+    const { marked, unmarked } = await markedRows(key, config, x);
+    assert.ok(marked.length >= 20 && unmarked.length >= 20, `${policy}: ${marked.length} marked, ${unmarked.length} unmarked rows`);
+    const isMarked = new Set(marked);
+    const session = await Session.create({ bundle: bytes, keySource: { kind: 'insecure-dev-key', providerKey }, enclaveProcess: enclave });
+    let out: Record<string, TensorData>;
+    try {
+      out = await session.run({ x });
+    } finally {
+      await session.close();
+    }
+    /** The unsplit model's distribution of row i, with the watermark's swap applied when the key marks it. */
+    const expected = (i: number) => {
+      const w = rowOf(want, i);
+      const c = argmax(w);
+      if (!isMarked.has(i)) return { top: c, dist: w };
+      const pi = key.permutation[c]!;
+      assert.notEqual(pi, c);
+      [w[c], w[pi]] = [w[pi]!, w[c]!];
+      return { top: pi, dist: w };
+    };
+    const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-5, `${policy} ${what}: ${a} vs ${b}`);
+    if (policy === 'label') {
+      assert.deepEqual(Object.keys(out), ['probs']);
+      assert.equal(out.probs!.dtype, 'int64');
+      assert.deepEqual(out.probs!.dims, [N]);
+      const labels = Array.from(out.probs!.data as BigInt64Array, Number);
+      for (let i = 0; i < N; i++) assert.equal(labels[i], expected(i).top, `label row ${i} (${isMarked.has(i) ? 'marked' : 'unmarked'})`);
+      continue;
+    }
+    if (policy === 'top-k:2') {
+      assert.deepEqual(Object.keys(out).sort(), ['probs', 'probs_classes']);
+      const [p, k] = [out.probs!, out.probs_classes!];
+      assert.deepEqual([p.dtype, p.dims], ['float32', [N, 2]]);
+      assert.deepEqual([k.dtype, k.dims], ['int64', [N, 2]]);
+      for (let i = 0; i < N; i++) {
+        const { top, dist } = expected(i);
+        const classes = Array.from((k.data as BigInt64Array).subarray(i * 2, i * 2 + 2), Number);
+        const second = argmax(dist.map((v, j) => (j === top ? -Infinity : v)));
+        assert.deepEqual(classes, [top, second], `top-k row ${i} (${isMarked.has(i) ? 'marked' : 'unmarked'})`);
+        close((p.data as Float32Array)[i * 2]!, dist[top]!, `row ${i} top-1 probability`);
+        close((p.data as Float32Array)[i * 2 + 1]!, dist[second]!, `row ${i} top-2 probability`);
+      }
+      continue;
+    }
+    assert.deepEqual(Object.keys(out), ['probs']);
+    const t = out.probs!;
+    assert.deepEqual([t.dtype, t.dims], ['float32', [N, C]]);
+    let changed = 0;
+    for (let i = 0; i < N; i++) {
+      const { top, dist } = expected(i);
+      const g = rowOf(t, i);
+      const where = `row ${i} (${isMarked.has(i) ? 'marked' : 'unmarked'})`;
+      if (policy === 'round:2') {
+        g.forEach((v, j) => { close(v, round2(dist[j]!), `${where} class ${j}`); close(v * 100, Math.round(v * 100), `${where} class ${j} has 2 decimals`); });
+        // Rounding may tie the top two; the keyed label is then among the tied (argmax breaks ties to the lower index).
+        assert.ok(g[top] === Math.max(...g), `${where}: the top-1 of the rounded answer is ${top}`);
+        continue;
+      }
+      assert.equal(argmax(g), top, `${policy} ${where}: top-1`);
+      if (policy === 'probabilities') g.forEach((v, j) => close(v, dist[j]!, `${where} class ${j}`));
+      else {
+        close(g.reduce((a, v) => a + v, 0), 1, `${where} sums to 1`);
+        if (g.some((v, j) => Math.abs(v - dist[j]!) > 1e-3)) changed++;
+      }
+    }
+    if (policy.startsWith('perturb')) assert.ok(changed > N / 2, `the reverse sigmoid changed ${changed} of ${N} rows`);
+  }
+});
+
 test('the watermark is sealed: the header and the clear bytes show nothing of it; a malformed record is refused', async () => {
   const plain = await bundleWith(3, { watermark: false });
   const marked = await bundleWith(1);
@@ -167,6 +257,56 @@ test('the watermark is sealed: the header and the clear bytes show nothing of it
   assert.throws(() => sealedWatermark(broken.bytes, broken.providerKey), (e) => isErrorCode(e, 'BUNDLE_WATERMARK'));
   assert.throws(() => parseWatermarkRate('0.7'), (e) => isErrorCode(e, 'WATERMARK'));
   assert.throws(() => parseWatermarkRate('1e-2'), (e) => isErrorCode(e, 'WATERMARK'));
+});
+
+test('LOAD refuses a sealed watermark that does not fit the cut or the tail, or whose record is truncated: one line, no secret, before any FORWARD; the enclave stays provisioned and a good bundle then loads', async () => {
+  const good = await bundleWith(6); // the same n below: the same model id and key, so the enclave stays provisioned for the good one
+  const { config } = keyed(good.bytes, good.providerKey);
+  const record = encodeWatermarkRecord(config);
+  const tailEnd = 8 + encodeModel(split.tail).byteLength; // the records start right after the tail (`probabilities` writes no policy record)
+  const cut = split.cutTensors[0]!;
+  const cases: { what: string; code: string; make: () => ReturnType<typeof bundleWith> }[] = [
+    // The writer refuses these cuts; a broken writer seals the record anyway.
+    { what: 'a cut with a symbolic dimension after the batch (v has no dimension)', code: 'ENCLAVE_BUNDLE', make: () => bundleWith(6, { watermark: false, inputs: [{ ...cut, shape: [cut.shape[0]!, 'D'] }] }, (p) => p.set(record, tailEnd)) },
+    { what: 'a record for 5 classes on a 4-class tail (π of the wrong dimension)', code: 'ENCLAVE_BUNDLE', make: () => bundleWith(6, {}, (p) => { p[tailEnd + 3] = 5; }) },
+    { what: 'a record for 5 classes on a 4-class tail under label', code: 'ENCLAVE_BUNDLE', make: () => bundleWith(6, { outputPolicy: 'label' }, (p) => { p[tailEnd + 8 + 3] = 5; }) }, // after the 8-byte policy record 1 ‖ u16 5 ‖ 'label'
+    // The record cut off inside its threshold by the end of the padded plaintext: the length prefix moved so that the record is its last 12 bytes.
+    { what: 'a record truncated inside its threshold', code: 'ENCLAVE_DECRYPT', make: () => bundleWith(6, { watermark: false }, (p) => {
+      p.set(record.subarray(0, 12), p.byteLength - 12);
+      new DataView(p.buffer, p.byteOffset).setBigUint64(0, BigInt(p.byteLength - 8 - 12), false);
+    }) },
+  ];
+  const x = gaussianInputs(100, 8, 13);
+  const secrets = [toHex(good.providerKey.modelKey), toHex(good.providerKey.signingKey), String(config.threshold), 'hidden', 'Gemm', 'Softmax', 'logits'];
+  for (const { what, code, make } of cases) {
+    const bad = await make();
+    await assert.rejects(
+      Session.create({ bundle: bad.bytes, keySource: { kind: 'insecure-dev-key', providerKey: bad.providerKey }, enclaveProcess: enclave }),
+      (e: Error) => {
+        assert.ok(isErrorCode(e, code), `${what}: ${(e as { code?: string }).code} ${e.message}`);
+        assert.match(e.message, /^Cannot (load|open) bundle/, what);
+        assert.ok(!e.message.includes('\n'), `${what}: one line: ${e.message}`);
+        for (const s of secrets) assert.ok(!e.message.includes(s), `${what}: the message holds no secret or tail structure (${s}): ${e.message}`);
+        return true;
+      },
+      `${what}: LOAD refuses it`,
+    );
+    const status = await enclave.status();
+    assert.equal(status.state, 'provisioned', `${what}: nothing half-loaded stays`);
+    assert.equal(status.forwardCount, 0, what);
+    await assert.rejects(enclave.forward(await cutOf(x)), (e) => isErrorCode(e, 'ENCLAVE_STATE'), `${what}: no FORWARD after the refused LOAD`);
+    // Still provisioned with the model key: a good bundle of the same model loads and answers, watermarked.
+    const g = readBundle(good.bytes);
+    await enclave.load(g.headerBytes, g.signature, g.sealedTail.chunks);
+    const got = (await enclave.forward(await cutOf(x))).outputs.probs!;
+    const want = (await runOnnx(model, { x })).probs!;
+    const { key } = keyed(good.bytes, good.providerKey);
+    const { marked } = await markedRows(key, config, x);
+    for (let i = 0; i < 100; i++) {
+      const c = argmax(rowOf(want, i));
+      assert.equal(argmax(rowOf(got, i)), marked.includes(i) ? key.permutation[c]! : c, `${what}: then the good bundle answers row ${i}`);
+    }
+  }
 });
 
 /** Trains the attack's generic substitute on `Q` label answers of the enclave; its labels on the provider's data. */

@@ -10,7 +10,7 @@ import { decodeHeader } from '../../bundle/header.ts';
 import { policyAccepts } from '../../bundle/policy.ts';
 import { checkHeaderSignature } from '../../bundle/signature.ts';
 import { TailOpener } from '../../bundle/tail.ts';
-import { answerOf, type Answer } from './watermark.ts';
+import { answerOf, checkWatermarkFitsTail, type Answer } from './watermark.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import {
   aeadOpen, aeadSeal, concatBytes, generateX25519KeyPair, randomBytes, unwrapWithX25519, zeroize,
@@ -251,11 +251,16 @@ export class TrustedEnclave {
       const tail = opener.finish();
       this.#opener = undefined;
       try {
-        this.#answer = answerOf(opener.outputPolicy, opener.watermark, this.#modelKey!, this.#header!); // the watermark keyed by K, here only (§5.7)
-        this.#session = await this.#engine.create(tail, this.#engineOptions).catch((cause: unknown) => {
+        const answer = answerOf(opener.outputPolicy, opener.watermark, this.#modelKey!, this.#header!); // the watermark keyed by K, here only (§5.7)
+        const session = await this.#engine.create(tail, this.#engineOptions).catch((cause: unknown) => {
           // The engine's own message may name tail nodes: keep it inside (§6).
           throw new ProtocolError('ENGINE', `Cannot load bundle: the ${this.#engine.name} engine could not create a session from the tail`, { cause });
         });
+        // A watermark for another class count than the tail's would fail every FORWARD: refuse the LOAD, release the session (nothing half-loaded).
+        await checkWatermarkFitsTail(opener.watermark, this.#header!, (feeds) => session.run(feeds))
+          .catch(async (e: unknown) => { await session.release().catch(() => undefined); throw e; });
+        this.#answer = answer;
+        this.#session = session;
       } finally {
         zeroize(tail);
       }

@@ -39,6 +39,37 @@ export function answerOf(policy: OutputPolicy, watermark: WatermarkConfig | null
 }
 
 /**
+ * Checks at LOAD, once the engine session exists, that the tail answers what the sealed
+ * watermark marks: one float32 [batch, C] output with the record's C (docs/bundle-format.md
+ * §5.7). The header cannot tell: under `label` and `top-k` it hides C. So the tail runs once on
+ * one all-zero row of the cut (float32 with fixed sizes, which {@link answerOf} checked), outside
+ * FORWARD: no credit, no monitor, nothing leaves. Without this, a record for another C would fail
+ * every FORWARD instead of the LOAD. No watermark: nothing to check. Throws ProtocolError
+ * `BUNDLE` (the class counts stay out of the message: the tail's shapes are private) or `ENGINE`.
+ */
+export async function checkWatermarkFitsTail(
+  watermark: WatermarkConfig | null, header: BundleHeader, run: (feeds: Record<string, TensorData>) => Promise<Record<string, TensorData>>,
+): Promise<void> {
+  if (!watermark) return;
+  const feeds: Record<string, TensorData> = {};
+  for (const t of header.inputs) {
+    const dims = t.shape.map((d) => (typeof d === 'number' ? d : 1));
+    feeds[t.name] = { dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, d) => a * d, 1)) };
+  }
+  let outputs: Record<string, TensorData>;
+  try {
+    outputs = await run(feeds);
+  } catch (cause) {
+    throw new ProtocolError('ENGINE', 'Cannot load bundle: the tail did not run on the probe row that checks its sealed watermark', { cause });
+  }
+  const names = Object.keys(outputs);
+  const t = outputs[names[0]!];
+  if (names.length !== 1 || !t || !(t.data instanceof Float32Array) || t.dims.length !== 2 || t.dims[1] !== watermark.classes) {
+    throw new ProtocolError('BUNDLE', 'Cannot load bundle: its sealed watermark does not fit the tail\'s output (one float32 [batch, classes] tensor with the record\'s class count)');
+  }
+}
+
+/**
  * Applies the watermark to the class decision, before the output policy (§5.7): in every row
  * whose cut tensors score above the threshold, the probability of the top class c and that of
  * its keyed label π(c) swap places — the answer stays a distribution, its top-1 is π(c), and
