@@ -9,6 +9,7 @@ import type { OutputPolicy } from '../../bundle/output-policy.ts';
 import { WatermarkKey, type WatermarkConfig } from '../../bundle/watermark.ts';
 import type { BundleHeader } from '../../bundle/types.ts';
 import { ProtocolError } from '../../enclave-protocol/index.ts';
+import { elementCount } from '../../enclave-protocol/tensors.ts';
 import type { TensorData } from '../../onnx/ort.ts';
 import { applyOutputPolicy, argmax } from './output-policy.ts';
 
@@ -54,7 +55,7 @@ export async function checkWatermarkFitsTail(
   const feeds: Record<string, TensorData> = {};
   for (const t of header.inputs) {
     const dims = t.shape.map((d) => (typeof d === 'number' ? d : 1));
-    feeds[t.name] = { dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, d) => a * d, 1)) };
+    feeds[t.name] = { dtype: 'float32', dims, data: new Float32Array(elementCount(dims)) };
   }
   let outputs: Record<string, TensorData>;
   try {
@@ -62,9 +63,7 @@ export async function checkWatermarkFitsTail(
   } catch (cause) {
     throw new ProtocolError('ENGINE', 'Cannot load bundle: the tail did not run on the probe row that checks its sealed watermark', { cause });
   }
-  const names = Object.keys(outputs);
-  const t = outputs[names[0]!];
-  if (names.length !== 1 || !t || !(t.data instanceof Float32Array) || t.dims.length !== 2 || t.dims[1] !== watermark.classes) {
+  if (scoreOutput(outputs)?.classes !== watermark.classes) {
     throw new ProtocolError('BUNDLE', 'Cannot load bundle: its sealed watermark does not fit the tail\'s output (one float32 [batch, classes] tensor with the record\'s class count)');
   }
 }
@@ -77,10 +76,9 @@ export async function checkWatermarkFitsTail(
  * untouched. Returns `outputs` itself when nothing is marked.
  */
 function applyWatermark(config: WatermarkConfig, key: WatermarkKey, feeds: Record<string, TensorData>, outputs: Record<string, TensorData>): Record<string, TensorData> {
-  const names = Object.keys(outputs);
-  const t = outputs[names[0]!]!;
-  if (names.length !== 1 || !(t.data instanceof Float32Array) || t.dims.length !== 2) throw new Error('the tail output is not one float32 [batch, classes] tensor');
-  const [batch, classes] = t.dims as [number, number];
+  const out = scoreOutput(outputs);
+  if (!out) throw new Error('the tail output is not one float32 [batch, classes] tensor');
+  const { name, t, batch, classes } = out;
   if (classes !== key.permutation.length) throw new Error('the tail output has another class count than the watermark key');
   const scores = key.scores(feeds);
   let data: Float32Array | undefined;
@@ -92,5 +90,13 @@ function applyWatermark(config: WatermarkConfig, key: WatermarkKey, feeds: Recor
     const w = key.permutation[c]!;
     [row[c], row[w]] = [row[w]!, row[c]!];
   }
-  return data ? { [names[0]!]: { dtype: t.dtype, dims: [...t.dims], data } } : outputs;
+  return data ? { [name]: { dtype: t.dtype, dims: [...t.dims], data } } : outputs;
+}
+
+/** The tail's one float32 [batch, classes] output, the only kind the watermark marks; undefined for any other outputs. */
+function scoreOutput(outputs: Record<string, TensorData>): { name: string; t: TensorData & { data: Float32Array }; batch: number; classes: number } | undefined {
+  const names = Object.keys(outputs);
+  const t = outputs[names[0]!];
+  if (names.length !== 1 || !t || !(t.data instanceof Float32Array) || t.dims.length !== 2) return undefined;
+  return { name: names[0]!, t: t as TensorData & { data: Float32Array }, batch: t.dims[0]!, classes: t.dims[1]! };
 }
