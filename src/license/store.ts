@@ -372,13 +372,15 @@ export class LicenseStore {
   /**
    * Moves up to (offline grace − outstanding) credits from the license to an enclave, in `tx`:
    * the license row locked first, then capped by the monitor action after an alarm
-   * (`enn_monitor_cap`, §5.2.1; `stop` throws `LICENSE_STOPPED`), then one guarded `UPDATE`.
+   * (`enn_monitor_cap`, §5.2.1; `stop` throws `LICENSE_STOPPED`), then one `UPDATE`.
    */
   private async take(tx: SqlDb, licenseId: string, outstanding: number, now: number): Promise<number> {
-    // The lock comes first, in its own statement: the cap's sum of grants must be read after it
-    // is held (on PostgreSQL a later statement's snapshot sees every grant committed before).
-    const [lic] = await tx.query<{ model_id: string; monitor_alarm_at: unknown }>(
-      'SELECT model_id, monitor_alarm_at FROM licenses WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE', [licenseId]);
+    // The lock comes first, in its own statement (FOR NO KEY UPDATE: foreign-key checks of other
+    // rows that reference the license still proceed, so they cannot deadlock with it): the cap's
+    // sum of grants must be read after it is held (on PostgreSQL a later statement's snapshot sees
+    // every grant committed before), and the allocation it reads cannot move until commit.
+    const [lic] = await tx.query<{ model_id: string; monitor_alarm_at: unknown; credits_allocated: unknown }>(
+      'SELECT model_id, monitor_alarm_at, credits_allocated FROM licenses WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE', [licenseId]);
     if (!lic) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot grant credits on license ${licenseId}: it is revoked`);
     let cap: number | null = null;
     if (lic.monitor_alarm_at != null) {
@@ -386,17 +388,13 @@ export class LicenseStore {
       cap = c!.cap == null ? null : num(c!.cap);
       if (cap === -1) throw new EnclaveNnError(LICENSE_STOPPED, `Cannot grant credits on license ${licenseId}: ${stoppedDetail(num(lic.monitor_alarm_at))}`);
     }
-    // The CTE locks the license row (FOR NO KEY UPDATE: foreign-key checks of other rows that
-    // reference it still proceed, so they cannot deadlock with it) and remembers the old allocation, so the
-    // returned difference is exactly what this transaction moved.
-    const [r] = await tx.query(
-      `WITH old AS (SELECT credits_allocated FROM licenses WHERE id = $1 FOR NO KEY UPDATE)
-       UPDATE licenses l SET credits_allocated = l.credits_allocated + greatest(0, least(l.offline_max_inferences - $2, l.credits_total - l.credits_allocated, coalesce($3::int8, l.credits_total)))
-       FROM old WHERE l.id = $1 AND l.revoked_at IS NULL
-       RETURNING l.credits_allocated - old.credits_allocated AS granted`,
+    // The row is locked since the SELECT: the new allocation minus the one read there is exactly
+    // what this transaction moved.
+    const [r] = await tx.query<{ allocated: unknown }>(
+      `UPDATE licenses SET credits_allocated = credits_allocated + greatest(0, least(offline_max_inferences - $2, credits_total - credits_allocated, coalesce($3::int8, credits_total)))
+       WHERE id = $1 RETURNING credits_allocated AS allocated`,
       [licenseId, outstanding, cap]);
-    if (!r) throw new EnclaveNnError('LICENSE_REVOKED', `Cannot grant credits on license ${licenseId}: it is revoked`);
-    return num(r.granted);
+    return num(r!.allocated) - num(lic.credits_allocated);
   }
 
 
