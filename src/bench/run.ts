@@ -11,7 +11,7 @@ import { extractAt, type SplitResult } from '../split/extract.ts';
 import { getEngine } from '../enclave/engines/index.ts';
 import type { EngineSession } from '../enclave/engines/types.ts';
 import { seededRandom } from '../util/seeded-prng.ts';
-import { chooseIntraOpThreads } from '../enclave/engines/threads.ts';
+import { chooseIntraOpThreads, isOrtThreadCount, MAX_ORT_THREADS } from '../enclave/engines/threads.ts';
 import { MAX_FRAME_SIZE } from '../enclave-protocol/frame.ts';
 import { startBenchEnclave, type BenchEnclave } from './enclave-adapter.ts';
 import { compareOutputs, largestActivationBytes, PublicModel, weightBytes } from './measure.ts';
@@ -262,7 +262,7 @@ export function splitTimes(times: SplitTimes, tFullMedian: number): Pick<SplitMe
  */
 export function ortThreadsOf(given: number | 'auto' | undefined, flopsPerSample: number, batch: number): number {
   if (given === undefined || given === 'auto') return chooseIntraOpThreads({ flops: flopsPerSample, batch });
-  if (!Number.isInteger(given) || given < 1 || given > 999) throw new EnclaveNnError('USAGE', `Cannot run bench: --ort-threads must be 'auto' or an integer in 1..999, got ${given}`);
+  if (!isOrtThreadCount(given)) throw new EnclaveNnError('USAGE', `Cannot run bench: --ort-threads must be 'auto' or an integer in 1..${MAX_ORT_THREADS}, got ${given}`);
   return given;
 }
 

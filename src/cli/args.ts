@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EnclaveNnError } from '../errors.ts';
 import { nearestList } from '../util/nearest.ts';
+import { isOrtThreadCount, MAX_ORT_THREADS } from '../enclave/engines/threads.ts';
 
 /** A negative number given as an option's value (`--private -1`): a value, not an option. */
 const NEGATIVE_NUMBER = /^-\d/;
@@ -62,9 +63,9 @@ export function intOption(command: string, flag: string, value: string | undefin
   return n;
 }
 
-/** `--ort-threads N`: onnxruntime intra-op threads in the enclave, an integer in 1..999 (host.ts checks the same range). */
+/** `--ort-threads N`: onnxruntime intra-op threads in the enclave, an integer in 1..{@link MAX_ORT_THREADS}. */
 export function ortThreadsOption(command: string, value: string): number {
   const n = intOption(command, '--ort-threads', value, 1, 1);
-  if (n > 999) throw new EnclaveNnError('USAGE', `Cannot run '${command}': --ort-threads must be an integer in 1..999, got '${value}'`);
+  if (!isOrtThreadCount(n)) throw new EnclaveNnError('USAGE', `Cannot run '${command}': --ort-threads must be an integer in 1..${MAX_ORT_THREADS}, got '${value}'`);
   return n;
 }

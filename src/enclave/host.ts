@@ -18,6 +18,7 @@ import {
   encodeLoadBegin, encodeLoadChunk, encodeProvision, type AttestOk, type Frame, type HelloOk,
 } from '../enclave-protocol/index.ts';
 import { ForwardFrameEncoder } from '../enclave-protocol/forward-frame.ts';
+import { isOrtThreadCount, MAX_ORT_THREADS } from './engines/threads.ts';
 import { trustedProgramPath, type ProgramPlatform } from './trusted-program.ts';
 
 /** Options of {@link EnclaveProcess.start}. */
@@ -167,8 +168,8 @@ export class EnclaveProcess implements EnclaveHandle {
     const env = enclaveEnvironment(process.env);
     const t0 = performance.now();
     const pollMs = pollMsOf(options.pollMs, options.ortThreads); // bad values fail before anything is spawned
-    if (options.ortThreads !== undefined && !(Number.isInteger(options.ortThreads) && options.ortThreads >= 1 && options.ortThreads <= 999)) {
-      throw new RangeError(`Cannot start enclave: ortThreads must be an integer in 1..999, got ${options.ortThreads}`);
+    if (options.ortThreads !== undefined && !isOrtThreadCount(options.ortThreads)) {
+      throw new RangeError(`Cannot start enclave: ortThreads must be an integer in 1..${MAX_ORT_THREADS}, got ${options.ortThreads}`);
     }
     const args = ['--platform', platform, '--engine', engine, ...(options.ortThreads === undefined ? [] : ['--ort-threads', String(options.ortThreads)])];
     const cmd = options.launcher ? options.launcher(program, args) : { file: process.execPath, args: [program, ...args] };

@@ -41,6 +41,7 @@ const { values } = parseArgs({
 });
 if (!(SEAL_POLICIES as readonly string[]).includes(values.seal!)) badUsage(`Cannot start: --seal must be one of ${SEAL_POLICIES.join(', ')}, got '${values.seal}'`);
 const threads = values['ort-threads'];
+// 1..999 = engines/threads.ts MAX_ORT_THREADS, written out: importing it would add that file (and node:os) to the trusted program.
 if (threads !== undefined && !/^[1-9]\d{0,2}$/.test(threads)) badUsage(`Cannot start: --ort-threads must be an integer in 1..999, got '${threads}'`);
 
 const enclave = new TrustedEnclave({

@@ -16,6 +16,14 @@ import { availableParallelism } from 'node:os';
  */
 export const ORT_THREADS_CROSSOVER_FLOPS = 10_000_000;
 
+/** The most intra-op threads an enclave may be given (host, trusted program, CLI and bench check the same range, 1..MAX_ORT_THREADS). */
+export const MAX_ORT_THREADS = 999;
+
+/** True for an intra-op thread count an enclave accepts: an integer in 1..{@link MAX_ORT_THREADS}. */
+export function isOrtThreadCount(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_ORT_THREADS;
+}
+
 /** Input of {@link chooseIntraOpThreads}. */
 export interface ThreadChoice {
   /** Estimated FLOPs of one sample through the tail. */
