@@ -297,10 +297,11 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
   const fullOut = await runInBatches(async (f) => (await runOnnx(fullBytes, f, [outName]))[outName]!, o.test.inputs, batch);
   const outWidth = fullOut.data.length / testRows;
   const classes = Math.max(2, outWidth);
-  const fullAcc = agreement(outputLabels(fullOut), o.test.labels);
+  // The split is exact (docs/bench.md): every split's victim labels are the whole model's.
+  const victim = outputLabels(fullOut);
+  const fullAcc = agreement(victim, o.test.labels);
   const defences = o.defences ?? [mode];
   const seeds = o.seeds ?? [seed];
-  const fullProbs = fullOut;
   const blackBoxK = Math.max(...list.cuts.map((c) => c.privateLayers));
   const splits: SplitProtection[] = [];
   for (const k of ks) {
@@ -313,7 +314,6 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
     const cut = list.cuts.find((c) => c.privateLayers === k)!;
     const split = extractAt(view, cut);
     log(`k=${k}: tail from '${cut.firstPrivateLayer}', cut ${split.cutTensors.map((t) => `${t.name} ${t.dtype}${formatShape(t.shape)}`).join(', ')}`);
-    const victim = outputLabels(fullOut); // the split is exact (docs/bench.md): the victim's labels are the model's
     const rows: AttackRow[] = [];
     const results: DefenceResult[] = [];
     for (const [di, defence] of defences.entries()) {
@@ -352,7 +352,7 @@ export async function evaluateProtection(model: ModelProto, o: EvaluateOptions):
         const here = aggregate(preds, defence, o.test.labels, victim, fullAcc);
         rows.push(...here);
         results.push({
-          defence, honestAccuracy, honestDistortion: distortion(fullProbs, honestOut), stolenAccuracy: stolenAt(here, qMax),
+          defence, honestAccuracy, honestDistortion: distortion(fullOut, honestOut), stolenAccuracy: stolenAt(here, qMax),
           ...(o.maxStolenAccuracy === undefined ? {} : { queryCap: queryCap(here, queries, o.maxStolenAccuracy) }),
         });
         const pc = (v: number) => `${(v * 100).toFixed(1)}%`;
